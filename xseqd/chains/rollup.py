@@ -1,0 +1,270 @@
+"""One embedded rollup: a py-evm chain, its open block, and our index of sealed blocks.
+
+The sequencer drives a ``Rollup`` through a small cycle per slot: ``open_block`` (number
+and timestamp chosen by the slot), any number of ``snapshot`` / ``apply`` / ``commit`` or
+``revert``, then ``seal``. State of the open block stays in one py-evm state object;
+tries and roots are computed once, at ``seal`` (see notes/clients.md, pitfall 1).
+Reads at any sealed block go through ``state_at``; ``rewind`` drops blocks above a number
+(evm_revert, invalidated slots) using our own index, never py-evm's canonical pointers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth.abc import (
+    BlockHeaderAPI,
+    ComputationAPI,
+    ReceiptAPI,
+    SignedTransactionAPI,
+    StateAPI,
+    VirtualMachineAPI,
+)
+from eth.chains.base import Chain
+from eth.db.atomic import AtomicDB
+from eth.vm.chain_context import ChainContext
+from eth_hash.auto import keccak
+from eth_utils import ValidationError
+
+from xseqd.chains.genesis import FEE_VAULT, RollupSpec
+from xseqd.chains.records import BlockRecord, TxRecord, make_block_record
+from xseqd.chains.workspace import Snapshot, Workspace
+from xseqd.errors import TxRejected, XseqError
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The outcome of one transaction executed in the open block."""
+
+    tx: SignedTransactionAPI
+    sender: bytes
+    receipt: ReceiptAPI
+    computation: ComputationAPI
+    index: int
+
+    @property
+    def success(self) -> bool:
+        return not self.computation.is_error
+
+    @property
+    def gas_used(self) -> int:
+        return int(self.computation.get_gas_used())
+
+
+@dataclass
+class OpenBlock:
+    """The block being built: its VM, working state and what has been applied so far."""
+
+    vm: VirtualMachineAPI
+    workspace: Workspace
+    header: BlockHeaderAPI
+    txs: list[SignedTransactionAPI] = field(default_factory=list)
+    receipts: list[ReceiptAPI] = field(default_factory=list)
+    senders: list[bytes] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        return int(self.header.block_number)
+
+    @property
+    def gas_left(self) -> int:
+        return int(self.header.gas_limit - self.header.gas_used)
+
+
+class Rollup:
+    """A rollup chain embedded in the sequencer."""
+
+    def __init__(self, spec: RollupSpec) -> None:
+        self.spec = spec
+        self.chain_id = spec.chain_id
+        self.name = spec.name
+        chain_class = Chain.configure(
+            __name__=f"Rollup{spec.chain_id}",
+            vm_configuration=spec.genesis.vm_configuration,
+            chain_id=spec.chain_id,
+        )
+        self.chain = chain_class.from_genesis(AtomicDB(), spec.genesis.params, spec.genesis.state)
+        self.chaindb = self.chain.chaindb
+        self.context = ChainContext(spec.chain_id)
+        genesis = self.chain.get_canonical_block_by_number(0)
+        self.blocks: list[BlockRecord] = [make_block_record(genesis, (), ())]
+        self.by_hash: dict[bytes, int] = {self.blocks[0].hash: 0}
+        self.txs: dict[bytes, TxRecord] = {}
+        self._open: OpenBlock | None = None
+        for raw in spec.genesis.blocks_rlp:
+            self._import(raw)
+
+    # -- index ------------------------------------------------------------------------
+
+    @property
+    def head(self) -> BlockRecord:
+        return self.blocks[-1]
+
+    @property
+    def open(self) -> OpenBlock | None:
+        return self._open
+
+    def block(self, number: int) -> BlockRecord | None:
+        return self.blocks[number] if 0 <= number < len(self.blocks) else None
+
+    def block_by_hash(self, block_hash: bytes) -> BlockRecord | None:
+        number = self.by_hash.get(block_hash)
+        return None if number is None else self.blocks[number]
+
+    def _index(self, record: BlockRecord) -> None:
+        self.blocks.append(record)
+        self.by_hash[record.hash] = record.number
+        for tx in record.txs:
+            self.txs[tx.hash] = tx
+
+    def _import(self, raw: bytes) -> None:
+        import rlp
+
+        number = int.from_bytes(rlp.decode(raw)[0][8], "big")
+        vm_class = self.chain.get_vm_class_for_block_number(number)
+        block = rlp.decode(raw, sedes=vm_class.get_block_class())
+        result = self.chain.import_block(block, perform_validation=True)
+        imported = result.imported_block
+        receipts = tuple(imported.get_receipts(self.chaindb))
+        senders = tuple(bytes(tx.sender) for tx in imported.transactions)
+        self._index(make_block_record(imported, receipts, senders))
+
+    # -- the open block ---------------------------------------------------------------
+
+    def vm_class_for(self, number: int) -> type[VirtualMachineAPI]:
+        vm_class: type[VirtualMachineAPI] = self.chain.get_vm_class_for_block_number(number)
+        return vm_class
+
+    def open_block(self, timestamp: int) -> OpenBlock:
+        """Start block head+1 with the slot's timestamp; run the fork's pre-processing."""
+        if self._open is not None:
+            raise RuntimeError("a block is already open")
+        parent = self.head.block.header
+        number = parent.block_number + 1
+        vm_class = self.vm_class_for(number)
+        fields: dict[str, Any] = {
+            "timestamp": max(timestamp, parent.timestamp + 1),
+            "gas_limit": parent.gas_limit,
+            "coinbase": FEE_VAULT,
+        }
+        if parent.difficulty == 0 or number >= self._merge_block():
+            fields["mix_hash"] = keccak(parent.hash + b"prevrandao")
+        header = vm_class.create_header_from_parent(parent, **fields)
+        vm = vm_class(header, self.chaindb, self.context, self.chain.consensus_context)
+        vm.block_preprocessing(vm.get_block())
+        self._open = OpenBlock(vm=vm, workspace=Workspace(vm.state), header=header.copy(gas_used=0))
+        return self._open
+
+    def _merge_block(self) -> int:
+        from eth.vm.forks import ParisVM
+
+        for number, vm in self.chain.vm_configuration:
+            if issubclass(vm, ParisVM):
+                return int(number)
+        return 1 << 62
+
+    def ensure_open(self, timestamp: int) -> OpenBlock:
+        return self._open if self._open is not None else self.open_block(timestamp)
+
+    def snapshot(self) -> Snapshot:
+        """Mark the open block so that everything applied after can be undone."""
+        ob = self._require_open()
+        return ob.workspace.snapshot(marker=(len(ob.txs), ob.header))
+
+    def commit(self, snap: Snapshot) -> None:
+        self._require_open().workspace.commit(snap)
+
+    def revert(self, snap: Snapshot) -> None:
+        """Undo state, transactions and receipts applied since ``snap``."""
+        ob = self._require_open()
+        ob.workspace.revert(snap)
+        count, header = snap.marker
+        del ob.txs[count:], ob.receipts[count:], ob.senders[count:]
+        ob.header = header
+
+    def apply(self, tx: SignedTransactionAPI) -> Applied:
+        """Execute ``tx`` in the open block. Raises ``TxRejected`` if it is invalid."""
+        ob = self._require_open()
+        try:
+            ob.vm.validate_transaction_against_header(ob.header, tx)
+            computation = ob.workspace.run(tx)
+        except ValidationError as exc:
+            raise TxRejected(_geth_wording(str(exc))) from exc
+        receipt = ob.vm.make_receipt(ob.header, tx, computation, ob.workspace.state)
+        header = ob.vm.add_receipt_to_header(ob.header, receipt)
+        ob.header = ob.vm.increment_blob_gas_used(header, tx)
+        ob.txs.append(tx)
+        ob.receipts.append(receipt)
+        ob.senders.append(bytes(tx.sender))
+        return Applied(tx, bytes(tx.sender), receipt, computation, len(ob.txs) - 1)
+
+    def seal(self) -> BlockRecord:
+        """Finish the open block: roots computed once, block persisted and indexed."""
+        ob = self._require_open()
+        vm = ob.vm
+        filled = vm.set_block_transactions_and_withdrawals(
+            vm.get_block(), ob.header, ob.txs, ob.receipts
+        )
+        processed = vm.block_postprocessing(filled)
+        block = vm.mine_block(processed).block
+        self.chaindb.persist_header(block.header)
+        record = make_block_record(block, tuple(ob.receipts), tuple(ob.senders))
+        self._open = None
+        self._index(record)
+        return record
+
+    def discard_open(self) -> None:
+        """Drop the open block and everything applied to it."""
+        self._open = None
+
+    def rewind(self, number: int) -> list[BlockRecord]:
+        """Make block ``number`` the head again; returns the dropped blocks."""
+        if not 0 <= number <= self.head.number:
+            raise XseqError(f"cannot rewind to block {number}")
+        self._open = None
+        dropped = self.blocks[number + 1 :]
+        del self.blocks[number + 1 :]
+        for record in dropped:
+            self.by_hash.pop(record.hash, None)
+            for tx in record.txs:
+                self.txs.pop(tx.hash, None)
+        return dropped
+
+    def _require_open(self) -> OpenBlock:
+        if self._open is None:
+            raise RuntimeError("no block is open")
+        return self._open
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def state_at(self, header: BlockHeaderAPI) -> StateAPI:
+        """A fresh, read-only-by-convention state at ``header``'s post-state root."""
+        vm_class = self.vm_class_for(header.block_number)
+        state: StateAPI = vm_class.build_state(self.chaindb.db, header, self.context, ())
+        return state
+
+    def pending_state(self) -> StateAPI:
+        """The open block's working state (latest state when no block is open)."""
+        if self._open is not None:
+            return self._open.workspace.state
+        return self.state_at(self.head.block.header)
+
+
+_WORDING = (
+    ("Invalid transaction nonce", "nonce too low"),
+    ("cannot afford txn gas", "insufficient funds for gas * price + value"),
+    ("does not have enough balance", "insufficient funds for gas * price + value"),
+    ("insufficient funds", "insufficient funds for gas * price + value"),
+    ("Transaction exceeds gas limit", "exceeds block gas limit"),
+    ("max fee per gas", "max fee per gas less than block base fee"),
+    ("intrinsic", "intrinsic gas too low"),
+)
+
+
+def _geth_wording(message: str) -> str:
+    """Map py-evm's validation messages to the geth wording clients match on."""
+    for needle, wording in _WORDING:
+        if needle.lower() in message.lower():
+            return f"{wording} ({message})"
+    return f"invalid transaction: {message}"

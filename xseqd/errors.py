@@ -1,0 +1,73 @@
+"""The one exception root of xseqd.
+
+Every error a user can cause is an ``XseqError`` subclass carrying its JSON-RPC code, a
+message in the wording clients match on (geth's, see notes/clients.md) and optional data.
+``rpc/envelope.py`` turns them into JSON-RPC error objects; anything that is not an
+``XseqError`` becomes -32603 and is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class XseqError(Exception):
+    """Raised when a request cannot be served; the message is shown to the client."""
+
+    code: int = -32603
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class ParseError(XseqError):
+    """Raised when the request body is not valid JSON."""
+
+    code = -32700
+
+
+class InvalidRequest(XseqError):
+    """Raised when the body is JSON but not a JSON-RPC 2.0 request (or is too large)."""
+
+    code = -32600
+
+
+class MethodNotFound(XseqError):
+    """Raised for a method this endpoint does not serve."""
+
+    code = -32601
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f"the method {method} does not exist/is not available")
+
+
+class InvalidParams(XseqError):
+    """Raised when parameters have the wrong type, shape or value."""
+
+    code = -32602
+
+
+class ExecutionReverted(XseqError):
+    """Raised when a call or gas estimate reverts; ``data`` holds the revert bytes (hex)."""
+
+    code = 3
+
+
+class TxRejected(XseqError):
+    """Raised when a submitted transaction is invalid (nonce, funds, fees, gas, signature)."""
+
+    code = -32000
+
+
+class ResourceNotFound(XseqError):
+    """Raised when a referenced block, snapshot or filter does not exist."""
+
+    code = -32001
+
+
+class ServerBusy(XseqError):
+    """Raised when a queue or limit of the devnet is full."""
+
+    code = -32005
