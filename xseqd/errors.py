@@ -71,3 +71,9 @@ class ServerBusy(XseqError):
     """Raised when a queue or limit of the devnet is full."""
 
     code = -32005
+
+
+class InvalidInput(XseqError):
+    """Raised where geth answers -32000 for malformed input (e.g. a storage key)."""
+
+    code = -32000

@@ -24,6 +24,7 @@ from eth.abc import (
 from eth.chains.base import Chain
 from eth.db.atomic import AtomicDB
 from eth.vm.chain_context import ChainContext
+from eth.vm.spoof import SpoofTransaction
 from eth_hash.auto import keccak
 from eth_utils import ValidationError
 
@@ -62,6 +63,7 @@ class OpenBlock:
     txs: list[SignedTransactionAPI] = field(default_factory=list)
     receipts: list[ReceiptAPI] = field(default_factory=list)
     senders: list[bytes] = field(default_factory=list)
+    dirty: bool = False
 
     @property
     def number(self) -> int:
@@ -183,12 +185,17 @@ class Rollup:
         del ob.txs[count:], ob.receipts[count:], ob.senders[count:]
         ob.header = header
 
-    def apply(self, tx: SignedTransactionAPI) -> Applied:
-        """Execute ``tx`` in the open block. Raises ``TxRejected`` if it is invalid."""
+    def apply(self, tx: SignedTransactionAPI, sender: bytes | None = None) -> Applied:
+        """Execute ``tx`` in the open block. Raises ``TxRejected`` if it is invalid.
+
+        ``sender`` overrides the recovered sender (impersonated accounts, anvil-style).
+        """
         ob = self._require_open()
+        sender = bytes(tx.sender) if sender is None else sender
+        executed: Any = tx if sender == tx.sender else SpoofTransaction(tx, sender=sender)
         try:
             ob.vm.validate_transaction_against_header(ob.header, tx)
-            computation = ob.workspace.run(tx)
+            computation = ob.workspace.run(executed)
         except ValidationError as exc:
             raise TxRejected(_geth_wording(str(exc))) from exc
         receipt = ob.vm.make_receipt(ob.header, tx, computation, ob.workspace.state)
@@ -196,8 +203,8 @@ class Rollup:
         ob.header = ob.vm.increment_blob_gas_used(header, tx)
         ob.txs.append(tx)
         ob.receipts.append(receipt)
-        ob.senders.append(bytes(tx.sender))
-        return Applied(tx, bytes(tx.sender), receipt, computation, len(ob.txs) - 1)
+        ob.senders.append(sender)
+        return Applied(tx, sender, receipt, computation, len(ob.txs) - 1)
 
     def seal(self) -> BlockRecord:
         """Finish the open block: roots computed once, block persisted and indexed."""
@@ -213,6 +220,10 @@ class Rollup:
         self._open = None
         self._index(record)
         return record
+
+    def mark_dirty(self) -> None:
+        """Record that the open block changed state outside a transaction (dev methods)."""
+        self._require_open().dirty = True
 
     def discard_open(self) -> None:
         """Drop the open block and everything applied to it."""
@@ -241,7 +252,10 @@ class Rollup:
     def state_at(self, header: BlockHeaderAPI) -> StateAPI:
         """A fresh, read-only-by-convention state at ``header``'s post-state root."""
         vm_class = self.vm_class_for(header.block_number)
-        state: StateAPI = vm_class.build_state(self.chaindb.db, header, self.context, ())
+        prev_hashes = vm_class.get_prev_hashes(header.parent_hash, self.chaindb)
+        state: StateAPI = vm_class.build_state(
+            self.chaindb.db, header, self.context, prev_hashes or ()
+        )
         return state
 
     def pending_state(self) -> StateAPI:

@@ -1,0 +1,231 @@
+"""eth_call and exact eth_estimateGas on a rollup, at any block, changing nothing.
+
+A call runs as a transaction with a spoofed sender between a snapshot and a revert, in
+the context of the block it is made at (geth's behaviour, notes/clients.md pitfall 5).
+Without fee fields it runs at base fee 0 and gas price 0, so the sender's balance only
+has to cover ``value``. Gas estimation is geth's: one run at the cap, an optimistic guess
+from the gas used, then a binary search to the exact minimum that does not fail.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth.abc import BlockHeaderAPI, ComputationAPI, StateAPI
+from eth.exceptions import OutOfGas, Revert
+from eth.vm.forks import PragueVM
+from eth.vm.spoof import SpoofTransaction
+from eth_utils import ValidationError
+
+from xseqd.chains.rollup import Rollup, _geth_wording
+from xseqd.chains.workspace import Workspace
+from xseqd.errors import ExecutionReverted, TxRejected
+
+TX_GAS = 21_000
+CALL_GAS_CAP = 50_000_000
+ERROR_SELECTOR = bytes.fromhex("08c379a0")
+PANIC_SELECTOR = bytes.fromhex("4e487b71")
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """A call object as parsed from JSON-RPC (all optional fields resolved to values)."""
+
+    sender: bytes = b"\x00" * 20
+    to: bytes | None = None
+    gas: int | None = None
+    gas_price: int | None = None
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    value: int = 0
+    data: bytes = b""
+    access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
+    nonce: int | None = None
+    authorization_list: tuple[Any, ...] = field(default=())
+
+    @property
+    def has_fees(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.gas_price, self.max_fee_per_gas, self.max_priority_fee_per_gas)
+        )
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What a call did: success flag, gas used, return or revert bytes, and logs."""
+
+    success: bool
+    gas_used: int
+    output: bytes
+    error: str | None
+    logs: tuple[tuple[bytes, tuple[int, ...], bytes], ...]
+
+
+def decode_revert_reason(data: bytes) -> str | None:
+    """The human reason of ``Error(string)`` or ``Panic(uint256)`` revert data, if any."""
+    try:
+        if data[:4] == ERROR_SELECTOR and len(data) >= 68:
+            length = int.from_bytes(data[36:68], "big")
+            return data[68 : 68 + length].decode("utf-8", errors="replace")
+        if data[:4] == PANIC_SELECTOR and len(data) >= 36:
+            return f"panic: 0x{int.from_bytes(data[4:36], 'big'):02x}"
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> StateAPI:
+    """The state a call runs on: a fresh one at ``header``, or the open block's (None)."""
+    if header is None:
+        ob = rollup.open
+        if ob is not None:
+            return ob.workspace.state
+        header = rollup.head.block.header
+    return rollup.state_at(header)
+
+
+@contextmanager
+def _fee_context(state: StateAPI, req: CallRequest) -> Iterator[None]:
+    """Without fee fields, run in a block context whose base fee is 0 (as geth does)."""
+    ctx = state.execution_context
+    if req.has_fees or getattr(ctx, "_base_fee_per_gas", None) in (None, 0):
+        yield
+        return
+    zero = copy.copy(ctx)
+    zero._base_fee_per_gas = 0  # type: ignore[attr-defined]
+    state.execution_context = zero
+    try:
+        yield
+    finally:
+        state.execution_context = ctx
+
+
+def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> Any:
+    vm_class = rollup.vm_class_for(state.block_number)
+    builder = vm_class.get_transaction_builder()
+    nonce = state.get_nonce(req.sender) if req.nonce is None else req.nonce
+    to = req.to if req.to is not None else b""
+    base_fee = getattr(state.execution_context, "base_fee_per_gas", None)
+    if base_fee is None:
+        unsigned = builder.create_unsigned_transaction(
+            nonce=nonce, gas_price=req.gas_price or 0, gas=gas, to=to, value=req.value,
+            data=req.data,
+        )
+    else:
+        max_fee = req.max_fee_per_gas if req.max_fee_per_gas is not None else req.gas_price
+        prio = req.max_priority_fee_per_gas
+        if prio is None:
+            prio = req.gas_price if req.gas_price is not None else 0
+        max_fee = max_fee if max_fee is not None else (base_fee + prio if req.has_fees else 0)
+        if req.has_fees and max_fee < base_fee:
+            raise TxRejected(
+                f"max fee per gas less than block base fee: maxFeePerGas: {max_fee}, "
+                f"baseFee: {base_fee}"
+            )
+        access_list = [(a, list(slots)) for a, slots in req.access_list]
+        if req.authorization_list and issubclass(vm_class, PragueVM):
+            unsigned = builder.new_unsigned_set_code_transaction(
+                chain_id=rollup.chain_id, nonce=nonce, max_priority_fee_per_gas=prio,
+                max_fee_per_gas=max_fee, gas=gas, to=to, value=req.value, data=req.data,
+                access_list=access_list, authorization_list=list(req.authorization_list),
+            )
+        else:
+            unsigned = builder.new_unsigned_dynamic_fee_transaction(
+                chain_id=rollup.chain_id, nonce=nonce, max_priority_fee_per_gas=prio,
+                max_fee_per_gas=max_fee, gas=gas, to=to, value=req.value, data=req.data,
+                access_list=access_list,
+            )
+    return SpoofTransaction(unsigned, sender=req.sender)
+
+
+def _run(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> ComputationAPI:
+    """Run once and undo. Raises ``TxRejected`` if the call is not a valid transaction."""
+    with _fee_context(state, req):
+        tx = _build_tx(rollup, state, req, gas)
+    ob = rollup.open
+    shared = ob is not None and state is ob.workspace.state
+    workspace = ob.workspace if (shared and ob is not None) else Workspace(state)
+    snap = workspace.snapshot()
+    try:
+        with _fee_context(state, req):
+            return workspace.run(tx)
+    except ValidationError as exc:
+        raise TxRejected(_geth_wording(str(exc))) from exc
+    finally:
+        workspace.revert(snap)
+
+
+def _outcome(computation: ComputationAPI) -> CallOutcome:
+    error = None if not computation.is_error else str(computation.error or "error")
+    output = bytes(computation.output) if isinstance(computation.error, Revert) or not computation.is_error else b""
+    logs = tuple((bytes(a), tuple(t), bytes(d)) for a, t, d in computation.get_log_entries())
+    return CallOutcome(not computation.is_error, int(computation.get_gas_used()), output, error, logs)
+
+
+def call(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest) -> CallOutcome:
+    """Execute a call at ``header`` (None: pending); never changes state."""
+    state = _call_state(rollup, header)
+    gas = req.gas if req.gas is not None else min(state.gas_limit, CALL_GAS_CAP)
+    return _outcome(_run(rollup, state, req, gas))
+
+
+def raise_for_failure(outcome: CallOutcome) -> None:
+    """Raise code 3 (with revert bytes) for a revert, -32000 for other failures."""
+    if outcome.success:
+        return
+    if outcome.error is not None and "revert" in outcome.error.lower() or outcome.output:
+        reason = decode_revert_reason(outcome.output)
+        message = "execution reverted" + (f": {reason}" if reason else "")
+        raise ExecutionReverted(message, "0x" + outcome.output.hex())
+    raise TxRejected(_vm_error_wording(outcome.error))
+
+
+def _vm_error_wording(error: str | None) -> str:
+    text = (error or "").lower()
+    if "out of gas" in text or "outofgas" in text:
+        return "out of gas"
+    if "invalid opcode" in text or "invalidinstruction" in text:
+        return "invalid opcode"
+    return error or "execution failed"
+
+
+def estimate_gas(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest) -> int:
+    """The exact minimum gas with which the call does not fail."""
+    state = _call_state(rollup, header)
+    cap = min(req.gas if req.gas is not None else state.gas_limit, CALL_GAS_CAP)
+    if req.to is not None and not req.data and not state.get_code(req.to) and not req.authorization_list:
+        first = _outcome(_run(rollup, state, req, TX_GAS))
+        if first.success:
+            return TX_GAS
+    top = _outcome(_run(rollup, state, req, cap))
+    if not top.success:
+        if top.error is not None and isinstance(top.error, str) and "out of gas" in top.error.lower():
+            raise TxRejected(f"gas required exceeds allowance ({cap})")
+        raise_for_failure(top)
+    lo = top.gas_used - 1
+    hi = cap
+    optimistic = (top.gas_used + 2300) * 64 // 63
+    if optimistic < hi and _succeeds(rollup, state, req, optimistic):
+        hi = optimistic
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        if _succeeds(rollup, state, req, mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _succeeds(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> bool:
+    try:
+        computation = _run(rollup, state, req, gas)
+    except TxRejected:
+        return False
+    if computation.is_error and not isinstance(computation.error, (OutOfGas, Revert)):
+        return False
+    return not computation.is_error

@@ -1,0 +1,80 @@
+"""Command line: ``xseqd devnet`` (and later ``xseqd verify``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from xseqd.accounts import DEV_MNEMONIC, dev_accounts
+from xseqd.config import Settings, add_arguments, resolve
+from xseqd.errors import XseqError
+from xseqd.node import Node
+
+
+def banner(node: Node) -> str:
+    """What startup prints: endpoints, chain ids, funded accounts and keys (like anvil)."""
+    assert node.endpoints is not None
+    ep = node.endpoints
+    accounts = dev_accounts(node.settings.accounts)
+    lines = [
+        "",
+        "                 xseqd — shared-sequencer devnet",
+        "",
+        f"Sequencer RPC     {ep.base_url}/   (xseq_*)",
+        "",
+        "Rollups",
+        "=======",
+    ]
+    for r in node.rollups:
+        lines.append(f"  {r.chain_id:<8} {r.name:<10} {ep.rollup_url(r.chain_id)}   ws: {ep.rollup_ws(r.chain_id)}")
+    lines += ["", "Available Accounts (10,000 ETH on every rollup)", "=================="]
+    lines += [f"({i}) {a.address}" for i, a in enumerate(accounts)]
+    lines += ["", "Private Keys", "=================="]
+    lines += [f"({i}) 0x{bytes(a.key).hex()}" for i, a in enumerate(accounts)]
+    lines += ["", "Wallet", "==================", f"Mnemonic:          {DEV_MNEMONIC}",
+              "Derivation path:   m/44'/60'/0'/0/", ""]
+    mode = f"interval {node.settings.slot_time}s" if node.settings.slot_time > 0 else "instant"
+    lines += [f"Slot mode:         {mode}", f"Listening on {ep.host}:{ep.port}", ""]
+    return "\n".join(lines)
+
+
+async def run_devnet(settings: Settings) -> None:
+    node = Node(settings)
+    await node.start()
+    print(banner(node), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("\nshutting down", flush=True)
+    await node.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xseqd", description="shared-sequencer devnet")
+    sub = parser.add_subparsers(dest="command", required=True)
+    devnet = sub.add_parser("devnet", help="run the devnet (rollups + RPC)")
+    add_arguments(devnet)
+    args = parser.parse_args(argv)
+    settings = resolve(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("eth").setLevel(logging.WARNING)
+    try:
+        asyncio.run(run_devnet(settings))
+    except XseqError as exc:
+        print(f"xseqd: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"xseqd: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

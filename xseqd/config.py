@@ -1,0 +1,79 @@
+"""Settings: command-line flags and ``XSEQD_*`` environment variables, one table.
+
+Every setting has a flag ``--name`` and an environment variable ``XSEQD_NAME``; the flag
+wins. ``Settings.for_tests()`` is the preset tests use (ephemeral port, no data dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+DEFAULT_ROLLUPS_DIR = Path(__file__).resolve().parent.parent / "rollups"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``xseqd devnet`` can be told."""
+
+    host: str = "127.0.0.1"
+    port: int = 9545
+    rollups_dir: Path = DEFAULT_ROLLUPS_DIR
+    slot_time: float = 0.0
+    data_dir: Path | None = None
+    accounts: int = 10
+    client_version: str = "xseqd/0.1.0"
+    log_level: str = "info"
+
+    @classmethod
+    def for_tests(cls, **overrides: object) -> Settings:
+        return replace(cls(port=0, log_level="warning"), **overrides)  # type: ignore[arg-type]
+
+
+HELP = {
+    "host": "interface to bind (default 127.0.0.1)",
+    "port": "port of the RPC server (default 9545)",
+    "rollups_dir": "directory of rollup definitions, one *.toml per rollup",
+    "slot_time": "seconds per slot; 0 = instant (seal as soon as the intake is idle)",
+    "data_dir": "directory for xseqd's data (default: none, everything in memory)",
+    "accounts": "number of funded dev accounts (default 10)",
+    "client_version": "web3_clientVersion answer (some tools check its prefix)",
+    "log_level": "debug, info, warning, error",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    for f in fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        parser.add_argument(flag, dest=f.name, default=None, help=HELP[f.name])
+
+
+def env_name(field_name: str) -> str:
+    return "XSEQD_" + field_name.upper()
+
+
+def resolve(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
+    """Settings from flags, else ``XSEQD_*`` variables, else defaults."""
+    environ = dict(os.environ) if environ is None else environ
+    base = Settings()
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = getattr(args, f.name, None)
+        if raw is None:
+            raw = environ.get(env_name(f.name))
+        if raw is None:
+            continue
+        default = getattr(base, f.name)
+        if f.name == "data_dir" or isinstance(default, Path):
+            values[f.name] = Path(str(raw))
+        elif isinstance(default, bool):
+            values[f.name] = str(raw).lower() in ("1", "true", "yes")
+        elif isinstance(default, int):
+            values[f.name] = int(str(raw))
+        elif isinstance(default, float):
+            values[f.name] = float(str(raw))
+        else:
+            values[f.name] = str(raw)
+    return replace(base, **values)  # type: ignore[arg-type]

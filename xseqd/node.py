@@ -1,0 +1,167 @@
+"""The one place that builds xseqd's parts and starts and stops them in order.
+
+``Node`` = rollups (chains/) -> sequencer -> slot driver -> RPC app -> HTTP server.
+``NodeThread`` runs a node on its own event loop in a background thread, which is how
+tests and benchmarks embed a real server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from xseqd.accounts import dev_accounts
+from xseqd.chains.genesis import load_rollups
+from xseqd.chains.rollup import Rollup
+from xseqd.config import Settings
+from xseqd.rpc import format as fmt
+from xseqd.rpc.app import build_app
+from xseqd.rpc.context import Services
+from xseqd.rpc.filters import FilterHub
+from xseqd.sequencer.driver import SlotDriver
+from xseqd.sequencer.sequencer import Sequencer
+
+log = logging.getLogger("xseqd")
+
+
+@dataclass
+class Endpoints:
+    """Where a started node listens."""
+
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def rollup_url(self, chain_id: int) -> str:
+        return f"{self.base_url}/rollup/{chain_id}"
+
+    def rollup_ws(self, chain_id: int) -> str:
+        return f"ws://{self.host}:{self.port}/rollup/{chain_id}"
+
+
+class Node:
+    """A configured xseqd: build with settings, then ``await start()`` / ``await stop()``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        accounts = dev_accounts(settings.accounts)
+        specs = load_rollups(settings.rollups_dir, [bytes.fromhex(a.address[2:]) for a in accounts])
+        self.rollups = [Rollup(spec) for spec in specs]
+        self.sequencer = Sequencer(self.rollups)
+        self.driver = SlotDriver(self.sequencer, settings.slot_time)
+        self.filters = {r.chain_id: FilterHub() for r in self.rollups}
+        self.services = Services(
+            sequencer=self.sequencer,
+            driver=self.driver,
+            accounts={bytes.fromhex(a.address[2:]): a for a in accounts},
+            filters=self.filters,
+            client_version=settings.client_version,
+        )
+        self._wire_events()
+        self.app = build_app(self.services)
+        self._server: uvicorn.Server | None = None
+        self._serve_task: asyncio.Task[Any] | None = None
+        self.endpoints: Endpoints | None = None
+
+    def _wire_events(self) -> None:
+        def on_block(chain_id: int, record: Any) -> None:
+            self.filters[chain_id].on_block(record)
+
+        def on_pending(chain_id: int, tx_hash: bytes) -> None:
+            rollup = self.sequencer.rollups[chain_id]
+
+            def tx_json() -> Any:
+                ob = rollup.open
+                if ob is not None:
+                    for tx, sender in zip(ob.txs, ob.senders):
+                        if bytes(tx.hash) == tx_hash:
+                            return fmt.pending_tx_json(tx, sender)
+                return fmt.h(tx_hash)
+
+            self.filters[chain_id].on_pending(tx_hash, tx_json)
+
+        self.sequencer.listeners.on_block.append(on_block)
+        self.sequencer.listeners.on_pending.append(on_pending)
+
+    async def start(self) -> Endpoints:
+        """Bind the server (port 0 = any free port) and start slot timers."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.settings.host, self.settings.port))
+        host, port = sock.getsockname()[:2]
+        self.endpoints = Endpoints(host, port)
+        self.services.base_url = self.endpoints.base_url
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off",
+            ws_max_size=16 * 1024 * 1024, timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._serve_task = asyncio.get_running_loop().create_task(
+            self._server.serve(sockets=[sock])
+        )
+        while not self._server.started:
+            if self._serve_task.done():
+                self._serve_task.result()
+            await asyncio.sleep(0.01)
+        self.driver.start()
+        if self.settings.data_dir is not None:
+            self._write_endpoints_file()
+        return self.endpoints
+
+    def _write_endpoints_file(self) -> None:
+        assert self.settings.data_dir is not None and self.endpoints is not None
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        info = {
+            "rpc": self.endpoints.base_url,
+            "rollups": {str(r.chain_id): self.endpoints.rollup_url(r.chain_id) for r in self.rollups},
+            "accounts": [a.address for a in dev_accounts(self.settings.accounts)],
+        }
+        (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
+
+    async def stop(self) -> None:
+        await self.driver.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._serve_task is not None:
+            await self._serve_task
+
+
+class NodeThread:
+    """Run a ``Node`` in a background thread (for tests and benchmarks)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.node = Node(settings)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.endpoints: Endpoints | None = None
+
+    def start(self) -> Endpoints:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self.node.start(), self.loop)
+        self.endpoints = future.result(timeout=30)
+        return self.endpoints
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn(*args)`` on the node's loop thread and return its result."""
+
+        async def run() -> Any:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=60)
+
+    def stop(self) -> None:
+        future = asyncio.run_coroutine_threadsafe(self.node.stop(), self.loop)
+        future.result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)

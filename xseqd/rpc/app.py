@@ -1,0 +1,172 @@
+"""The HTTP and WebSocket transport: one ASGI app, every endpoint on one port.
+
+``POST /`` serves the sequencer namespace (``xseq_*``); ``POST /rollup/<chainId>`` serves
+a rollup's Ethereum JSON-RPC plus devnet and ``xseq_*`` methods; the same paths accept
+WebSocket connections (requests plus ``eth_subscribe``). CORS is open, as on anvil.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from xseqd.core.logfilter import LogCriteria
+from xseqd.errors import InvalidParams, InvalidRequest, XseqError
+from xseqd.rpc import format as fmt
+from xseqd.rpc.context import RollupCall, Services
+from xseqd.rpc.dev import dev
+from xseqd.rpc.envelope import MAX_BODY_BYTES, Registry, error_object, handle_body
+from xseqd.rpc.eth import criteria_of, eth
+from xseqd.rpc.filters import Subscription, queue_sender
+from xseqd.rpc.xseq import RootCall, xseq_root, xseq_rollup
+
+log = logging.getLogger("xseqd.rpc")
+
+ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, xseq_rollup)
+
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+def build_app(services: Services) -> Starlette:
+    """The ASGI application serving every endpoint of the node."""
+
+    def rollup_ctx(raw_id: str) -> RollupCall | None:
+        try:
+            rollup = services.sequencer.rollups.get(int(raw_id, 0))
+        except ValueError:
+            return None
+        return None if rollup is None else RollupCall(services, rollup)
+
+    async def read_body(request: Request) -> bytes | None:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return None
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return None
+        return body
+
+    def too_large() -> Response:
+        err = error_object(InvalidRequest(f"request body larger than {MAX_BODY_BYTES} bytes"))
+        return JSONResponse({"jsonrpc": "2.0", "id": None, "error": err}, status_code=413)
+
+    async def rollup_http(request: Request) -> Response:
+        ctx = rollup_ctx(request.path_params["chain_id"])
+        if ctx is None:
+            return JSONResponse({"error": "unknown rollup"}, status_code=404)
+        body = await read_body(request)
+        if body is None:
+            return too_large()
+        out = handle_body(ROLLUP_METHODS, ctx, body)
+        return Response(out or b"", headers=JSON_HEADERS)
+
+    async def root_http(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"name": "xseqd", "rollups": sorted(services.sequencer.rollups)})
+        body = await read_body(request)
+        if body is None:
+            return too_large()
+        out = handle_body(xseq_root, RootCall(services), body)
+        return Response(out or b"", headers=JSON_HEADERS)
+
+    async def rollup_ws(ws: WebSocket) -> None:
+        ctx = rollup_ctx(ws.path_params["chain_id"])
+        if ctx is None:
+            await ws.close(code=4404)
+            return
+        await serve_socket(ws, ROLLUP_METHODS, ctx)
+
+    async def root_ws(ws: WebSocket) -> None:
+        await serve_socket(ws, xseq_root, RootCall(services))
+
+    routes = [
+        Route("/", root_http, methods=["GET", "POST"]),
+        Route("/rollup/{chain_id}", rollup_http, methods=["POST"]),
+        WebSocketRoute("/rollup/{chain_id}", rollup_ws),
+        WebSocketRoute("/", root_ws),
+    ]
+    middleware = [
+        Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
+    ]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None:
+    """Serve one WebSocket: JSON-RPC requests in, responses and notifications out."""
+    await ws.accept()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    send = queue_sender(queue)
+
+    async def pump() -> None:
+        while True:
+            sid, result = await queue.get()
+            message = {"jsonrpc": "2.0", "method": "eth_subscription",
+                       "params": {"subscription": sid, "result": result}}
+            await ws.send_text(json.dumps(message))
+
+    pump_task = asyncio.get_running_loop().create_task(pump())
+    hub = ctx.filters if isinstance(ctx, RollupCall) else None
+    try:
+        while True:
+            text = await ws.receive_text()
+            reply = _ws_request(text, registry, ctx, send)
+            if reply is not None:
+                await ws.send_text(reply.decode() if isinstance(reply, bytes) else reply)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        pump_task.cancel()
+        if hub is not None:
+            hub.drop_connection(send)
+
+
+def _ws_request(text: str, registry: Registry[Any], ctx: Any, send: Any) -> bytes | str | None:
+    try:
+        request = json.loads(text)
+    except ValueError:
+        request = None
+    if isinstance(request, dict) and request.get("method") in ("eth_subscribe", "eth_unsubscribe"):
+        req_id = request.get("id")
+        try:
+            if not isinstance(ctx, RollupCall):
+                raise InvalidParams("subscriptions are served on rollup endpoints")
+            result = _subscription(ctx, request["method"], request.get("params") or [], send)
+            return json.dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
+        except XseqError as exc:
+            return json.dumps({"jsonrpc": "2.0", "id": req_id, "error": error_object(exc)})
+    return handle_body(registry, ctx, text.encode())
+
+
+def _subscription(ctx: RollupCall, method: str, params: list[Any], send: Any) -> Any:
+    if not isinstance(params, list) or not params:
+        raise InvalidParams("missing subscription parameters")
+    hub = ctx.filters
+    if method == "eth_unsubscribe":
+        return hub.unsubscribe(str(params[0]))
+    kind = params[0]
+    if kind == "newHeads":
+        return hub.subscribe(Subscription("newHeads", send))
+    if kind == "logs":
+        criteria = criteria_of(params[1]) if len(params) > 1 and params[1] else LogCriteria()
+        return hub.subscribe(Subscription("logs", send, criteria))
+    if kind == "newPendingTransactions":
+        full = bool(params[1]) if len(params) > 1 else False
+        return hub.subscribe(Subscription("newPendingTransactions", send, full_txs=full))
+    if kind == "syncing":
+        return hub.subscribe(Subscription("syncing", send))
+    raise InvalidParams(f"unsupported subscription type {kind!r}")
+
+
+__all__ = ["build_app", "fmt"]

@@ -1,0 +1,81 @@
+"""What a handler is given: the node's services, and the rollup its endpoint serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth.abc import BlockHeaderAPI, StateAPI
+from eth_account.signers.local import LocalAccount
+
+from xseqd.chains.records import BlockRecord
+from xseqd.chains.rollup import Rollup
+from xseqd.errors import InvalidParams, ResourceNotFound
+from xseqd.rpc.filters import FilterHub
+from xseqd.rpc.params import BlockRef
+from xseqd.sequencer.driver import SlotDriver
+from xseqd.sequencer.sequencer import Sequencer
+
+
+@dataclass
+class Services:
+    """The node's parts that RPC handlers use."""
+
+    sequencer: Sequencer
+    driver: SlotDriver
+    accounts: dict[bytes, LocalAccount]
+    filters: dict[int, FilterHub]
+    client_version: str
+    base_url: str = "http://127.0.0.1:9545"
+    impersonated: set[bytes] = field(default_factory=set)
+
+
+@dataclass
+class RollupCall:
+    """Context of a request made on ``/rollup/<chainId>``."""
+
+    services: Services
+    rollup: Rollup
+
+    @property
+    def filters(self) -> FilterHub:
+        return self.services.filters[self.rollup.chain_id]
+
+    def record(self, ref: BlockRef) -> BlockRecord | None:
+        """The sealed block ``ref`` names; pending resolves to latest. None if unknown."""
+        rollup = self.rollup
+        if ref.block_hash is not None:
+            return rollup.block_by_hash(ref.block_hash)
+        if ref.number is not None:
+            return rollup.block(ref.number)
+        if ref.tag == "earliest":
+            return rollup.block(0)
+        return rollup.head
+
+    def header_for_state(self, ref: BlockRef) -> BlockHeaderAPI | None:
+        """Header whose post-state a read uses; None means the pending block.
+
+        A number above the head answers from the head: wallets keep asking for block
+        numbers of a previous run after a devnet restart.
+        """
+        if ref.tag == "pending":
+            return None
+        if ref.number is not None and ref.number > self.rollup.head.number:
+            return self.rollup.head.block.header
+        record = self.record(ref)
+        if record is None:
+            raise ResourceNotFound("header not found")
+        return record.block.header
+
+    def state(self, ref: BlockRef) -> StateAPI:
+        header = self.header_for_state(ref)
+        if header is None:
+            return self.rollup.pending_state()
+        return self.rollup.state_at(header)
+
+
+def chain_id_of(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidParams(f"invalid chain id {value!r}") from None

@@ -1,0 +1,255 @@
+"""Devnet methods test suites rely on: ``evm_*``, ``anvil_*`` / ``hardhat_*`` state and
+impersonation, and ``eth_sendTransaction`` / signing for the unlocked dev accounts.
+
+State changes (setBalance, setCode, ...) are applied to the open slot and, in instant
+mode, sealed at once like a transaction, so ``latest`` shows them on the next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_defunct, encode_typed_data
+
+from xseqd.chains import calls
+from xseqd.chains.rollup import Rollup
+from xseqd.errors import InvalidParams, TxRejected
+from xseqd.rpc import format as fmt
+from xseqd.rpc import params as p
+from xseqd.rpc.context import RollupCall
+from xseqd.rpc.envelope import Registry
+from xseqd.rpc.eth import _next_base_fee, decode_tx, submit
+
+dev: Registry[RollupCall] = Registry({})
+
+# A fixed throwaway key signs transactions of impersonated accounts; the sequencer
+# executes them as the impersonated sender (like anvil, such blocks do not re-verify).
+_IMPERSONATION_KEY = Account.from_key("0x" + "42" * 32)
+
+
+def _both(name: str) -> list[str]:
+    return [f"anvil_{name}", f"hardhat_{name}"]
+
+
+def _register_both(name: str):  # type: ignore[no-untyped-def]
+    def wrap(fn):  # type: ignore[no-untyped-def]
+        for full in _both(name):
+            dev.method(full)(fn)
+        return fn
+
+    return wrap
+
+
+# -- mining and time ----------------------------------------------------------------------
+
+
+@dev.method("evm_mine")
+def evm_mine(c: RollupCall, params: list[Any]) -> str:
+    (arg,) = p.positional(params, 0, 1)
+    timestamp = None
+    if isinstance(arg, dict):
+        timestamp = p.quantity(arg["timestamp"], "timestamp") if "timestamp" in arg else None
+        blocks = p.quantity(arg.get("blocks", 1), "blocks")
+        for _ in range(blocks):
+            c.services.driver.seal(timestamp)
+            timestamp = None
+        return "0x0"
+    if arg is not None:
+        timestamp = p.quantity(arg, "timestamp")
+    c.services.driver.seal(timestamp)
+    return "0x0"
+
+
+@_register_both("mine")
+def anvil_mine(c: RollupCall, params: list[Any]) -> None:
+    count_v, interval_v = p.positional(params, 0, 2)
+    count = p.quantity(count_v, "blocks") if count_v is not None else 1
+    interval = p.quantity(interval_v, "interval") if interval_v is not None else 1
+    if count > 10_000:
+        raise InvalidParams("at most 10000 blocks at once")
+    seq = c.services.sequencer
+    for i in range(count):
+        ts = None if i == 0 else seq.head_timestamp + max(interval, 1)
+        c.services.driver.seal(ts)
+
+
+@dev.method("evm_increaseTime")
+def evm_increase_time(c: RollupCall, params: list[Any]) -> str:
+    (seconds,) = p.positional(params, 1, 1)
+    return fmt.q(c.services.sequencer.increase_time(p.quantity(seconds, "seconds")))
+
+
+@dev.method("evm_setNextBlockTimestamp")
+def evm_set_next_block_timestamp(c: RollupCall, params: list[Any]) -> None:
+    (ts,) = p.positional(params, 1, 1)
+    c.services.sequencer.set_next_timestamp(p.quantity(ts, "timestamp"))
+
+
+@dev.method("evm_setAutomine")
+def evm_set_automine(c: RollupCall, params: list[Any]) -> None:
+    (flag,) = p.positional(params, 1, 1)
+    c.services.driver.set_automine(p.boolean(flag, "automine"))
+
+
+@dev.method("anvil_getAutomine")
+def anvil_get_automine(c: RollupCall, params: list[Any]) -> bool:
+    return c.services.driver.mode.value == "instant"
+
+
+@dev.method("evm_setIntervalMining")
+def evm_set_interval_mining(c: RollupCall, params: list[Any]) -> None:
+    (seconds,) = p.positional(params, 1, 1)
+    value = seconds if isinstance(seconds, (int, float)) else p.quantity(seconds, "interval")
+    c.services.driver.set_interval(float(value))
+
+
+@dev.method("evm_snapshot")
+def evm_snapshot(c: RollupCall, params: list[Any]) -> str:
+    return fmt.q(c.services.sequencer.take_snapshot())
+
+
+@dev.method("evm_revert")
+def evm_revert(c: RollupCall, params: list[Any]) -> bool:
+    (snap,) = p.positional(params, 1, 1)
+    return c.services.sequencer.revert_snapshot(p.quantity(snap, "snapshot id"))
+
+
+# -- state changes ------------------------------------------------------------------------
+
+
+def _change(c: RollupCall, change: Any) -> None:
+    c.services.sequencer.apply_dev_change(c.rollup.chain_id, change)
+    c.services.driver.submitted()
+    c.services.driver.seal_now_if_instant()
+
+
+@_register_both("setBalance")
+def set_balance(c: RollupCall, params: list[Any]) -> None:
+    who, amount = p.positional(params, 2, 2)
+    account, value = p.address(who), p.quantity(amount, "balance")
+    _change(c, lambda r: _state(r).set_balance(account, value))
+
+
+@_register_both("setNonce")
+def set_nonce(c: RollupCall, params: list[Any]) -> None:
+    who, nonce = p.positional(params, 2, 2)
+    account, value = p.address(who), p.quantity(nonce, "nonce", (1 << 64) - 1)
+    _change(c, lambda r: _state(r).set_nonce(account, value))
+
+
+@_register_both("setCode")
+def set_code(c: RollupCall, params: list[Any]) -> None:
+    who, code = p.positional(params, 2, 2)
+    account, value = p.address(who), p.data(code, "code")
+    _change(c, lambda r: _state(r).set_code(account, value))
+
+
+@_register_both("setStorageAt")
+def set_storage_at(c: RollupCall, params: list[Any]) -> bool:
+    who, slot, word = p.positional(params, 3, 3)
+    account, key = p.address(who), p.quantity(slot, "slot")
+    value = int.from_bytes(p.data(word, "value", 32), "big")
+    _change(c, lambda r: _state(r).set_storage(account, key, value))
+    return True
+
+
+def _state(rollup: Rollup) -> Any:
+    ob = rollup.open
+    assert ob is not None
+    return ob.workspace.state
+
+
+@_register_both("impersonateAccount")
+def impersonate(c: RollupCall, params: list[Any]) -> None:
+    (who,) = p.positional(params, 1, 1)
+    c.services.impersonated.add(p.address(who))
+
+
+@_register_both("stopImpersonatingAccount")
+def stop_impersonating(c: RollupCall, params: list[Any]) -> None:
+    (who,) = p.positional(params, 1, 1)
+    c.services.impersonated.discard(p.address(who))
+
+
+# -- sending and signing for unlocked accounts --------------------------------------------
+
+
+@dev.method("eth_sendTransaction")
+def send_transaction(c: RollupCall, params: list[Any]) -> str:
+    (obj,) = p.positional(params, 1, 1)
+    req = p.call_request(obj)
+    if not isinstance(obj, dict) or not obj.get("from"):
+        raise InvalidParams("from is required")
+    sender = req.sender
+    key = c.services.accounts.get(sender)
+    if key is None and sender not in c.services.impersonated:
+        raise TxRejected(f"unknown account {fmt.h(sender)}")
+    state = c.rollup.pending_state()
+    nonce = req.nonce if req.nonce is not None else state.get_nonce(sender)
+    gas = req.gas if req.gas is not None else calls.estimate_gas(c.rollup, None, req)
+    prio = req.max_priority_fee_per_gas
+    if prio is None:
+        prio = 1_000_000
+    base_fee = _next_base_fee(c)
+    fields: dict[str, Any] = {
+        "chainId": c.rollup.chain_id,
+        "nonce": nonce,
+        "gas": gas,
+        "value": req.value,
+        "data": req.data,
+    }
+    if req.to is not None:
+        fields["to"] = req.to
+    if req.gas_price is not None and req.max_fee_per_gas is None:
+        fields["gasPrice"] = req.gas_price
+    else:
+        fields["maxPriorityFeePerGas"] = prio
+        fields["maxFeePerGas"] = req.max_fee_per_gas or (2 * base_fee + prio)
+        fields["type"] = 2
+    signer = key if key is not None else _IMPERSONATION_KEY
+    raw = bytes(signer.sign_transaction(fields).raw_transaction)
+    tx = decode_tx(c, raw)
+    return submit(c, tx, None if key is not None else sender)
+
+
+def _key(c: RollupCall, who: Any) -> Any:
+    key = c.services.accounts.get(p.address(who))
+    if key is None:
+        raise TxRejected("unknown account")
+    return key
+
+
+@dev.method("eth_sign")
+def eth_sign(c: RollupCall, params: list[Any]) -> str:
+    who, message = p.positional(params, 2, 2)
+    signed = _key(c, who).sign_message(encode_defunct(primitive=p.data(message, "message")))
+    return fmt.h(signed.signature)
+
+
+@dev.method("personal_sign")
+def personal_sign(c: RollupCall, params: list[Any]) -> str:
+    message, who = p.positional(params, 2, 2)
+    return eth_sign(c, [who, message])
+
+
+@dev.method("eth_signTypedData_v4")
+def sign_typed_data(c: RollupCall, params: list[Any]) -> str:
+    import json
+
+    who, doc = p.positional(params, 2, 2)
+    try:
+        typed = json.loads(doc) if isinstance(doc, str) else doc
+        signable = encode_typed_data(full_message=typed)
+    except Exception as exc:
+        raise InvalidParams(f"invalid typed data: {exc}") from None
+    return fmt.h(_key(c, who).sign_message(signable).signature)
+
+
+@dev.method("eth_sendRawTransactionSync")
+def _unused(c: RollupCall, params: list[Any]) -> Any:
+    (raw,) = p.positional(params, 1, 1)
+    tx_hash = submit(c, decode_tx(c, p.data(raw, "transaction")))
+    c.services.driver.seal_now_if_instant()
+    record = c.rollup.txs.get(bytes.fromhex(tx_hash[2:]))
+    return None if record is None else fmt.receipt_json(record)

@@ -1,0 +1,119 @@
+"""The JSON-RPC 2.0 envelope: parsing, batches, notifications, dispatch and errors.
+
+This is the only place that knows the envelope. Handlers are registered once by name in a
+``Registry``; ``handle_body`` turns raw bytes into the raw response bytes (or ``None`` for
+a batch of notifications). Errors raised as ``XseqError`` keep their code; anything else
+becomes -32603, is logged with its traceback, and never escapes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from xseqd.errors import InvalidRequest, MethodNotFound, ParseError, XseqError
+
+log = logging.getLogger("xseqd.rpc")
+
+C = TypeVar("C")
+Handler = Callable[[C, list[Any]], Any]
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_BATCH = 1000
+
+
+@dataclass
+class Registry(Generic[C]):
+    """Method name -> handler, for one endpoint kind."""
+
+    methods: dict[str, Handler[C]]
+
+    def method(self, name: str) -> Callable[[Handler[C]], Handler[C]]:
+        def register(fn: Handler[C]) -> Handler[C]:
+            if name in self.methods:
+                raise ValueError(f"method {name} registered twice")
+            self.methods[name] = fn
+            return fn
+
+        return register
+
+    def merged(self, *others: Registry[C]) -> Registry[C]:
+        methods = dict(self.methods)
+        for other in others:
+            methods.update(other.methods)
+        return Registry(methods)
+
+
+def new_registry() -> Registry[Any]:
+    return Registry({})
+
+
+def error_object(exc: XseqError) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.data is not None:
+        err["data"] = exc.data
+    return err
+
+
+def _response(req_id: Any, result: Any = None, error: XseqError | None = None) -> dict[str, Any]:
+    if error is not None:
+        return {"jsonrpc": "2.0", "id": req_id, "error": error_object(error)}
+    return {"jsonrpc": "2.0", "id": req_id, "result": result}
+
+
+def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any] | None:
+    """Serve one request object; ``None`` for a notification (no id)."""
+    if not isinstance(request, dict):
+        return _response(None, error=InvalidRequest("invalid request: expected an object"))
+    req_id = request.get("id")
+    is_notification = "id" not in request
+    if request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
+        return _response(req_id, error=InvalidRequest("invalid request: expected jsonrpc 2.0 and a method"))
+    if req_id is not None and not isinstance(req_id, (str, int, float)):
+        return _response(None, error=InvalidRequest("invalid request: bad id"))
+    method = request["method"]
+    try:
+        handler = registry.methods.get(method)
+        if handler is None:
+            raise MethodNotFound(method)
+        params = request.get("params", [])
+        if params is None:
+            params = []
+        if isinstance(params, dict):
+            params = [params]
+        if not isinstance(params, list):
+            raise InvalidRequest("invalid request: params must be an array")
+        result = handler(ctx, params)
+    except XseqError as exc:
+        return None if is_notification else _response(req_id, error=exc)
+    except Exception:
+        log.exception("internal error in %s", method)
+        err = XseqError(f"internal error in {method}")
+        return None if is_notification else _response(req_id, error=err)
+    return None if is_notification else _response(req_id, result)
+
+
+def handle_body(registry: Registry[C], ctx: C, body: bytes) -> bytes | None:
+    """Serve a whole HTTP body: a single request or a batch."""
+    if len(body) > MAX_BODY_BYTES:
+        return _dump(_response(None, error=InvalidRequest(f"request body larger than {MAX_BODY_BYTES} bytes")))
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _dump(_response(None, error=ParseError("parse error: invalid JSON")))
+    if isinstance(payload, list):
+        if not payload:
+            return _dump(_response(None, error=InvalidRequest("empty batch")))
+        if len(payload) > MAX_BATCH:
+            return _dump(_response(None, error=InvalidRequest(f"batch larger than {MAX_BATCH}")))
+        results = [r for r in (call_one(registry, ctx, item) for item in payload) if r is not None]
+        return _dump(results) if results else None
+    result = call_one(registry, ctx, payload)
+    return None if result is None else _dump(result)
+
+
+def _dump(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
