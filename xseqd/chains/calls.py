@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_keys import keys
 from eth.abc import BlockHeaderAPI, ComputationAPI, StateAPI
 from eth.exceptions import OutOfGas, Revert
 from eth.vm.forks import PragueVM
@@ -29,6 +30,8 @@ TX_GAS = 21_000
 CALL_GAS_CAP = 50_000_000
 ERROR_SELECTOR = bytes.fromhex("08c379a0")
 PANIC_SELECTOR = bytes.fromhex("4e487b71")
+# Calls run as transactions signed by this throwaway key, executed as the requested sender.
+_CALL_KEY = keys.PrivateKey(b"\x01" * 32)
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> An
                 max_fee_per_gas=max_fee, gas=gas, to=to, value=req.value, data=req.data,
                 access_list=access_list,
             )
-    return SpoofTransaction(unsigned, sender=req.sender)
+    signed = unsigned.as_signed_transaction(_CALL_KEY)
+    return SpoofTransaction(signed, sender=req.sender)
 
 
 def _run(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> ComputationAPI:
@@ -161,10 +165,14 @@ def _run(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> Computa
 
 
 def _outcome(computation: ComputationAPI) -> CallOutcome:
-    error = None if not computation.is_error else str(computation.error or "error")
-    output = bytes(computation.output) if isinstance(computation.error, Revert) or not computation.is_error else b""
+    if computation.is_error:
+        err = computation.error
+        reverted = isinstance(err, Revert)
+        output = bytes(computation.output) if reverted else b""
+        name = "execution reverted" if reverted else _vm_error_wording(err)
+        return CallOutcome(False, int(computation.get_gas_used()), output, name, ())
     logs = tuple((bytes(a), tuple(t), bytes(d)) for a, t, d in computation.get_log_entries())
-    return CallOutcome(not computation.is_error, int(computation.get_gas_used()), output, error, logs)
+    return CallOutcome(True, int(computation.get_gas_used()), bytes(computation.output), None, logs)
 
 
 def call(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest) -> CallOutcome:
@@ -178,20 +186,22 @@ def raise_for_failure(outcome: CallOutcome) -> None:
     """Raise code 3 (with revert bytes) for a revert, -32000 for other failures."""
     if outcome.success:
         return
-    if outcome.error is not None and "revert" in outcome.error.lower() or outcome.output:
+    if outcome.error == "execution reverted":
         reason = decode_revert_reason(outcome.output)
         message = "execution reverted" + (f": {reason}" if reason else "")
         raise ExecutionReverted(message, "0x" + outcome.output.hex())
-    raise TxRejected(_vm_error_wording(outcome.error))
+    raise TxRejected(outcome.error or "execution failed")
 
 
-def _vm_error_wording(error: str | None) -> str:
-    text = (error or "").lower()
-    if "out of gas" in text or "outofgas" in text:
+def _vm_error_wording(error: Exception) -> str:
+    if isinstance(error, OutOfGas):
         return "out of gas"
-    if "invalid opcode" in text or "invalidinstruction" in text:
+    text = type(error).__name__
+    if "InvalidInstruction" in text:
         return "invalid opcode"
-    return error or "execution failed"
+    if "StackDepth" in text:
+        return "max call depth exceeded"
+    return f"execution failed: {text}"
 
 
 def estimate_gas(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest) -> int:
@@ -204,7 +214,7 @@ def estimate_gas(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest
             return TX_GAS
     top = _outcome(_run(rollup, state, req, cap))
     if not top.success:
-        if top.error is not None and isinstance(top.error, str) and "out of gas" in top.error.lower():
+        if top.error == "out of gas":
             raise TxRejected(f"gas required exceeds allowance ({cap})")
         raise_for_failure(top)
     lo = top.gas_used - 1

@@ -226,7 +226,8 @@ def _next_base_fee(c: RollupCall) -> int:
 
 @eth.method("eth_gasPrice")
 def gas_price(c: RollupCall, params: list[Any]) -> str:
-    return fmt.q(_next_base_fee(c) + MIN_PRIORITY_FEE)
+    latest = int(getattr(c.rollup.head.block.header, "base_fee_per_gas", 0) or 0)
+    return fmt.q(max(latest, _next_base_fee(c)) + MIN_PRIORITY_FEE)
 
 
 @eth.method("eth_maxPriorityFeePerGas")

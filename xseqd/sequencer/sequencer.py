@@ -282,7 +282,7 @@ def tx_facts(tx: SignedTransactionAPI, chain_id: int) -> TxFacts:
     max_fee = int(tx.max_fee_per_gas) if typed else int(tx.gas_price)
     prio = int(tx.max_priority_fee_per_gas) if typed else int(tx.gas_price)
     blob_cost = 0
-    hashes = getattr(tx, "blob_versioned_hashes", None) if typed else None
+    hashes = tx.blob_versioned_hashes if tx.type_id == 3 else None
     if hashes:
         blob_cost = len(hashes) * 131072 * int(tx.max_fee_per_blob_gas)
     tx_chain = getattr(tx, "chain_id", None)
