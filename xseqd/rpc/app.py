@@ -120,7 +120,12 @@ async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None
     hub = ctx.filters if isinstance(ctx, RollupCall) else None
     try:
         while True:
-            text = await ws.receive_text()
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
             reply = _ws_request(text, registry, ctx, send)
             if reply is not None:
                 await ws.send_text(reply.decode() if isinstance(reply, bytes) else reply)
