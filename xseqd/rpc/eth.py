@@ -6,6 +6,7 @@ chains/calls.py, and formats the answer (rpc/format.py).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import rlp
@@ -307,9 +308,32 @@ def fee_history(c: RollupCall, params: list[Any]) -> dict[str, Any]:
 # -- transactions -------------------------------------------------------------------------
 
 
+def unwrap_blob_network_form(raw: bytes) -> bytes:
+    """EIP-4844 network form ``0x03 || rlp([tx, blobs, commitments, proofs])`` -> the
+    canonical ``0x03 || rlp(tx)``, after checking that the versioned hashes commit to the
+    sidecar's commitments. (KZG proofs are not verified on the devnet.)"""
+    if not raw or raw[0] != 3:
+        return raw
+    try:
+        outer = rlp.decode(raw[1:])
+    except rlp.DecodingError:
+        return raw
+    if not (isinstance(outer, list) and len(outer) == 4 and isinstance(outer[0], list)):
+        return raw
+    body, blobs, commitments, proofs = outer
+    hashes = body[10] if len(body) > 10 else []
+    if not (len(blobs) == len(commitments) == len(proofs) == len(hashes)):
+        raise InvalidParams("invalid blob transaction: sidecar does not match its hashes")
+    for commitment, versioned in zip(commitments, hashes):
+        if b"\x01" + hashlib.sha256(commitment).digest()[1:] != versioned:
+            raise InvalidParams("invalid blob transaction: versioned hash mismatch")
+    return b"\x03" + rlp.encode(body)
+
+
 def decode_tx(c: RollupCall, raw: bytes) -> SignedTransactionAPI:
     """Decode and check a signed transaction (any type the next block's fork accepts)."""
     vm_class = c.rollup.vm_class_for(c.rollup.head.number + 1)
+    raw = unwrap_blob_network_form(raw)
     try:
         tx = vm_class.get_transaction_builder().decode(raw)
         tx.check_signature_validity()

@@ -188,16 +188,18 @@ def receipt_json(record: TxRecord, blob_gas_price: int | None = None) -> dict[st
     out.update(
         blockHash=h(record.block_hash),
         blockNumber=q(record.block_number),
-        contractAddress=addr(record.contract_address) if _succeeded(receipt) else None,
+        contractAddress=addr(record.contract_address),
         cumulativeGasUsed=q(receipt.gas_used),
         effectiveGasPrice=q(record.effective_gas_price),
-        to=None,
     )
     out["from"] = h(record.sender)
     out["gasUsed"] = q(record.gas_used)
     out["logs"] = [log_json(record, i, log) for i, log in enumerate(receipt.logs)]
     out["logsBloom"] = h(receipt.bloom.to_bytes(256, "big"))
-    out["status"] = q(1 if _succeeded(receipt) else 0)
+    if len(receipt.state_root) == 32:  # pre-Byzantium: intermediate state root
+        out["root"] = h(receipt.state_root)
+    else:
+        out["status"] = q(1 if _succeeded(receipt) else 0)
     out["to"] = addr(tx.to)
     out["transactionHash"] = h(record.hash)
     out["transactionIndex"] = q(record.index)
