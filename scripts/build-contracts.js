@@ -7,7 +7,8 @@ const path = require("path");
 const crypto = require("crypto");
 const solc = require("solc");
 
-const root = path.resolve(__dirname, "..");
+const rootArg = process.argv.indexOf("--root");
+const root = rootArg > 0 ? path.resolve(process.argv[rootArg + 1]) : path.resolve(__dirname, "..");
 const srcDir = path.join(root, "contracts", "src");
 const outDir = path.join(root, "contracts", "artifacts");
 const check = process.argv.includes("--check");

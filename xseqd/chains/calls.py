@@ -154,14 +154,11 @@ def _run(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> Computa
     ob = rollup.open
     shared = ob is not None and state is ob.workspace.state
     workspace = ob.workspace if (shared and ob is not None) else Workspace(state)
-    snap = workspace.snapshot()
     try:
         with _fee_context(state, req):
-            return workspace.run(tx)
+            return workspace.try_run(tx)
     except ValidationError as exc:
         raise TxRejected(_geth_wording(str(exc))) from exc
-    finally:
-        workspace.revert(snap)
 
 
 def _outcome(computation: ComputationAPI) -> CallOutcome:

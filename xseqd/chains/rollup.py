@@ -10,6 +10,7 @@ Reads at any sealed block go through ``state_at``; ``rewind`` drops blocks above
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ from eth_utils import ValidationError
 
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
 from xseqd.chains.records import BlockRecord, TxRecord, make_block_record
-from xseqd.chains.workspace import Snapshot, Workspace
+from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
 
 
@@ -53,6 +54,24 @@ class Applied:
         return int(self.computation.get_gas_used())
 
 
+@dataclass(frozen=True)
+class Op:
+    """One thing done to the open block, in order: a transaction (with the sender it runs
+    as) or a devnet state change. Replaying a prefix of these rebuilds the block."""
+
+    tx: SignedTransactionAPI | None = None
+    sender: bytes = b""
+    change: Callable[[StateAPI], None] | None = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point in the open block that ``Rollup.revert`` can return to."""
+
+    ops: int
+    timestamp: int
+
+
 @dataclass
 class OpenBlock:
     """The block being built: its VM, working state and what has been applied so far."""
@@ -63,6 +82,7 @@ class OpenBlock:
     txs: list[SignedTransactionAPI] = field(default_factory=list)
     receipts: list[ReceiptAPI] = field(default_factory=list)
     senders: list[bytes] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
     dirty: bool = False
 
     @property
@@ -169,21 +189,36 @@ class Rollup:
     def ensure_open(self, timestamp: int) -> OpenBlock:
         return self._open if self._open is not None else self.open_block(timestamp)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> Mark:
         """Mark the open block so that everything applied after can be undone."""
         ob = self._require_open()
-        return ob.workspace.snapshot(marker=(len(ob.txs), ob.header))
+        return Mark(len(ob.ops), int(ob.header.timestamp))
 
-    def commit(self, snap: Snapshot) -> None:
-        self._require_open().workspace.commit(snap)
+    def commit(self, mark: Mark) -> None:
+        """Keep everything applied since ``mark`` (nothing to do: work is applied eagerly)."""
+        self._require_open()
 
-    def revert(self, snap: Snapshot) -> None:
-        """Undo state, transactions and receipts applied since ``snap``."""
+    def revert(self, mark: Mark) -> None:
+        """Undo everything applied since ``mark``: state, transactions, receipts, gas.
+
+        The open block is rebuilt from scratch and the operations before ``mark`` are
+        replayed, exactly as py-evm would execute them (see chains/workspace.py for why a
+        journal snapshot cannot span transactions). The cost is re-executing the block's
+        committed prefix, paid only when a group fails.
+        """
         ob = self._require_open()
-        ob.workspace.revert(snap)
-        count, header = snap.marker
-        del ob.txs[count:], ob.receipts[count:], ob.senders[count:]
-        ob.header = header
+        keep = ob.ops[: mark.ops]
+        self._open = None
+        self.open_block(mark.timestamp)
+        for op in keep:
+            self._replay(op)
+
+    def _replay(self, op: Op) -> None:
+        if op.change is not None:
+            self.apply_change(op.change)
+        else:
+            assert op.tx is not None
+            self.apply(op.tx, op.sender)
 
     def apply(self, tx: SignedTransactionAPI, sender: bytes | None = None) -> Applied:
         """Execute ``tx`` in the open block. Raises ``TxRejected`` if it is invalid.
@@ -204,7 +239,16 @@ class Rollup:
         ob.txs.append(tx)
         ob.receipts.append(receipt)
         ob.senders.append(sender)
+        ob.ops.append(Op(tx=tx, sender=sender))
         return Applied(tx, sender, receipt, computation, len(ob.txs) - 1)
+
+    def apply_change(self, change: Callable[[StateAPI], None]) -> None:
+        """Apply a devnet state change (anvil_setBalance, ...) to the open block."""
+        ob = self._require_open()
+        ob.workspace.state.lock_changes()
+        change(ob.workspace.state)
+        ob.ops.append(Op(change=change))
+        ob.dirty = True
 
     def seal(self) -> BlockRecord:
         """Finish the open block: roots computed once, block persisted and indexed."""
@@ -220,10 +264,6 @@ class Rollup:
         self._open = None
         self._index(record)
         return record
-
-    def mark_dirty(self) -> None:
-        """Record that the open block changed state outside a transaction (dev methods)."""
-        self._require_open().dirty = True
 
     def discard_open(self) -> None:
         """Drop the open block and everything applied to it."""

@@ -13,7 +13,6 @@ from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 
 from xseqd.chains import calls
-from xseqd.chains.rollup import Rollup
 from xseqd.errors import InvalidParams, TxRejected
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
@@ -128,21 +127,21 @@ def _change(c: RollupCall, change: Any) -> None:
 def set_balance(c: RollupCall, params: list[Any]) -> None:
     who, amount = p.positional(params, 2, 2)
     account, value = p.address(who), p.quantity(amount, "balance")
-    _change(c, lambda r: _state(r).set_balance(account, value))
+    _change(c, lambda st: st.set_balance(account, value))
 
 
 @_register_both("setNonce")
 def set_nonce(c: RollupCall, params: list[Any]) -> None:
     who, nonce = p.positional(params, 2, 2)
     account, value = p.address(who), p.quantity(nonce, "nonce", (1 << 64) - 1)
-    _change(c, lambda r: _state(r).set_nonce(account, value))
+    _change(c, lambda st: st.set_nonce(account, value))
 
 
 @_register_both("setCode")
 def set_code(c: RollupCall, params: list[Any]) -> None:
     who, code = p.positional(params, 2, 2)
     account, value = p.address(who), p.data(code, "code")
-    _change(c, lambda r: _state(r).set_code(account, value))
+    _change(c, lambda st: st.set_code(account, value))
 
 
 @_register_both("setStorageAt")
@@ -150,14 +149,8 @@ def set_storage_at(c: RollupCall, params: list[Any]) -> bool:
     who, slot, word = p.positional(params, 3, 3)
     account, key = p.address(who), p.quantity(slot, "slot")
     value = int.from_bytes(p.data(word, "value", 32), "big")
-    _change(c, lambda r: _state(r).set_storage(account, key, value))
+    _change(c, lambda st: st.set_storage(account, key, value))
     return True
-
-
-def _state(rollup: Rollup) -> Any:
-    ob = rollup.open
-    assert ob is not None
-    return ob.workspace.state
 
 
 @_register_both("impersonateAccount")

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from eth.abc import SignedTransactionAPI
+from eth.abc import SignedTransactionAPI, StateAPI
 
 from xseqd.chains.records import BlockRecord
-from xseqd.chains.rollup import Applied, Rollup
+from xseqd.chains.rollup import Mark, Rollup
 from xseqd.core.checks import AccountFacts, Admission, BlockFacts, TxFacts, check_admission
 from xseqd.core.txpool import NonceQueue, Queued
 from xseqd.errors import InvalidParams, TxRejected, XseqError
@@ -136,18 +136,10 @@ class Sequencer:
 
     def _reopen_with(self, timestamp: int) -> None:
         """Re-execute the open slot's transactions under a new timestamp (evm_mine(ts))."""
-        saved = {cid: (list(r.open.txs), list(r.open.senders)) if r.open else ([], [])
-                 for cid, r in self.rollups.items()}
         for rollup in self.rollups.values():
-            rollup.discard_open()
-        self._open_timestamp = None
-        self.open_slot()
-        for cid, (txs, senders) in saved.items():
-            for tx, sender in zip(txs, senders):
-                try:
-                    self.rollups[cid].apply(tx, sender)
-                except TxRejected:
-                    continue
+            if rollup.open is not None:
+                rollup.revert(Mark(len(rollup.open.ops), timestamp))
+        self._open_timestamp = timestamp
 
     # -- submissions ------------------------------------------------------------------
 
@@ -228,12 +220,11 @@ class Sequencer:
             except TxRejected:
                 return
 
-    def apply_dev_change(self, chain_id: int, change: Callable[[Rollup], None]) -> None:
+    def apply_dev_change(self, chain_id: int, change: Callable[[StateAPI], None]) -> None:
         """Apply a devnet state change (anvil_setBalance, ...) to the open block."""
         rollup = self.rollup(chain_id)
         self.open_slot()
-        change(rollup)
-        rollup.mark_dirty()
+        rollup.apply_change(change)
 
     # -- devnet time and snapshots ------------------------------------------------------
 

@@ -1,0 +1,44 @@
+# xseqd — two commands on a fresh machine:
+#   make devnet   installs everything, then runs the devnet
+#   make test     installs everything, then runs the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: install devnet test lint typecheck contracts contracts-check bench clean
+
+install: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+devnet: install
+	$(VENV)/bin/xseqd devnet $(ARGS)
+
+test: install
+	$(PY) -m pytest tests
+
+lint: install
+	$(VENV)/bin/ruff check xseqd tests bench
+	$(VENV)/bin/mypy xseqd
+
+contracts: $(NODE_STAMP)
+	node scripts/build-contracts.js
+
+contracts-check: $(NODE_STAMP)
+	node scripts/build-contracts.js --check
+
+bench: install
+	$(PY) bench/rollup_rpc.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
