@@ -28,6 +28,7 @@ test: install
 	$(PY) -m pytest tests
 
 lint: install
+	$(VENV)/bin/ruff format --check xseqd tests bench
 	$(VENV)/bin/ruff check xseqd tests bench
 	$(VENV)/bin/mypy xseqd
 

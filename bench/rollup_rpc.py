@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -71,7 +70,9 @@ class Rpc:
         return time.perf_counter() - start
 
 
-def sign(key: Any, nonce: int, to: str | None, data: bytes = b"", value: int = 0, gas: int = 21_000) -> str:
+def sign(
+    key: Any, nonce: int, to: str | None, data: bytes = b"", value: int = 0, gas: int = 21_000
+) -> str:
     fields = {"chainId": CHAIN_ID, "nonce": nonce, "gas": gas, "value": value, "data": data, **FEES}
     if to is not None:
         fields["to"] = bytes.fromhex(to[2:])
@@ -90,8 +91,12 @@ def token_setup(per_client: int) -> tuple[list[str], dict[int, list[str]]]:
 
     code = bytes.fromhex(TOKEN["bytecode"][2:]) + encode(["uint256"], [10**30])
     setup = [sign(deployer, 0, None, code, gas=2_000_000)]
-    token = "0x" + __import__("eth_utils").keccak(
-        __import__("rlp").encode([bytes.fromhex(deployer.address[2:]), 0]))[12:].hex()
+    token = (
+        "0x"
+        + __import__("eth_utils")
+        .keccak(__import__("rlp").encode([bytes.fromhex(deployer.address[2:]), 0]))[12:]
+        .hex()
+    )
     for i in range(1, 9):
         setup.append(sign(deployer, i, token, transfer_data(KEYS[i].address, 10**24), gas=100_000))
     clients = {
@@ -133,7 +138,9 @@ def run_rpc_target(url: str, n: int, per_client: int) -> dict[str, Any]:
         t.join()
     erc_elapsed = time.perf_counter() - start
     total = sum(len(v) for v in clients.values())
-    sink_balance = rpc("eth_call", {"to": _token_address(), "data": "0x70a08231" + "00" * 12 + SINK[2:]}, "latest")
+    sink_balance = rpc(
+        "eth_call", {"to": _token_address(), "data": "0x70a08231" + "00" * 12 + SINK[2:]}, "latest"
+    )
     assert int(sink_balance, 16) == total, "not every transfer landed"
     return {
         "seq-eth": (len(lat) / seq_elapsed, lat),
@@ -156,7 +163,9 @@ def run_bare(n: int, per_client: int) -> dict[str, Any]:
     from xseqd.chains.genesis import devnet_genesis
 
     genesis = devnet_genesis([bytes.fromhex(k.address[2:]) for k in KEYS])
-    chain_class = MiningChain.configure(vm_configuration=genesis.vm_configuration, chain_id=CHAIN_ID)
+    chain_class = MiningChain.configure(
+        vm_configuration=genesis.vm_configuration, chain_id=CHAIN_ID
+    )
     chain = chain_class.from_genesis(AtomicDB(), genesis.params, genesis.state)
     builder = chain.get_vm().get_transaction_builder()
     ts = [int(time.time())]
@@ -184,21 +193,30 @@ def run_bare(n: int, per_client: int) -> dict[str, Any]:
     for block in blocks:
         mine(block)
     erc_elapsed = time.perf_counter() - start
-    return {"seq-eth": (len(lat) / seq_elapsed, lat), "erc20-x8": (len(interleaved) / erc_elapsed, [])}
+    return {
+        "seq-eth": (len(lat) / seq_elapsed, lat),
+        "erc20-x8": (len(interleaved) / erc_elapsed, []),
+    }
 
 
 def start_xseqd(port: int) -> subprocess.Popen[bytes]:
     exe = ROOT / ".venv" / "bin" / "xseqd"
-    proc = subprocess.Popen([str(exe), "devnet", "--port", str(port), "--log-level", "warning"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), "devnet", "--port", str(port), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_up(f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}")
     return proc
 
 
 def start_anvil(port: int) -> subprocess.Popen[bytes]:
     exe = ROOT / "node_modules" / ".bin" / "anvil"
-    proc = subprocess.Popen([str(exe), "--port", str(port), "--chain-id", str(CHAIN_ID), "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), "--port", str(port), "--chain-id", str(CHAIN_ID), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_up(f"http://127.0.0.1:{port}")
     return proc
 
@@ -230,7 +248,9 @@ def main() -> None:
     port = free_port()
     proc = start_xseqd(port)
     try:
-        results["xseqd"] = run_rpc_target(f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}", args.n, args.per_client)
+        results["xseqd"] = run_rpc_target(
+            f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}", args.n, args.per_client
+        )
     finally:
         proc.terminate()
         proc.wait(10)
@@ -242,7 +262,9 @@ def main() -> None:
         proc.terminate()
         proc.wait(10)
     results["bare"] = run_bare(args.n, args.per_client)
-    print(f"\nrollup RPC benchmark (n={args.n}, 8 clients x {args.per_client}), cpu={os.cpu_count()}")
+    print(
+        f"\nrollup RPC benchmark (n={args.n}, 8 clients x {args.per_client}), cpu={os.cpu_count()}"
+    )
     print(f"{'workload':<10} {'target':<7} {'tx/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for workload in ("seq-eth", "erc20-x8"):
         for target in ("xseqd", "anvil", "bare"):

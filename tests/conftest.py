@@ -70,8 +70,11 @@ def deploy(w3: Web3, key: Any, name: str, *args: Any) -> Any:
     art = artifact(name)
     factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
     tx = factory.constructor(*args).build_transaction(
-        {"from": key.address, "nonce": w3.eth.get_transaction_count(key.address, "pending"),
-         "chainId": w3.eth.chain_id}
+        {
+            "from": key.address,
+            "nonce": w3.eth.get_transaction_count(key.address, "pending"),
+            "chainId": w3.eth.chain_id,
+        }
     )
     signed = Account.sign_transaction(tx, key.key)
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -81,8 +84,11 @@ def deploy(w3: Web3, key: Any, name: str, *args: Any) -> Any:
 
 
 def transact(w3: Web3, key: Any, fn: Any, **extra: Any) -> Any:
-    params = {"from": key.address, "nonce": w3.eth.get_transaction_count(key.address, "pending"),
-              "chainId": w3.eth.chain_id}
+    params = {
+        "from": key.address,
+        "nonce": w3.eth.get_transaction_count(key.address, "pending"),
+        "chainId": w3.eth.chain_id,
+    }
     params.update(extra)
     tx = fn.build_transaction(params)
     signed = Account.sign_transaction(tx, key.key)

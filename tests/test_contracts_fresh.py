@@ -14,7 +14,10 @@ SCRIPT = ROOT / "scripts" / "build-contracts.js"
 def check(root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["node", str(SCRIPT), "--check", "--root", str(root)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
 
 

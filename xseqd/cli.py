@@ -29,13 +29,22 @@ def banner(node: Node) -> str:
         "=======",
     ]
     for r in node.rollups:
-        lines.append(f"  {r.chain_id:<8} {r.name:<10} {ep.rollup_url(r.chain_id)}   ws: {ep.rollup_ws(r.chain_id)}")
+        lines.append(
+            f"  {r.chain_id:<8} {r.name:<10} {ep.rollup_url(r.chain_id)}"
+            f"   ws: {ep.rollup_ws(r.chain_id)}"
+        )
     lines += ["", "Available Accounts (10,000 ETH on every rollup)", "=================="]
     lines += [f"({i}) {a.address}" for i, a in enumerate(accounts)]
     lines += ["", "Private Keys", "=================="]
     lines += [f"({i}) 0x{bytes(a.key).hex()}" for i, a in enumerate(accounts)]
-    lines += ["", "Wallet", "==================", f"Mnemonic:          {DEV_MNEMONIC}",
-              "Derivation path:   m/44'/60'/0'/0/", ""]
+    lines += [
+        "",
+        "Wallet",
+        "==================",
+        f"Mnemonic:          {DEV_MNEMONIC}",
+        "Derivation path:   m/44'/60'/0'/0/",
+        "",
+    ]
     mode = f"interval {node.settings.slot_time}s" if node.settings.slot_time > 0 else "instant"
     lines += [f"Slot mode:         {mode}", f"Listening on {ep.host}:{ep.port}", ""]
     return "\n".join(lines)
@@ -62,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = resolve(args)
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(name)s %(message)s",
+        datefmt="%H:%M:%S",
     )
     logging.getLogger("eth").setLevel(logging.WARNING)
     try:

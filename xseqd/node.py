@@ -105,11 +105,15 @@ class Node:
         self.endpoints = Endpoints(host, port)
         self.services.base_url = self.endpoints.base_url
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off",
-            ws_max_size=16 * 1024 * 1024, timeout_graceful_shutdown=1,
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws_max_size=16 * 1024 * 1024,
+            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         self._serve_task = asyncio.get_running_loop().create_task(
             self._server.serve(sockets=[sock])
         )
@@ -127,7 +131,9 @@ class Node:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         info = {
             "rpc": self.endpoints.base_url,
-            "rollups": {str(r.chain_id): self.endpoints.rollup_url(r.chain_id) for r in self.rollups},
+            "rollups": {
+                str(r.chain_id): self.endpoints.rollup_url(r.chain_id) for r in self.rollups
+            },
             "accounts": [a.address for a in dev_accounts(self.settings.accounts)],
         }
         (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))

@@ -38,12 +38,21 @@ class Signer:
     def __init__(self, rollup: Rollup) -> None:
         self.rollup = rollup
 
-    def tx(self, key: Any, to: bytes | None, data: bytes = b"", value: int = 0, gas: int = 200_000) -> Any:
+    def tx(
+        self, key: Any, to: bytes | None, data: bytes = b"", value: int = 0, gas: int = 200_000
+    ) -> Any:
         ob = self.rollup.open
         assert ob is not None
         nonce = ob.workspace.state.get_nonce(bytes.fromhex(key.address[2:]))
-        fields = {"chainId": 901, "nonce": nonce, "gas": gas, "value": value, "data": data,
-                  "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}
+        fields = {
+            "chainId": 901,
+            "nonce": nonce,
+            "gas": gas,
+            "value": value,
+            "data": data,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 1,
+        }
         if to is not None:
             fields["to"] = to
         raw = bytes(Account.sign_transaction(fields, key.key).raw_transaction)
@@ -60,7 +69,9 @@ def reimport(rollup: Rollup) -> list[bytes]:
 
 def deploy_counter(rollup: Rollup, signer: Signer) -> bytes:
     rollup.open_block(1)
-    applied = rollup.apply(signer.tx(KEYS[0], None, bytes.fromhex(COUNTER["bytecode"][2:]), gas=500_000))
+    applied = rollup.apply(
+        signer.tx(KEYS[0], None, bytes.fromhex(COUNTER["bytecode"][2:]), gas=500_000)
+    )
     assert applied.success
     record = rollup.seal()
     address = record.txs[0].contract_address
@@ -92,9 +103,14 @@ def test_reverted_group_leaves_no_trace() -> None:
 
 
 actions = st.lists(
-    st.tuples(st.sampled_from(["transfer", "increment", "group"]), st.integers(0, 3),
-              st.booleans(), st.booleans()),
-    min_size=1, max_size=12,
+    st.tuples(
+        st.sampled_from(["transfer", "increment", "group"]),
+        st.integers(0, 3),
+        st.booleans(),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=12,
 )
 
 
@@ -121,7 +137,9 @@ def test_random_blocks_with_reverted_groups_reimport_identically(blocks: list[An
                 snap = rollup.snapshot()
                 rollup.apply(signer.tx(key, counter, INCREMENT))
                 other = KEYS[(who + 1) % 4]
-                data = bytes.fromhex("a9cc4718") if second_fails else INCREMENT  # fail() or increment()
+                data = (
+                    bytes.fromhex("a9cc4718") if second_fails else INCREMENT
+                )  # fail() or increment()
                 ok = rollup.apply(signer.tx(other, counter, data)).success
                 if keep and ok:
                     rollup.commit(snap)

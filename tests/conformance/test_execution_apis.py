@@ -55,7 +55,8 @@ CASES = load_cases()
 def hive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     rollups = tmp_path_factory.mktemp("rollups")
     (rollups / "hive.toml").write_text(
-        f'name = "hive"\ngenesis = "{FIXTURES / "genesis.json"}"\nimport = "{FIXTURES / "chain.rlp"}"\n'
+        f'name = "hive"\ngenesis = "{FIXTURES / "genesis.json"}"\n'
+        f'import = "{FIXTURES / "chain.rlp"}"\n'
     )
     node = NodeThread(Settings.for_tests(rollups_dir=rollups))
     node.start()
@@ -73,7 +74,9 @@ def same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return abs(expected - actual) < 1e-9
     if isinstance(expected, dict) and isinstance(actual, dict):
-        return expected.keys() == actual.keys() and all(same(expected[k], actual[k]) for k in expected)
+        return expected.keys() == actual.keys() and all(
+            same(expected[k], actual[k]) for k in expected
+        )
     if isinstance(expected, list) and isinstance(actual, list):
         return len(expected) == len(actual) and all(same(e, a) for e, a in zip(expected, actual))
     return bool(expected == actual)
@@ -90,8 +93,14 @@ def result_schema(method: str) -> dict[str, Any]:
     [c for c in CASES if c[0] not in UNSUPPORTED],
     ids=[f"{c[0]}/{c[1]}" for c in CASES if c[0] not in UNSUPPORTED],
 )
-def test_fixture(hive: str, method: str, name: str, request_obj: dict[str, Any],
-                 expected: dict[str, Any], speconly: bool) -> None:
+def test_fixture(
+    hive: str,
+    method: str,
+    name: str,
+    request_obj: dict[str, Any],
+    expected: dict[str, Any],
+    speconly: bool,
+) -> None:
     actual = httpx.post(hive, json=request_obj, timeout=30).json()
     if speconly:
         assert "result" in actual, actual
@@ -104,7 +113,8 @@ def test_fixture(hive: str, method: str, name: str, request_obj: dict[str, Any],
         return
     assert "result" in actual, actual
     assert same(expected["result"], actual["result"]), (
-        f"\nexpected {json.dumps(expected['result'])[:2000]}\nactual   {json.dumps(actual['result'])[:2000]}"
+        f"\nexpected {json.dumps(expected['result'])[:2000]}"
+        f"\nactual   {json.dumps(actual['result'])[:2000]}"
     )
 
 

@@ -12,9 +12,15 @@ ACCOUNT = AccountFacts(nonce=5, balance=10**18)
 
 
 def tx(**kw: int | None) -> TxFacts:
-    base: dict[str, int | None] = dict(chain_id=901, nonce=5, gas=21_000, value=1,
-                                       max_fee_per_gas=200, max_priority_fee_per_gas=1,
-                                       intrinsic_gas=21_000)
+    base: dict[str, int | None] = dict(
+        chain_id=901,
+        nonce=5,
+        gas=21_000,
+        value=1,
+        max_fee_per_gas=200,
+        max_priority_fee_per_gas=1,
+        intrinsic_gas=21_000,
+    )
     base.update(kw)
     return TxFacts(**base)  # type: ignore[arg-type]
 
@@ -31,7 +37,10 @@ def test_admissible_now_later_or_next_slot() -> None:
     [
         ({"nonce": 4}, "nonce too low"),
         ({"value": 10**19}, "insufficient funds for gas * price + value"),
-        ({"max_fee_per_gas": 99, "max_priority_fee_per_gas": 1}, "max fee per gas less than block base fee"),
+        (
+            {"max_fee_per_gas": 99, "max_priority_fee_per_gas": 1},
+            "max fee per gas less than block base fee",
+        ),
         ({"gas": 20_000}, "intrinsic gas too low"),
         ({"gas": 40_000_000}, "exceeds block gas limit"),
         ({"chain_id": 1}, "invalid chain id for signer"),

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from tests.conftest import deploy, send_eth, transact
 
@@ -62,10 +63,12 @@ def test_manual_mode_holds_transactions_until_mined(w3a: Web3, keys: list[Any]) 
         tx_hash = send_eth(w3a, keys[1], CAROL, 3)
         assert w3a.eth.block_number == number
         assert w3a.eth.get_transaction_receipt.__self__ is not None
-        with pytest.raises(Exception):
+        with pytest.raises(TransactionNotFound):
             w3a.eth.get_transaction_receipt(tx_hash)
-        assert w3a.eth.get_transaction_count(keys[1].address, "pending") == \
-            w3a.eth.get_transaction_count(keys[1].address, "latest") + 1
+        assert (
+            w3a.eth.get_transaction_count(keys[1].address, "pending")
+            == w3a.eth.get_transaction_count(keys[1].address, "latest") + 1
+        )
         assert w3a.eth.get_transaction(tx_hash)["blockNumber"] is None
         rpc(w3a, "evm_mine")
         assert w3a.eth.get_transaction_receipt(tx_hash).blockNumber == number + 1
@@ -105,7 +108,9 @@ def test_state_setters(w3a: Web3, keys: list[Any], prefix: str) -> None:
 def test_impersonation_and_unlocked_accounts(w3a: Web3, keys: list[Any]) -> None:
     whale = Web3.to_checksum_address("0x00000000000000000000000000000000000face7")
     rpc(w3a, "anvil_setBalance", whale, hex(10**20))
-    bad = w3a.provider.make_request("eth_sendTransaction", [{"from": whale, "to": DAVE, "value": "0x1"}])  # type: ignore[arg-type]
+    bad = w3a.provider.make_request(
+        "eth_sendTransaction", [{"from": whale, "to": DAVE, "value": "0x1"}]
+    )  # type: ignore[arg-type]
     assert bad["error"]["code"] == -32000
     rpc(w3a, "anvil_impersonateAccount", whale)
     before = w3a.eth.get_balance(DAVE)
@@ -119,7 +124,8 @@ def test_impersonation_and_unlocked_accounts(w3a: Web3, keys: list[Any]) -> None
     assert w3a.eth.get_transaction_receipt(tx_hash).status == 1
     counter = deploy(w3a, keys[0], "Counter")
     receipt = w3a.eth.wait_for_transaction_receipt(
-        counter.functions.increment().transact({"from": keys[3].address}), poll_latency=0.01)
+        counter.functions.increment().transact({"from": keys[3].address}), poll_latency=0.01
+    )
     assert receipt.status == 1 and counter.functions.count().call() == 1
 
 

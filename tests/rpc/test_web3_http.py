@@ -43,8 +43,10 @@ def test_transfer_gets_instant_receipt_and_blocks_advance_together(
     assert w3b.eth.get_balance(BOB) == 0  # other rollup untouched
     assert w3b.eth.block_number == w3a.eth.block_number  # one slot sealed both
     block_b = w3b.eth.get_block(receipt.blockNumber)
-    assert block_b["transactions"] == [] and block_b["timestamp"] == w3a.eth.get_block(
-        receipt.blockNumber)["timestamp"]
+    assert (
+        block_b["transactions"] == []
+        and block_b["timestamp"] == w3a.eth.get_block(receipt.blockNumber)["timestamp"]
+    )
     tx = w3a.eth.get_transaction(tx_hash)
     assert tx["from"] == keys[1].address and tx["blockNumber"] == receipt.blockNumber
 
@@ -66,11 +68,17 @@ def test_contract_deploy_call_logs_and_historical_reads(w3a: Web3, keys: list[An
     # logs
     events = counter.events.Incremented.get_logs(from_block=receipt1.blockNumber)
     assert [(e.args.by, e.args.newCount) for e in events] == [
-        (keys[0].address, 1), (keys[2].address, 6)]
+        (keys[0].address, 1),
+        (keys[2].address, 6),
+    ]
     assert events[1].blockNumber == receipt2.blockNumber
-    topic_filtered = w3a.eth.get_logs({
-        "fromBlock": 0, "address": counter.address,
-        "topics": [None, "0x" + "00" * 12 + keys[2].address[2:].lower()]})
+    topic_filtered = w3a.eth.get_logs(
+        {
+            "fromBlock": 0,
+            "address": counter.address,
+            "topics": [None, "0x" + "00" * 12 + keys[2].address[2:].lower()],
+        }
+    )
     assert len(topic_filtered) == 1
     assert w3a.eth.get_logs({"fromBlock": 0, "address": BOB}) == []
 
@@ -89,7 +97,10 @@ def test_revert_reasons_and_custom_errors(w3a: Web3, keys: list[Any]) -> None:
     balance = w3a.eth.get_balance(keys[3].address)
     receipt = transact(w3a, keys[3], counter.functions.fail(), gas=100_000)
     assert receipt.status == 0
-    assert w3a.eth.get_balance(keys[3].address) == balance - receipt.gasUsed * receipt.effectiveGasPrice
+    assert (
+        w3a.eth.get_balance(keys[3].address)
+        == balance - receipt.gasUsed * receipt.effectiveGasPrice
+    )
 
 
 def test_estimate_gas_is_exact(w3a: Web3, keys: list[Any]) -> None:
@@ -114,13 +125,22 @@ def test_fee_methods_have_client_shapes(w3a: Web3, keys: list[Any]) -> None:
     assert w3a.eth.max_priority_fee > 0
     assert w3a.eth.gas_price >= w3a.eth.get_block("latest")["baseFeePerGas"]
     # web3.py's own fee filling works end to end
-    tx = {"from": keys[6].address, "to": BOB, "value": 7, "chainId": 901,
-          "nonce": w3a.eth.get_transaction_count(keys[6].address)}
+    tx = {
+        "from": keys[6].address,
+        "to": BOB,
+        "value": 7,
+        "chainId": 901,
+        "nonce": w3a.eth.get_transaction_count(keys[6].address),
+    }
     tx["gas"] = w3a.eth.estimate_gas(tx)
     tx["maxPriorityFeePerGas"] = w3a.eth.max_priority_fee
-    tx["maxFeePerGas"] = w3a.eth.get_block("latest")["baseFeePerGas"] * 2 + tx["maxPriorityFeePerGas"]
+    tx["maxFeePerGas"] = (
+        w3a.eth.get_block("latest")["baseFeePerGas"] * 2 + tx["maxPriorityFeePerGas"]
+    )
     signed = Account.sign_transaction(tx, keys[6].key)
-    receipt = w3a.eth.wait_for_transaction_receipt(w3a.eth.send_raw_transaction(signed.raw_transaction), poll_latency=0.01)
+    receipt = w3a.eth.wait_for_transaction_receipt(
+        w3a.eth.send_raw_transaction(signed.raw_transaction), poll_latency=0.01
+    )
     assert receipt.status == 1
 
 
@@ -129,19 +149,38 @@ def test_all_transaction_types_are_accepted(w3a: Web3, keys: list[Any]) -> None:
     base = {"to": BOB, "value": 1, "gas": 21_000, "chainId": 901}
     legacy = dict(base, gasPrice=10**10, nonce=w3a.eth.get_transaction_count(key.address))
     h0 = w3a.eth.send_raw_transaction(Account.sign_transaction(legacy, key.key).raw_transaction)
-    al = dict(base, gasPrice=10**10, accessList=[], type=1,
-              nonce=w3a.eth.get_transaction_count(key.address))
+    al = dict(
+        base,
+        gasPrice=10**10,
+        accessList=[],
+        type=1,
+        nonce=w3a.eth.get_transaction_count(key.address),
+    )
     h1 = w3a.eth.send_raw_transaction(Account.sign_transaction(al, key.key).raw_transaction)
-    dyn = dict(base, maxFeePerGas=10**10, maxPriorityFeePerGas=1, type=2,
-               nonce=w3a.eth.get_transaction_count(key.address))
+    dyn = dict(
+        base,
+        maxFeePerGas=10**10,
+        maxPriorityFeePerGas=1,
+        type=2,
+        nonce=w3a.eth.get_transaction_count(key.address),
+    )
     h2 = w3a.eth.send_raw_transaction(Account.sign_transaction(dyn, key.key).raw_transaction)
     # EIP-7702: delegate keys[8]'s code to the Counter-free address BOB (authorization by keys[8])
     signer = keys[8]
-    auth = signer.sign_authorization({"chainId": 901, "address": BOB,
-                                      "nonce": w3a.eth.get_transaction_count(signer.address) + 1})
-    setcode = {"chainId": 901, "nonce": w3a.eth.get_transaction_count(signer.address),
-               "to": signer.address, "value": 0, "gas": 100_000, "maxFeePerGas": 10**10,
-               "maxPriorityFeePerGas": 1, "authorizationList": [auth], "data": b""}
+    auth = signer.sign_authorization(
+        {"chainId": 901, "address": BOB, "nonce": w3a.eth.get_transaction_count(signer.address) + 1}
+    )
+    setcode = {
+        "chainId": 901,
+        "nonce": w3a.eth.get_transaction_count(signer.address),
+        "to": signer.address,
+        "value": 0,
+        "gas": 100_000,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 1,
+        "authorizationList": [auth],
+        "data": b"",
+    }
     h4 = w3a.eth.send_raw_transaction(Account.sign_transaction(setcode, signer.key).raw_transaction)
     types = [w3a.eth.get_transaction_receipt(h)["type"] for h in (h0, h1, h2, h4)]
     assert types == [0, 1, 2, 4]
@@ -153,9 +192,21 @@ def test_all_transaction_types_are_accepted(w3a: Web3, keys: list[Any]) -> None:
 def test_future_nonces_queue_and_identical_resubmission(w3a: Web3, keys: list[Any]) -> None:
     key = keys[9]
     nonce = w3a.eth.get_transaction_count(key.address)
-    signed = [Account.sign_transaction(
-        {"chainId": 901, "nonce": nonce + i, "to": BOB, "value": 1, "gas": 21_000,
-         "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}, key.key) for i in range(4)]
+    signed = [
+        Account.sign_transaction(
+            {
+                "chainId": 901,
+                "nonce": nonce + i,
+                "to": BOB,
+                "value": 1,
+                "gas": 21_000,
+                "maxFeePerGas": 10**10,
+                "maxPriorityFeePerGas": 1,
+            },
+            key.key,
+        )
+        for i in range(4)
+    ]
     # send in reverse order: 3, 2, 1 queue; 0 fills the gap and all are promoted
     hashes = [w3a.eth.send_raw_transaction(s.raw_transaction) for s in reversed(signed)]
     assert all(w3a.eth.get_transaction_receipt(h).status == 1 for h in hashes)
@@ -171,7 +222,10 @@ def test_future_nonces_queue_and_identical_resubmission(w3a: Web3, keys: list[An
     [
         (lambda tx: tx.update(nonce=0), "nonce too low"),
         (lambda tx: tx.update(value=10**30), "insufficient funds for gas * price + value"),
-        (lambda tx: tx.update(maxFeePerGas=1, maxPriorityFeePerGas=1), "max fee per gas less than block base fee"),
+        (
+            lambda tx: tx.update(maxFeePerGas=1, maxPriorityFeePerGas=1),
+            "max fee per gas less than block base fee",
+        ),
         (lambda tx: tx.update(gas=20_000), "intrinsic gas too low"),
         (lambda tx: tx.update(chainId=902), "invalid chain id"),
     ],
@@ -181,15 +235,28 @@ def test_invalid_submissions_use_geth_wording_and_change_nothing(
 ) -> None:
     key = keys[1]
     send_eth(w3a, key, BOB, 1)  # make sure nonce 0 is used
-    tx = {"chainId": 901, "nonce": w3a.eth.get_transaction_count(key.address), "to": BOB,
-          "value": 1, "gas": 21_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}
+    tx = {
+        "chainId": 901,
+        "nonce": w3a.eth.get_transaction_count(key.address),
+        "to": BOB,
+        "value": 1,
+        "gas": 21_000,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 1,
+    }
     mutate(tx)
-    before = (w3a.eth.block_number, w3a.eth.get_balance(key.address),
-              w3a.eth.get_transaction_count(key.address))
+    before = (
+        w3a.eth.block_number,
+        w3a.eth.get_balance(key.address),
+        w3a.eth.get_transaction_count(key.address),
+    )
     with pytest.raises(Web3RPCError) as info:
         w3a.eth.send_raw_transaction(Account.sign_transaction(tx, key.key).raw_transaction)
     assert wording in str(info.value)
     assert info.value.rpc_response["error"]["code"] == -32000
-    after = (w3a.eth.block_number, w3a.eth.get_balance(key.address),
-             w3a.eth.get_transaction_count(key.address))
+    after = (
+        w3a.eth.block_number,
+        w3a.eth.get_balance(key.address),
+        w3a.eth.get_transaction_count(key.address),
+    )
     assert after == before

@@ -24,12 +24,17 @@ EVE = Web3.to_checksum_address("0x000000000000000000000000000000000000e0e0")
 
 def post(url: str, body: Any, raw: bytes | None = None) -> httpx.Response:
     content = raw if raw is not None else json.dumps(body).encode()
-    return httpx.post(url, content=content, headers={"content-type": "application/json"}, timeout=30)
+    return httpx.post(
+        url, content=content, headers={"content-type": "application/json"}, timeout=30
+    )
 
 
 def state_fingerprint(w3: Web3, keys: list[Any]) -> tuple[Any, ...]:
-    return (w3.eth.block_number, w3.eth.get_block("latest")["hash"],
-            tuple(w3.eth.get_balance(k.address) for k in keys[:3]))
+    return (
+        w3.eth.block_number,
+        w3.eth.get_block("latest")["hash"],
+        tuple(w3.eth.get_balance(k.address) for k in keys[:3]),
+    )
 
 
 def test_batches_and_cors(devnet: NodeThread) -> None:
@@ -46,7 +51,9 @@ def test_batches_and_cors(devnet: NodeThread) -> None:
     assert answer[0]["result"] == "0x385"
     assert answer[2]["error"]["code"] == -32601
     assert "eth_nope does not exist/is not available" in answer[2]["error"]["message"]
-    pre = httpx.options(url, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    pre = httpx.options(
+        url, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    )
     assert pre.headers.get("access-control-allow-origin") in ("*", "https://app.example")
     got = post(url, {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
     assert got.headers.get("content-type", "").startswith("application/json")
@@ -60,8 +67,14 @@ def test_batches_and_cors(devnet: NodeThread) -> None:
         (b'{"jsonrpc":"2.0","id":1}', -32600),
         (b'{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x12","latest"]}', -32602),
         (b'{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":[123]}', -32602),
-        (b'{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0xzz",false]}', -32602),
-        (b'{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xdeadbeef"]}', -32602),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0xzz",false]}',
+            -32602,
+        ),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xdeadbeef"]}',
+            -32602,
+        ),
         (b'{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[]}', -32602),
         (b'{"jsonrpc":"2.0","id":1,"method":"eth_call","params":["notanobject"]}', -32602),
         (b'{"jsonrpc":"2.0","id":1,"method":"evm_revert","params":[{"a":1}]}', -32602),
@@ -82,7 +95,11 @@ def test_bad_input_gets_an_error_and_changes_nothing(
 
 def test_oversized_body_is_refused_and_server_stays_up(devnet: NodeThread, w3a: Web3) -> None:
     assert devnet.endpoints is not None
-    huge = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":["' + b"a" * (6 * 1024 * 1024) + b'"]}'
+    huge = (
+        b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":["'
+        + b"a" * (6 * 1024 * 1024)
+        + b'"]}'
+    )
     answer = post(devnet.endpoints.rollup_url(901), None, raw=huge)
     assert answer.json()["error"]["code"] == -32600
     assert w3a.eth.chain_id == 901
@@ -90,7 +107,10 @@ def test_oversized_body_is_refused_and_server_stays_up(devnet: NodeThread, w3a: 
 
 def test_unknown_rollup_path_is_404(devnet: NodeThread) -> None:
     assert devnet.endpoints is not None
-    answer = post(devnet.endpoints.base_url + "/rollup/999", {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
+    answer = post(
+        devnet.endpoints.base_url + "/rollup/999",
+        {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
+    )
     assert answer.status_code == 404
 
 
@@ -112,16 +132,23 @@ def test_http_filters(w3a: Web3, keys: list[Any]) -> None:
     assert w3a.eth.uninstall_filter(block_filter.filter_id) is False
 
 
-def test_websocket_requests_and_subscriptions(devnet: NodeThread, w3a: Web3, keys: list[Any]) -> None:
+def test_websocket_requests_and_subscriptions(
+    devnet: NodeThread, w3a: Web3, keys: list[Any]
+) -> None:
     assert devnet.endpoints is not None
     counter = deploy(w3a, keys[0], "Counter")
     with connect(devnet.endpoints.rollup_ws(901)) as ws:
         ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}))
         assert json.loads(ws.recv(timeout=5))["result"] == "0x385"
         subs = {}
-        for i, params in enumerate([["newHeads"], ["logs", {"address": counter.address}],
-                                    ["newPendingTransactions"]]):
-            ws.send(json.dumps({"jsonrpc": "2.0", "id": 10 + i, "method": "eth_subscribe", "params": params}))
+        for i, params in enumerate(
+            [["newHeads"], ["logs", {"address": counter.address}], ["newPendingTransactions"]]
+        ):
+            ws.send(
+                json.dumps(
+                    {"jsonrpc": "2.0", "id": 10 + i, "method": "eth_subscribe", "params": params}
+                )
+            )
             subs[params[0]] = json.loads(ws.recv(timeout=5))["result"]
         tx_hash = counter.functions.increment().transact({"from": keys[1].address})
         got: dict[str, Any] = {}
@@ -134,7 +161,16 @@ def test_websocket_requests_and_subscriptions(devnet: NodeThread, w3a: Web3, key
         assert int(got["newHeads"]["number"], 16) == receipt.blockNumber
         assert got["newHeads"]["hash"] == receipt.blockHash.to_0x_hex()
         assert got["logs"]["transactionHash"] == tx_hash.to_0x_hex()
-        ws.send(json.dumps({"jsonrpc": "2.0", "id": 99, "method": "eth_unsubscribe", "params": [subs["newHeads"]]}))
+        ws.send(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 99,
+                    "method": "eth_unsubscribe",
+                    "params": [subs["newHeads"]],
+                }
+            )
+        )
         while True:
             msg = json.loads(ws.recv(timeout=5))
             if msg.get("id") == 99:
@@ -142,7 +178,9 @@ def test_websocket_requests_and_subscriptions(devnet: NodeThread, w3a: Web3, key
                 break
 
 
-def test_web3_websocket_provider_subscription(devnet: NodeThread, w3a: Web3, keys: list[Any]) -> None:
+def test_web3_websocket_provider_subscription(
+    devnet: NodeThread, w3a: Web3, keys: list[Any]
+) -> None:
     assert devnet.endpoints is not None
     url = devnet.endpoints.rollup_ws(901)
 
@@ -164,13 +202,17 @@ def test_cast_talks_to_the_rollup(devnet: NodeThread, w3a: Web3, keys: list[Any]
     url = devnet.endpoints.rollup_url(902)
 
     def cast(*args: str) -> str:
-        done = subprocess.run([str(CAST), *args, "--rpc-url", url], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [str(CAST), *args, "--rpc-url", url], capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
     assert cast("chain-id") == "902"
     before = int(cast("balance", EVE))
-    out = cast("send", EVE, "--value", "1234", "--private-key", "0x" + bytes(keys[5].key).hex(), "--json")
+    out = cast(
+        "send", EVE, "--value", "1234", "--private-key", "0x" + bytes(keys[5].key).hex(), "--json"
+    )
     receipt = json.loads(out)
     assert receipt["status"] == "0x1"
     assert int(cast("balance", EVE)) == before + 1234

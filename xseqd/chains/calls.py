@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_keys import keys
 from eth.abc import BlockHeaderAPI, ComputationAPI, StateAPI
 from eth.exceptions import OutOfGas, Revert
 from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
+from eth_keys import keys
+from eth_typing import Address
 from eth_utils import ValidationError
 
 from xseqd.chains.rollup import Rollup, _geth_wording
@@ -110,13 +111,17 @@ def _fee_context(state: StateAPI, req: CallRequest) -> Iterator[None]:
 
 def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> Any:
     vm_class = rollup.vm_class_for(state.block_number)
-    builder = vm_class.get_transaction_builder()
-    nonce = state.get_nonce(req.sender) if req.nonce is None else req.nonce
+    builder: Any = vm_class.get_transaction_builder()
+    nonce = state.get_nonce(Address(req.sender)) if req.nonce is None else req.nonce
     to = req.to if req.to is not None else b""
     base_fee = getattr(state.execution_context, "base_fee_per_gas", None)
     if base_fee is None:
         unsigned = builder.create_unsigned_transaction(
-            nonce=nonce, gas_price=req.gas_price or 0, gas=gas, to=to, value=req.value,
+            nonce=nonce,
+            gas_price=req.gas_price or 0,
+            gas=gas,
+            to=to,
+            value=req.value,
             data=req.data,
         )
     else:
@@ -133,14 +138,27 @@ def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> An
         access_list = [(a, list(slots)) for a, slots in req.access_list]
         if req.authorization_list and issubclass(vm_class, PragueVM):
             unsigned = builder.new_unsigned_set_code_transaction(
-                chain_id=rollup.chain_id, nonce=nonce, max_priority_fee_per_gas=prio,
-                max_fee_per_gas=max_fee, gas=gas, to=to, value=req.value, data=req.data,
-                access_list=access_list, authorization_list=list(req.authorization_list),
+                chain_id=rollup.chain_id,
+                nonce=nonce,
+                max_priority_fee_per_gas=prio,
+                max_fee_per_gas=max_fee,
+                gas=gas,
+                to=to,
+                value=req.value,
+                data=req.data,
+                access_list=access_list,
+                authorization_list=list(req.authorization_list),
             )
         else:
             unsigned = builder.new_unsigned_dynamic_fee_transaction(
-                chain_id=rollup.chain_id, nonce=nonce, max_priority_fee_per_gas=prio,
-                max_fee_per_gas=max_fee, gas=gas, to=to, value=req.value, data=req.data,
+                chain_id=rollup.chain_id,
+                nonce=nonce,
+                max_priority_fee_per_gas=prio,
+                max_fee_per_gas=max_fee,
+                gas=gas,
+                to=to,
+                value=req.value,
+                data=req.data,
                 access_list=access_list,
             )
     signed = unsigned.as_signed_transaction(_CALL_KEY)
@@ -205,7 +223,12 @@ def estimate_gas(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest
     """The exact minimum gas with which the call does not fail."""
     state = _call_state(rollup, header)
     cap = min(req.gas if req.gas is not None else state.gas_limit, CALL_GAS_CAP)
-    if req.to is not None and not req.data and not state.get_code(req.to) and not req.authorization_list:
+    if (
+        req.to is not None
+        and not req.data
+        and not state.get_code(Address(req.to))
+        and not req.authorization_list
+    ):
         first = _outcome(_run(rollup, state, req, TX_GAS))
         if first.success:
             return TX_GAS

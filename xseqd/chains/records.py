@@ -14,6 +14,7 @@ import rlp
 from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import CREATE_CONTRACT_ADDRESS
+from eth_typing import Address
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def make_block_record(
     for i, (tx, receipt, sender) in enumerate(zip(block.transactions, receipts, senders)):
         created = None
         if tx.to == CREATE_CONTRACT_ADDRESS:
-            created = generate_contract_address(sender, tx.nonce)
+            created = generate_contract_address(Address(sender), tx.nonce)
         records.append(
             TxRecord(
                 tx=tx,

@@ -27,6 +27,7 @@ from eth.db.atomic import AtomicDB
 from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
 from eth_hash.auto import keccak
+from eth_typing import BlockNumber
 from eth_utils import ValidationError
 
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
@@ -106,10 +107,14 @@ class Rollup:
             vm_configuration=spec.genesis.vm_configuration,
             chain_id=spec.chain_id,
         )
-        self.chain = chain_class.from_genesis(AtomicDB(), spec.genesis.params, spec.genesis.state)
+        self.chain = chain_class.from_genesis(
+            AtomicDB(),
+            spec.genesis.params,
+            spec.genesis.state,  # type: ignore[arg-type]
+        )
         self.chaindb = self.chain.chaindb
         self.context = ChainContext(spec.chain_id)
-        genesis = self.chain.get_canonical_block_by_number(0)
+        genesis = self.chain.get_canonical_block_by_number(BlockNumber(0))
         self.blocks: list[BlockRecord] = [make_block_record(genesis, (), ())]
         self.by_hash: dict[bytes, int] = {self.blocks[0].hash: 0}
         self.txs: dict[bytes, TxRecord] = {}
@@ -144,7 +149,7 @@ class Rollup:
         import rlp
 
         number = int.from_bytes(rlp.decode(raw)[0][8], "big")
-        vm_class = self.chain.get_vm_class_for_block_number(number)
+        vm_class = self.chain.get_vm_class_for_block_number(BlockNumber(number))
         block = rlp.decode(raw, sedes=vm_class.get_block_class())
         result = self.chain.import_block(block, perform_validation=True)
         imported = result.imported_block
@@ -155,7 +160,9 @@ class Rollup:
     # -- the open block ---------------------------------------------------------------
 
     def vm_class_for(self, number: int) -> type[VirtualMachineAPI]:
-        vm_class: type[VirtualMachineAPI] = self.chain.get_vm_class_for_block_number(number)
+        vm_class: type[VirtualMachineAPI] = self.chain.get_vm_class_for_block_number(
+            BlockNumber(number)
+        )
         return vm_class
 
     def open_block(self, timestamp: int) -> OpenBlock:
@@ -173,7 +180,8 @@ class Rollup:
         if parent.difficulty == 0 or number >= self._merge_block():
             fields["mix_hash"] = keccak(parent.hash + b"prevrandao")
         header = vm_class.create_header_from_parent(parent, **fields)
-        vm = vm_class(header, self.chaindb, self.context, self.chain.consensus_context)
+        consensus = self.chain.consensus_context  # type: ignore[attr-defined]
+        vm: Any = vm_class(header, self.chaindb, self.context, consensus)
         vm.block_preprocessing(vm.get_block())
         self._open = OpenBlock(vm=vm, workspace=Workspace(vm.state), header=header.copy(gas_used=0))
         return self._open
@@ -253,12 +261,14 @@ class Rollup:
     def seal(self) -> BlockRecord:
         """Finish the open block: roots computed once, block persisted and indexed."""
         ob = self._require_open()
-        vm = ob.vm
+        vm: Any = ob.vm
         filled = vm.set_block_transactions_and_withdrawals(
             vm.get_block(), ob.header, ob.txs, ob.receipts
         )
         processed = vm.block_postprocessing(filled)
-        block = vm.mine_block(processed).block
+        # finalize without mine_block's re-validation: we built this block ourselves and
+        # tests re-import our blocks with py-evm's full validation (test_workspace.py)
+        block = vm.finalize_block(vm.pack_block(processed)).block
         self.chaindb.persist_header(block.header)
         record = make_block_record(block, tuple(ob.receipts), tuple(ob.senders))
         self._open = None

@@ -28,7 +28,7 @@ from xseqd.rpc.dev import dev
 from xseqd.rpc.envelope import MAX_BODY_BYTES, Registry, error_object, handle_body
 from xseqd.rpc.eth import criteria_of, eth
 from xseqd.rpc.filters import Subscription, queue_sender
-from xseqd.rpc.xseq import RootCall, xseq_root, xseq_rollup
+from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
 log = logging.getLogger("xseqd.rpc")
 
@@ -112,8 +112,11 @@ async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None
     async def pump() -> None:
         while True:
             sid, result = await queue.get()
-            message = {"jsonrpc": "2.0", "method": "eth_subscription",
-                       "params": {"subscription": sid, "result": result}}
+            message = {
+                "jsonrpc": "2.0",
+                "method": "eth_subscription",
+                "params": {"subscription": sid, "result": result},
+            }
             await ws.send_text(json.dumps(message))
 
     pump_task = asyncio.get_running_loop().create_task(pump())

@@ -11,6 +11,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
+from eth_typing import Address
 
 from xseqd.chains import calls
 from xseqd.errors import InvalidParams, TxRejected
@@ -179,7 +180,7 @@ def send_transaction(c: RollupCall, params: list[Any]) -> str:
     if key is None and sender not in c.services.impersonated:
         raise TxRejected(f"unknown account {fmt.h(sender)}")
     state = c.rollup.pending_state()
-    nonce = req.nonce if req.nonce is not None else state.get_nonce(sender)
+    nonce = req.nonce if req.nonce is not None else state.get_nonce(Address(sender))
     gas = req.gas if req.gas is not None else calls.estimate_gas(c.rollup, None, req)
     prio = req.max_priority_fee_per_gas
     if prio is None:

@@ -71,7 +71,9 @@ def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any] | No
     req_id = request.get("id")
     is_notification = "id" not in request
     if request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
-        return _response(req_id, error=InvalidRequest("invalid request: expected jsonrpc 2.0 and a method"))
+        return _response(
+            req_id, error=InvalidRequest("invalid request: expected jsonrpc 2.0 and a method")
+        )
     if req_id is not None and not isinstance(req_id, (str, int, float)):
         return _response(None, error=InvalidRequest("invalid request: bad id"))
     method = request["method"]
@@ -99,7 +101,11 @@ def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any] | No
 def handle_body(registry: Registry[C], ctx: C, body: bytes) -> bytes | None:
     """Serve a whole HTTP body: a single request or a batch."""
     if len(body) > MAX_BODY_BYTES:
-        return _dump(_response(None, error=InvalidRequest(f"request body larger than {MAX_BODY_BYTES} bytes")))
+        return _dump(
+            _response(
+                None, error=InvalidRequest(f"request body larger than {MAX_BODY_BYTES} bytes")
+            )
+        )
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):

@@ -506,8 +506,9 @@ def get_filter_logs(c: RollupCall, params: list[Any]) -> list[Any]:
     if flt.kind != "logs" or flt.criteria is None:
         raise ResourceNotFound("filter not found")
     start = flt.from_block or 0
-    end = min(flt.to_block if flt.to_block is not None else c.rollup.head.number,
-              c.rollup.head.number)
+    end = min(
+        flt.to_block if flt.to_block is not None else c.rollup.head.number, c.rollup.head.number
+    )
     out: list[Any] = []
     for n in range(start, end + 1):
         out.extend(matching_logs(c.rollup.blocks[n], flt.criteria))

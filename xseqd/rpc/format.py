@@ -19,9 +19,9 @@ def q(value: int) -> str:
     return hex(value)
 
 
-def h(value: bytes) -> str:
+def h(value: bytes | None) -> str:
     """0x-prefixed hex data."""
-    return "0x" + bytes(value).hex()
+    return "0x" + bytes(value or b"").hex()
 
 
 def addr(value: bytes | None) -> str | None:
@@ -72,8 +72,12 @@ def block_json(record: BlockRecord, full: bool) -> dict[str, Any]:
     out["uncles"] = [h(u.hash) for u in record.block.uncles]
     if hasattr(header, "withdrawals_root"):
         out["withdrawals"] = [
-            {"index": q(w.index), "validatorIndex": q(w.validator_index),
-             "address": h(w.address), "amount": q(w.amount)}
+            {
+                "index": q(w.index),
+                "validatorIndex": q(w.validator_index),
+                "address": h(w.address),
+                "amount": q(w.amount),
+            }
             for w in getattr(record.block, "withdrawals", ())
         ]
         out["withdrawalsRoot"] = h(header.withdrawals_root)
@@ -93,7 +97,7 @@ def _signature(tx: SignedTransactionAPI, typed: bool) -> dict[str, Any]:
     if typed:
         parity = q(tx.y_parity)
         return {"v": parity, "r": q(tx.r), "s": q(tx.s), "yParity": parity}
-    return {"v": q(tx.v), "r": q(tx.r), "s": q(tx.s)}
+    return {"v": q(tx.v), "r": q(tx.r), "s": q(tx.s)}  # type: ignore[attr-defined]
 
 
 def tx_fields(tx: SignedTransactionAPI, sender: bytes, base_fee: int | None) -> dict[str, Any]:
@@ -125,15 +129,21 @@ def tx_fields(tx: SignedTransactionAPI, sender: bytes, base_fee: int | None) -> 
             {"address": h(a), "storageKeys": [h(k.to_bytes(32, "big")) for k in keys]}
             for a, keys in tx.access_list
         ]
-        out["chainId"] = q(tx.chain_id)
+        out["chainId"] = q(int(tx.chain_id or 0))
     elif tx.chain_id is not None:
-        out["chainId"] = q(tx.chain_id)
+        out["chainId"] = q(int(tx.chain_id))
     if type_id == 3:
         out["blobVersionedHashes"] = [h(x) for x in tx.blob_versioned_hashes]
     if type_id == 4:
         out["authorizationList"] = [
-            {"chainId": q(a.chain_id), "address": h(a.address), "nonce": q(a.nonce),
-             "yParity": q(a.y_parity), "r": q(a.r), "s": q(a.s)}
+            {
+                "chainId": q(a.chain_id),
+                "address": h(a.address),
+                "nonce": q(a.nonce),
+                "yParity": q(a.y_parity),
+                "r": q(a.r),
+                "s": q(a.s),
+            }
             for a in tx.authorization_list
         ]
     out.update(_signature(tx, typed))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_typing import Address
+
 from xseqd.chains.calls import CallRequest
 from xseqd.errors import InvalidInput, InvalidParams
 
@@ -50,8 +52,8 @@ def data(value: Any, name: str = "data", size: int | None = None) -> bytes:
     return raw
 
 
-def address(value: Any, name: str = "address") -> bytes:
-    return data(value, name, 20)
+def address(value: Any, name: str = "address") -> Address:
+    return Address(data(value, name, 20))
 
 
 def hash32(value: Any, name: str = "hash") -> bytes:
@@ -63,7 +65,9 @@ def storage_slot(value: Any) -> int:
     if not isinstance(value, str) or value[:2] not in ("0x", "0X"):
         raise InvalidInput("unable to decode storage key: hex string without 0x prefix")
     if len(value) > 66:
-        raise InvalidInput("unable to decode storage key: hex string too long, want at most 32 bytes")
+        raise InvalidInput(
+            "unable to decode storage key: hex string too long, want at most 32 bytes"
+        )
     try:
         return int(value[2:] or "0", 16)
     except ValueError:

@@ -50,9 +50,14 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
         if record is None:
             return None
         header = record.block.header
-        blocks.append({"chainId": cid, "blockHash": fmt.h(header.hash),
-                       "stateRoot": fmt.h(header.state_root),
-                       "transactions": [fmt.h(t.hash) for t in record.txs]})
+        blocks.append(
+            {
+                "chainId": cid,
+                "blockHash": fmt.h(header.hash),
+                "stateRoot": fmt.h(header.state_root),
+                "transactions": [fmt.h(t.hash) for t in record.txs],
+            }
+        )
     timestamp = next(iter(seq.rollups.values())).blocks[number].block.header.timestamp
     return {"number": fmt.q(number), "timestamp": fmt.q(timestamp), "rollups": blocks}
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from eth.abc import SignedTransactionAPI, StateAPI
+from eth_typing import Address
 
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Mark, Rollup
@@ -100,7 +101,9 @@ class Sequencer:
 
     @property
     def open_slot_has_items(self) -> bool:
-        return any(r.open is not None and (r.open.txs or r.open.dirty) for r in self.rollups.values())
+        return any(
+            r.open is not None and (r.open.txs or r.open.dirty) for r in self.rollups.values()
+        )
 
     def next_timestamp(self) -> int:
         """The timestamp the next slot gets: pinned, or wall clock + offset, > parent."""
@@ -158,9 +161,7 @@ class Sequencer:
             return True
         return self.queues[chain_id].contains(tx_hash)
 
-    def submit(
-        self, chain_id: int, tx: SignedTransactionAPI, sender: bytes | None = None
-    ) -> bytes:
+    def submit(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes | None = None) -> bytes:
         """Order and execute one transaction now (or queue it for a nonce gap).
 
         Returns the transaction hash; an identical resubmission returns the same hash
@@ -196,7 +197,7 @@ class Sequencer:
         state = ob.workspace.state
         base_fee = int(getattr(ob.header, "base_fee_per_gas", 0) or 0)
         facts = tx_facts(tx, rollup.chain_id)
-        account = AccountFacts(state.get_nonce(sender), state.get_balance(sender))
+        account = AccountFacts(state.get_nonce(Address(sender)), state.get_balance(Address(sender)))
         block = BlockFacts(rollup.chain_id, base_fee, int(ob.header.gas_limit), ob.gas_left)
         return check_admission(facts, account, block)
 
@@ -207,7 +208,7 @@ class Sequencer:
         while True:
             ob = rollup.open
             assert ob is not None
-            nonce = ob.workspace.state.get_nonce(sender)
+            nonce = ob.workspace.state.get_nonce(Address(sender))
             queue.drop_stale(sender, nonce)
             item = queue.pop_ready(sender, nonce)
             if item is None:
