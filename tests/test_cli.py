@@ -1,0 +1,70 @@
+"""`xseqd devnet` as a user runs it: banner, env-var config, data dir, clean Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from xseqd.accounts import dev_accounts
+
+EXE = Path(sys.executable).parent / "xseqd"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_devnet_banner_env_config_and_clean_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, XSEQD_PORT=str(port), XSEQD_DATA_DIR=str(tmp_path / "data"))
+    proc = subprocess.Popen(
+        [str(EXE), "devnet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        lines: list[str] = []
+        deadline = time.time() + 60
+        assert proc.stdout is not None
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if line.startswith("Listening on"):
+                break
+        banner = "".join(lines)
+        assert f"http://127.0.0.1:{port}/rollup/901" in banner
+        assert f"ws://127.0.0.1:{port}/rollup/902" in banner
+        for account in dev_accounts(10):
+            assert account.address in banner
+            assert "0x" + bytes(account.key).hex() in banner
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/rollup/902",
+            json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
+        ).json()
+        assert answer["result"] == "0x386"
+        info = json.loads((tmp_path / "data" / "endpoints.json").read_text())
+        assert info["rollups"]["901"] == f"http://127.0.0.1:{port}/rollup/901"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_bad_rollups_dir_fails_with_a_clear_message(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(EXE), "devnet", "--rollups-dir", str(tmp_path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no rollup files" in done.stderr
