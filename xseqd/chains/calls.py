@@ -25,12 +25,11 @@ from eth_utils import ValidationError
 
 from xseqd.chains.rollup import Rollup, _geth_wording
 from xseqd.chains.workspace import Workspace
+from xseqd.core.revert import decode_revert_reason
 from xseqd.errors import ExecutionReverted, TxRejected
 
 TX_GAS = 21_000
 CALL_GAS_CAP = 50_000_000
-ERROR_SELECTOR = bytes.fromhex("08c379a0")
-PANIC_SELECTOR = bytes.fromhex("4e487b71")
 # Calls run as transactions signed by this throwaway key, executed as the requested sender.
 _CALL_KEY = keys.PrivateKey(b"\x01" * 32)
 
@@ -68,19 +67,6 @@ class CallOutcome:
     output: bytes
     error: str | None
     logs: tuple[tuple[bytes, tuple[int, ...], bytes], ...]
-
-
-def decode_revert_reason(data: bytes) -> str | None:
-    """The human reason of ``Error(string)`` or ``Panic(uint256)`` revert data, if any."""
-    try:
-        if data[:4] == ERROR_SELECTOR and len(data) >= 68:
-            length = int.from_bytes(data[36:68], "big")
-            return data[68 : 68 + length].decode("utf-8", errors="replace")
-        if data[:4] == PANIC_SELECTOR and len(data) >= 36:
-            return f"panic: 0x{int.from_bytes(data[4:36], 'big'):02x}"
-    except (ValueError, IndexError):
-        return None
-    return None
 
 
 def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> StateAPI:

@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import rlp
+
+from xseqd.core.atomic import BundleOutcome, Leg
+from xseqd.core.order import DOMAIN_NAME, DOMAIN_VERSION
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.envelope import Registry
+from xseqd.rpc.eth import decode_tx
+from xseqd.sequencer.ordering import Item
+from xseqd.sequencer.sequencer import MAX_BUNDLE_LEGS, BundleRejected, Slot
 
 
 @dataclass
@@ -20,6 +27,137 @@ class RootCall:
 
 Ctx = RootCall | RollupCall
 xseq_root: Registry[Any] = Registry({})
+
+
+# -- parsing ------------------------------------------------------------------------------
+
+
+def _leg_chain_id(raw: bytes, i: int) -> int:
+    """The chain id a signed transaction commits to (typed: field 0; legacy: EIP-155 v)."""
+    try:
+        if raw and raw[0] < 0x7F:
+            return int.from_bytes(rlp.decode(raw[1:])[0], "big")
+        v = int.from_bytes(rlp.decode(raw)[6], "big")
+    except (rlp.DecodingError, IndexError, TypeError):
+        raise p.InvalidParams(f"leg {i}: not a signed transaction") from None
+    if v in (27, 28):
+        raise BundleRejected(-38003, f"leg {i}: legacy transaction without a chain id")
+    return (v - 35) // 2
+
+
+def parse_legs(c: Ctx, txs: Any) -> list[Leg]:
+    if not isinstance(txs, list):
+        raise p.InvalidParams("txs must be an array of signed raw transactions")
+    legs = []
+    for i, value in enumerate(txs):
+        raw = p.data(value, f"txs[{i}]")
+        chain_id = _leg_chain_id(raw, i)
+        rollup = c.services.sequencer.rollups.get(chain_id)
+        if rollup is None:
+            raise BundleRejected(-38003, f"leg {i}: unknown chain id {chain_id}")
+        tx = decode_tx(RollupCall(c.services, rollup), raw)
+        legs.append(Leg(chain_id, tx, bytes(tx.hash)))
+    return legs
+
+
+def _bundle_params(params: list[Any]) -> dict[str, Any]:
+    (obj,) = p.positional(params, 1, 1)
+    if not isinstance(obj, dict) or "txs" not in obj:
+        raise p.InvalidParams("expected {txs: [rawTx, ...], minSlot?, maxSlot?, replacementUuid?}")
+    return obj
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+
+def outcome_json(outcome: BundleOutcome | None, legs: tuple[Leg, ...]) -> dict[str, Any]:
+    results = {r.tx_hash: r for r in (outcome.legs if outcome else ())}
+    out_legs = []
+    for leg in legs:
+        r = results.get(leg.tx_hash)
+        out_legs.append(
+            {
+                "chainId": leg.chain_id,
+                "txHash": fmt.h(leg.tx_hash),
+                "status": None if r is None else fmt.q(r.status),
+                "gasUsed": None if r is None else fmt.q(r.gas_used),
+                "output": None if r is None else fmt.h(r.output),
+            }
+        )
+    out: dict[str, Any] = {"legs": out_legs}
+    if outcome is not None and outcome.abort is not None:
+        a = outcome.abort
+        out["abort"] = {
+            "leg": a.leg,
+            "chainId": legs[a.leg].chain_id,
+            "reason": a.reason,
+            "data": fmt.h(a.data),
+        }
+    return out
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "bundleHash": fmt.h(item.item_hash),
+        "kind": "bundle" if item.bundle else "transaction",
+        "status": item.status,
+        "slot": None if item.slot is None else fmt.q(item.slot),
+        "index": None if item.index is None else fmt.q(item.index),
+        "receipt": None if item.receipt is None else item.receipt.to_json(),
+    }
+    out.update(outcome_json(item.outcome, item.legs))
+    if not item.bundle and item.status == "included":
+        for leg in out["legs"]:
+            leg["status"] = None  # see the rollup's receipt (plain txs may revert and be included)
+    return out
+
+
+# -- methods ------------------------------------------------------------------------------
+
+
+@xseq_root.method("xseq_sendBundle")
+def send_bundle(c: Ctx, params: list[Any]) -> dict[str, Any]:
+    obj = _bundle_params(params)
+    legs = parse_legs(c, obj["txs"])
+
+    def slot_bound(key: str) -> int | None:
+        return p.quantity(obj[key], key) if obj.get(key) is not None else None
+
+    uuid = obj.get("replacementUuid")
+    if uuid is not None and not isinstance(uuid, str):
+        raise p.InvalidParams("replacementUuid must be a string")
+    seq = c.services.sequencer
+    item = seq.submit_bundle(legs, slot_bound("minSlot"), slot_bound("maxSlot"), uuid)
+    c.services.driver.submitted()
+    return item_json(item)
+
+
+@xseq_root.method("xseq_callBundle")
+def call_bundle(c: Ctx, params: list[Any]) -> dict[str, Any]:
+    obj, _block = p.positional(params, 1, 2)
+    if not isinstance(obj, dict) or "txs" not in obj:
+        raise p.InvalidParams("expected {txs: [rawTx, ...]}")
+    legs = parse_legs(c, obj["txs"])
+    outcome = c.services.sequencer.simulate_bundle(legs)
+    out = outcome_json(outcome, tuple(legs))
+    out["status"] = "included" if outcome.included else "aborted"
+    return out
+
+
+@xseq_root.method("xseq_cancelBundle")
+def cancel_bundle(c: Ctx, params: list[Any]) -> bool:
+    (obj,) = p.positional(params, 1, 1)
+    uuid = obj.get("replacementUuid") if isinstance(obj, dict) else None
+    if not isinstance(uuid, str):
+        raise p.InvalidParams("expected {replacementUuid}")
+    return c.services.sequencer.cancel_bundle(uuid)
+
+
+@xseq_root.method("xseq_getBundle")
+def get_bundle(c: Ctx, params: list[Any]) -> Any:
+    (value,) = p.positional(params, 1, 1)
+    item = c.services.sequencer.book.find(p.hash32(value, "bundle hash"))
+    return None if item is None else item_json(item)
 
 
 @xseq_root.method("xseq_slotNumber")
@@ -36,14 +174,36 @@ def rollups(c: Ctx, params: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+@xseq_root.method("xseq_sequencer")
+def sequencer_info(c: Ctx, params: list[Any]) -> dict[str, Any]:
+    seq = c.services.sequencer
+    return {
+        "address": seq.address,
+        "chainIds": sorted(seq.rollups),
+        "slotMode": c.services.driver.mode.value,
+        "slotTime": c.services.driver.slot_time,
+        "receiptDomain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": seq.book.domain_chain_id,
+        },
+        "maxBundleLegs": MAX_BUNDLE_LEGS,
+    }
+
+
+def _slot_record(c: Ctx, number: int) -> Slot | None:
+    for slot in reversed(c.services.sequencer.slots):
+        if slot.number == number:
+            return slot
+    return None
+
+
 @xseq_root.method("xseq_getSlot")
 def get_slot(c: Ctx, params: list[Any]) -> Any:
     (ref_value,) = p.positional(params, 1, 1)
     seq = c.services.sequencer
     ref = p.block_ref(ref_value)
-    number = seq.head_slot if ref.number is None else ref.number
-    if ref.tag == "earliest":
-        number = 0
+    number = 0 if ref.tag == "earliest" else seq.head_slot if ref.number is None else ref.number
     blocks = []
     for cid, rollup in sorted(seq.rollups.items()):
         record = rollup.block(number)
@@ -53,13 +213,31 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
         blocks.append(
             {
                 "chainId": cid,
+                "blockNumber": fmt.q(record.number),
                 "blockHash": fmt.h(header.hash),
                 "stateRoot": fmt.h(header.state_root),
                 "transactions": [fmt.h(t.hash) for t in record.txs],
             }
         )
     timestamp = next(iter(seq.rollups.values())).blocks[number].block.header.timestamp
-    return {"number": fmt.q(number), "timestamp": fmt.q(timestamp), "rollups": blocks}
+    slot = _slot_record(c, number)
+    return {
+        "number": fmt.q(number),
+        "timestamp": fmt.q(timestamp),
+        "rollups": blocks,
+        "orderRoot": None if slot is None else fmt.h(slot.order_root),
+        "items": []
+        if slot is None
+        else [
+            {
+                "itemHash": fmt.h(i.item_hash),
+                "kind": "bundle" if i.bundle else "transaction",
+                "status": i.status,
+                "legs": [{"chainId": leg.chain_id, "txHash": fmt.h(leg.tx_hash)} for leg in i.legs],
+            }
+            for i in slot.items
+        ],
+    }
 
 
 xseq_rollup: Registry[Any] = Registry(dict(xseq_root.methods))

@@ -16,24 +16,36 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from eth.abc import SignedTransactionAPI, StateAPI
+from eth_hash.auto import keccak
+from eth_keys import keys
 from eth_typing import Address
 
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Mark, Rollup
+from xseqd.core.atomic import BundleOutcome, Leg, execute_bundle
 from xseqd.core.checks import AccountFacts, Admission, BlockFacts, TxFacts, check_admission
+from xseqd.core.order import item_hash
 from xseqd.core.txpool import NonceQueue, Queued
 from xseqd.errors import InvalidParams, TxRejected, XseqError
+from xseqd.sequencer.ordering import Item, OrderBook
 
 Clock = Callable[[], float]
+
+# The devnet sequencer key signs order receipts (override with --sequencer-key).
+DEFAULT_SEQUENCER_KEY = keccak(b"xseqd devnet sequencer key")
+DEFAULT_DOMAIN_CHAIN_ID = 900  # the settlement L1's chain id
 
 
 @dataclass(frozen=True)
 class Slot:
-    """A sealed slot: its number, timestamp and the block it sealed on each rollup."""
+    """A sealed slot: number, timestamp, the block it sealed on each rollup, its ordered
+    items and the order root committing to them."""
 
     number: int
     timestamp: int
     blocks: dict[int, BlockRecord]
+    items: tuple[Item, ...] = ()
+    order_root: bytes = b""
 
 
 @dataclass
@@ -71,7 +83,13 @@ class Listeners:
 class Sequencer:
     """Orders submissions for all rollups and seals slots."""
 
-    def __init__(self, rollups: list[Rollup], clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        rollups: list[Rollup],
+        clock: Clock = time.time,
+        key: bytes = DEFAULT_SEQUENCER_KEY,
+        domain_chain_id: int = DEFAULT_DOMAIN_CHAIN_ID,
+    ) -> None:
         heights = {r.head.number for r in rollups}
         if len(heights) != 1:
             raise XseqError(f"rollups must start at the same height, got {sorted(heights)}")
@@ -84,6 +102,8 @@ class Sequencer:
         self._open_timestamp: int | None = None
         self._snapshots: dict[int, DevSnapshot] = {}
         self._next_snapshot = 1
+        self.book = OrderBook(key, domain_chain_id)
+        self.address = keys.PrivateKey(key).public_key.to_checksum_address()
 
     # -- slots ------------------------------------------------------------------------
 
@@ -118,6 +138,9 @@ class Sequencer:
             for rollup in self.rollups.values():
                 rollup.ensure_open(timestamp)
             self._open_timestamp = timestamp
+            self.book.begin_slot(self.head_slot + 1)
+            for item in self.book.due(self.head_slot + 1):
+                self._run_held(item)
         return self._open_timestamp
 
     def seal_slot(self, timestamp: int | None = None) -> Slot:
@@ -128,9 +151,10 @@ class Sequencer:
             self._reopen_with(timestamp)
         ts = self.open_slot()
         blocks = {cid: r.seal() for cid, r in self.rollups.items()}
+        items, root = self.book.end_slot()
         self._open_timestamp = None
         self.time.next_timestamp = None
-        slot = Slot(self.head_slot, ts, blocks)
+        slot = Slot(self.head_slot, ts, blocks, items, root)
         self.slots.append(slot)
         for cid, record in blocks.items():
             for callback in self.listeners.on_block:
@@ -185,10 +209,110 @@ class Sequencer:
             )
         else:
             rollup.apply(tx, sender)
+            self._order_single(chain_id, tx_hash)
             self._promote(chain_id, sender)
         for callback in self.listeners.on_pending:
             callback(chain_id, tx_hash)
         return tx_hash
+
+    def _order_single(self, chain_id: int, tx_hash: bytes) -> None:
+        ob = self.rollups[chain_id].open
+        assert ob is not None
+        leg = Leg(chain_id, ob.txs[-1], tx_hash)
+        self.book.order(Item(item_hash([tx_hash], bundle=False), False, (leg,), "included"))
+
+    # -- bundles ----------------------------------------------------------------------
+
+    def submit_bundle(
+        self,
+        legs: list[Leg],
+        min_slot: int | None = None,
+        max_slot: int | None = None,
+        replacement_uuid: str | None = None,
+    ) -> Item:
+        """Order a bundle: run it atomically now, or hold it until ``min_slot``.
+
+        Raises ``BundleRejected`` for structural problems (nothing is ordered then);
+        execution failures are an ordered, ``aborted`` item.
+        """
+        check_bundle_shape(legs, self.rollups)
+        for leg in legs:
+            if self.knows(leg.chain_id, leg.tx_hash):
+                raise BundleRejected(-38004, f"transaction {leg.tx_hash.hex()} is already known")
+        next_slot = self.head_slot + 1
+        if max_slot is not None and max_slot < next_slot:
+            raise BundleRejected(-38005, f"maxSlot {max_slot} has passed (next slot {next_slot})")
+        if min_slot is not None and max_slot is not None and min_slot > max_slot:
+            raise BundleRejected(-38005, "minSlot is after maxSlot")
+        bundle_hash = item_hash([leg.tx_hash for leg in legs], bundle=True)
+        existing = self.book.items.get(bundle_hash)
+        if existing is not None and existing.status in ("included", "ordered"):
+            raise BundleRejected(-38004, "bundle is already known")
+        item = Item(
+            bundle_hash,
+            True,
+            tuple(legs),
+            min_slot=min_slot,
+            max_slot=max_slot,
+            replacement_uuid=replacement_uuid,
+        )
+        if min_slot is not None and min_slot > next_slot:
+            self.book.hold(item)
+            return item
+        self._run_bundle(item)
+        return item
+
+    def _run_held(self, item: Item) -> None:
+        slot = self.head_slot + 1
+        if item.max_slot is not None and item.max_slot < slot:
+            item.status = "expired"
+            return
+        if any(self.knows(leg.chain_id, leg.tx_hash) for leg in item.legs):
+            item.status = "aborted"
+            return
+        self._run_bundle(item)
+
+    def _run_bundle(self, item: Item) -> None:
+        self.open_slot()
+        if not self._fits(item.legs) and self.open_slot_has_items:
+            self.seal_slot()
+            self.open_slot()
+        outcome = execute_bundle(dict(self.rollups), list(item.legs))
+        item.outcome = outcome
+        item.status = "included" if outcome.included else "aborted"
+        self.book.order(item)
+        if outcome.included:
+            for leg in item.legs:
+                self._promote(leg.chain_id, bytes(leg.tx.sender))
+                for callback in self.listeners.on_pending:
+                    callback(leg.chain_id, leg.tx_hash)
+
+    def _fits(self, legs: tuple[Leg, ...]) -> bool:
+        need: dict[int, int] = {}
+        for leg in legs:
+            need[leg.chain_id] = need.get(leg.chain_id, 0) + int(leg.tx.gas)
+        for cid, gas in need.items():
+            ob = self.rollups[cid].open
+            if ob is not None and gas > ob.gas_left:
+                return False
+        return True
+
+    def simulate_bundle(self, legs: list[Leg]) -> BundleOutcome:
+        """Run a bundle on the open slot's state and undo it (xseq_callBundle)."""
+        check_bundle_shape(legs, self.rollups)
+        was_open = self.has_open_slot
+        self.open_slot()
+        try:
+            return execute_bundle(dict(self.rollups), legs, keep=False)
+        finally:
+            if not was_open and not self.open_slot_has_items:
+                for rollup in self.rollups.values():
+                    rollup.discard_open()
+                self._open_timestamp = None
+                self.book.end_slot()
+
+    def cancel_bundle(self, uuid: str) -> bool:
+        return self.book.cancel(uuid)
 
     def _admit(self, rollup: Rollup, tx: SignedTransactionAPI, sender: bytes) -> Admission:
         self.open_slot()
@@ -218,6 +342,7 @@ class Sequencer:
                     self.seal_slot()
                     self.open_slot()
                 rollup.apply(item.payload.tx, sender)
+                self._order_single(chain_id, item.tx_hash)
             except TxRejected:
                 return
 
@@ -263,9 +388,39 @@ class Sequencer:
         for queue in self.queues.values():
             queue.clear()
         self._open_timestamp = None
+        self.book.forget_after(snap.slot)
         self.slots = [s for s in self.slots if s.number <= snap.slot]
         self.time = TimeControl(snap.time.offset, snap.time.next_timestamp)
         return True
+
+
+MAX_BUNDLE_LEGS = 16
+
+
+class BundleRejected(XseqError):
+    """Raised when a bundle is structurally unacceptable; nothing is ordered.
+
+    Codes: -38001 empty or too large, -38002 duplicate transaction, -38003 unknown chain,
+    -38004 already known, -38005 slot bounds. See docs/bundles.md.
+    """
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_bundle_shape(legs: list[Leg], rollups: dict[int, Rollup]) -> None:
+    if not legs:
+        raise BundleRejected(-38001, "bundle is empty")
+    if len(legs) > MAX_BUNDLE_LEGS:
+        raise BundleRejected(-38001, f"bundle has {len(legs)} legs, at most {MAX_BUNDLE_LEGS}")
+    seen: set[bytes] = set()
+    for i, leg in enumerate(legs):
+        if leg.chain_id not in rollups:
+            raise BundleRejected(-38003, f"leg {i}: unknown chain id {leg.chain_id}")
+        if leg.tx_hash in seen:
+            raise BundleRejected(-38002, f"leg {i}: duplicate transaction {leg.tx_hash.hex()}")
+        seen.add(leg.tx_hash)
 
 
 def tx_facts(tx: SignedTransactionAPI, chain_id: int) -> TxFacts:

@@ -1,0 +1,89 @@
+"""A small Python client for the sequencer API (``xseq_*``).
+
+    from xseqd.client import SequencerClient
+    seq = SequencerClient("http://127.0.0.1:9545")
+    result = seq.send_bundle([signed_a.raw_transaction, signed_b.raw_transaction])
+    assert seq.verify(result["receipt"])
+
+Transactions are signed with eth-account (or anything producing raw bytes); the client
+only encodes, sends, and checks order receipts against the sequencer's advertised key.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import httpx
+
+from xseqd.core.order import OrderReceipt, verify_receipt
+
+
+class SequencerError(Exception):
+    """Raised when the sequencer answers with a JSON-RPC error."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.data = code, message, data
+
+
+class SequencerClient:
+    """Talks to ``POST /`` of an xseqd node."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/") + "/"
+        self.http = httpx.Client(timeout=timeout)
+        self._ids = itertools.count(1)
+        self._info: dict[str, Any] | None = None
+
+    def call(self, method: str, *params: Any) -> Any:
+        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        reply = self.http.post(self.url, json=body).json()
+        if "error" in reply:
+            err = reply["error"]
+            raise SequencerError(err["code"], err["message"], err.get("data"))
+        return reply["result"]
+
+    @staticmethod
+    def _hex(raw: bytes | str) -> str:
+        return raw if isinstance(raw, str) else "0x" + bytes(raw).hex()
+
+    def send_bundle(
+        self,
+        txs: list[bytes | str],
+        min_slot: int | None = None,
+        max_slot: int | None = None,
+        replacement_uuid: str | None = None,
+    ) -> Any:
+        bundle: dict[str, Any] = {"txs": [self._hex(t) for t in txs]}
+        if min_slot is not None:
+            bundle["minSlot"] = hex(min_slot)
+        if max_slot is not None:
+            bundle["maxSlot"] = hex(max_slot)
+        if replacement_uuid is not None:
+            bundle["replacementUuid"] = replacement_uuid
+        return self.call("xseq_sendBundle", bundle)
+
+    def call_bundle(self, txs: list[bytes | str]) -> Any:
+        return self.call("xseq_callBundle", {"txs": [self._hex(t) for t in txs]}, "latest")
+
+    def get_bundle(self, bundle_hash: str) -> Any:
+        return self.call("xseq_getBundle", bundle_hash)
+
+    def cancel_bundle(self, uuid: str) -> bool:
+        return bool(self.call("xseq_cancelBundle", {"replacementUuid": uuid}))
+
+    def get_slot(self, slot: int | str = "latest") -> Any:
+        return self.call("xseq_getSlot", hex(slot) if isinstance(slot, int) else slot)
+
+    def info(self) -> dict[str, Any]:
+        if self._info is None:
+            self._info = dict(self.call("xseq_sequencer"))
+        return self._info
+
+    def verify(self, receipt: dict[str, Any]) -> bool:
+        """True iff ``receipt`` is signed by this sequencer's key for its domain."""
+        info = self.info()
+        return verify_receipt(
+            OrderReceipt.from_json(receipt), info["address"], int(info["receiptDomain"]["chainId"])
+        )
