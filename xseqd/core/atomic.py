@@ -33,6 +33,7 @@ class Leg:
     chain_id: int
     tx: Any
     tx_hash: bytes
+    sender: bytes | None = None  # set only when it differs from the signature's signer
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_typing import Address
 
 from xseqd.chains import calls
+from xseqd.core.devchange import DevChange
 from xseqd.errors import InvalidParams, TxRejected
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
@@ -118,8 +119,9 @@ def evm_revert(c: RollupCall, params: list[Any]) -> bool:
 # -- state changes ------------------------------------------------------------------------
 
 
-def _change(c: RollupCall, change: Any) -> None:
-    c.services.sequencer.apply_dev_change(c.rollup.chain_id, change)
+def _change(c: RollupCall, kind: str, account: bytes, value: int | bytes, slot: int = 0) -> None:
+    change = DevChange(c.rollup.chain_id, kind, account, value, slot)
+    c.services.sequencer.apply_dev_change(change)
     c.services.driver.submitted()
     c.services.driver.seal_now_if_instant()
 
@@ -128,21 +130,21 @@ def _change(c: RollupCall, change: Any) -> None:
 def set_balance(c: RollupCall, params: list[Any]) -> None:
     who, amount = p.positional(params, 2, 2)
     account, value = p.address(who), p.quantity(amount, "balance")
-    _change(c, lambda st: st.set_balance(account, value))
+    _change(c, "balance", account, value)
 
 
 @_register_both("setNonce")
 def set_nonce(c: RollupCall, params: list[Any]) -> None:
     who, nonce = p.positional(params, 2, 2)
     account, value = p.address(who), p.quantity(nonce, "nonce", (1 << 64) - 1)
-    _change(c, lambda st: st.set_nonce(account, value))
+    _change(c, "nonce", account, value)
 
 
 @_register_both("setCode")
 def set_code(c: RollupCall, params: list[Any]) -> None:
     who, code = p.positional(params, 2, 2)
     account, value = p.address(who), p.data(code, "code")
-    _change(c, lambda st: st.set_code(account, value))
+    _change(c, "code", account, value)
 
 
 @_register_both("setStorageAt")
@@ -150,7 +152,7 @@ def set_storage_at(c: RollupCall, params: list[Any]) -> bool:
     who, slot, word = p.positional(params, 3, 3)
     account, key = p.address(who), p.quantity(slot, "slot")
     value = int.from_bytes(p.data(word, "value", 32), "big")
-    _change(c, lambda st: st.set_storage(account, key, value))
+    _change(c, "storage", account, value, key)
     return True
 
 

@@ -99,7 +99,7 @@ def outcome_json(outcome: BundleOutcome | None, legs: tuple[Leg, ...]) -> dict[s
 def item_json(item: Item) -> dict[str, Any]:
     out: dict[str, Any] = {
         "bundleHash": fmt.h(item.item_hash),
-        "kind": "bundle" if item.bundle else "transaction",
+        "kind": item.kind,
         "status": item.status,
         "slot": None if item.slot is None else fmt.q(item.slot),
         "index": None if item.index is None else fmt.q(item.index),
@@ -231,7 +231,7 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
         else [
             {
                 "itemHash": fmt.h(i.item_hash),
-                "kind": "bundle" if i.bundle else "transaction",
+                "kind": i.kind,
                 "status": i.status,
                 "legs": [{"chainId": leg.chain_id, "txHash": fmt.h(leg.tx_hash)} for leg in i.legs],
             }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xseqd.core.atomic import BundleOutcome, Leg
+from xseqd.core.devchange import DevChange
 from xseqd.core.order import OrderReceipt, chain_next, chain_start, sign_receipt
 
 
@@ -28,6 +29,13 @@ class Item:
     min_slot: int | None = None
     max_slot: int | None = None
     replacement_uuid: str | None = None
+    change: DevChange | None = None  # a devnet state change ordered as a system item
+
+    @property
+    def kind(self) -> str:
+        if self.change is not None:
+            return "devchange"
+        return "bundle" if self.bundle else "transaction"
 
 
 @dataclass

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from eth.abc import SignedTransactionAPI, StateAPI
+from eth.abc import SignedTransactionAPI
 from eth_hash.auto import keccak
 from eth_keys import keys
 from eth_typing import Address
@@ -24,6 +24,7 @@ from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Mark, Rollup
 from xseqd.core.atomic import BundleOutcome, Leg, execute_bundle
 from xseqd.core.checks import AccountFacts, Admission, BlockFacts, TxFacts, check_admission
+from xseqd.core.devchange import DevChange
 from xseqd.core.order import item_hash
 from xseqd.core.txpool import NonceQueue, Queued
 from xseqd.errors import InvalidParams, TxRejected, XseqError
@@ -218,7 +219,8 @@ class Sequencer:
     def _order_single(self, chain_id: int, tx_hash: bytes) -> None:
         ob = self.rollups[chain_id].open
         assert ob is not None
-        leg = Leg(chain_id, ob.txs[-1], tx_hash)
+        tx, sender = ob.txs[-1], ob.senders[-1]
+        leg = Leg(chain_id, tx, tx_hash, None if sender == tx.sender else sender)
         self.book.order(Item(item_hash([tx_hash], bundle=False), False, (leg,), "included"))
 
     # -- bundles ----------------------------------------------------------------------
@@ -346,11 +348,13 @@ class Sequencer:
             except TxRejected:
                 return
 
-    def apply_dev_change(self, chain_id: int, change: Callable[[StateAPI], None]) -> None:
-        """Apply a devnet state change (anvil_setBalance, ...) to the open block."""
-        rollup = self.rollup(chain_id)
+    def apply_dev_change(self, change: DevChange) -> None:
+        """Apply a devnet state change (anvil_setBalance, ...) to the open slot, as an item
+        of the order (so that it is logged and replayed like a transaction)."""
+        rollup = self.rollup(change.chain_id)
         self.open_slot()
-        rollup.apply_change(change)
+        rollup.apply_change(change.apply)
+        self.book.order(Item(change.hash, False, (), "included", change=change))
 
     # -- devnet time and snapshots ------------------------------------------------------
 
