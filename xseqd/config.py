@@ -22,14 +22,25 @@ class Settings:
     port: int = 9545
     rollups_dir: Path = DEFAULT_ROLLUPS_DIR
     slot_time: float = 0.0
-    data_dir: Path | None = None
+    data_dir: Path | None = Path(".xseqd")
+    db: str = ""
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
 
     @classmethod
     def for_tests(cls, **overrides: object) -> Settings:
-        return replace(cls(port=0, log_level="warning"), **overrides)  # type: ignore[arg-type]
+        preset = cls(port=0, log_level="warning", data_dir=None, db="memory")
+        return replace(preset, **overrides)  # type: ignore[arg-type]
+
+    @property
+    def db_url(self) -> str:
+        """Where the sequencer log lives: ``--db``, else <data-dir>/xseqd.db, else memory."""
+        if self.db:
+            return self.db
+        if self.data_dir is None:
+            return "memory"
+        return f"sqlite:///{self.data_dir.resolve() / 'xseqd.db'}"
 
 
 HELP = {
@@ -37,7 +48,8 @@ HELP = {
     "port": "port of the RPC server (default 9545)",
     "rollups_dir": "directory of rollup definitions, one *.toml per rollup",
     "slot_time": "seconds per slot; 0 = instant (seal as soon as the intake is idle)",
-    "data_dir": "directory for xseqd's data (default: none, everything in memory)",
+    "data_dir": "directory for xseqd's data: the sequencer log and endpoints.json (default .xseqd)",
+    "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",
     "log_level": "debug, info, warning, error",

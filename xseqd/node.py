@@ -21,12 +21,16 @@ from xseqd.accounts import dev_accounts
 from xseqd.chains.genesis import load_rollups
 from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
+from xseqd.errors import XseqError
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
 from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
 from xseqd.sequencer.driver import SlotDriver
+from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
+from xseqd.storage.journal import LogJournal
+from xseqd.storage.log import SequencerLog
 
 log = logging.getLogger("xseqd")
 
@@ -58,6 +62,10 @@ class Node:
         specs = load_rollups(settings.rollups_dir, [bytes.fromhex(a.address[2:]) for a in accounts])
         self.rollups = [Rollup(spec) for spec in specs]
         self.sequencer = Sequencer(self.rollups)
+        if settings.data_dir is not None and not settings.db:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log = SequencerLog(settings.db_url)
+        self.resumed_slots = self._recover()
         self.driver = SlotDriver(self.sequencer, settings.slot_time)
         self.filters = {r.chain_id: FilterHub() for r in self.rollups}
         self.services = Services(
@@ -72,6 +80,22 @@ class Node:
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[Any] | None = None
         self.endpoints: Endpoints | None = None
+
+    def _recover(self) -> int:
+        """Replay the log (if any) and from then on journal every decision to it."""
+        fingerprint = json.dumps({str(r.chain_id): r.blocks[0].hash.hex() for r in self.rollups})
+        contents = self.log.load()
+        known = contents.meta.get("genesis")
+        if known is not None and known != fingerprint:
+            raise XseqError(
+                f"the log at {self.settings.db_url} belongs to other rollups/genesis; "
+                "use another --data-dir or --db"
+            )
+        resumed = restore(self.sequencer, contents)
+        if known is None:
+            self.log.set_meta("genesis", fingerprint)
+        self.sequencer.journal = LogJournal(self.log)
+        return resumed
 
     def _wire_events(self) -> None:
         def on_block(chain_id: int, record: Any) -> None:
@@ -144,6 +168,7 @@ class Node:
             self._server.should_exit = True
         if self._serve_task is not None:
             await self._serve_task
+        self.log.close()
 
 
 class NodeThread:

@@ -98,13 +98,13 @@ class OrderBook:
         self.held = [i for i in self.held if (i.min_slot or 0) > slot]
         return ready
 
-    def cancel(self, uuid: str) -> bool:
-        """Remove held bundles with this replacement uuid; whether any was removed."""
+    def cancel(self, uuid: str) -> list[Item]:
+        """Remove held bundles with this replacement uuid; returns them."""
         cancelled = [i for i in self.held if i.replacement_uuid == uuid]
         self.held = [i for i in self.held if i.replacement_uuid != uuid]
         for item in cancelled:
             item.status = "cancelled"
-        return bool(cancelled)
+        return cancelled
 
     def forget_after(self, slot: int) -> None:
         """Drop every item ordered in a slot after ``slot`` (evm_revert)."""

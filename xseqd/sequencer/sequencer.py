@@ -28,6 +28,7 @@ from xseqd.core.devchange import DevChange
 from xseqd.core.order import item_hash
 from xseqd.core.txpool import NonceQueue, Queued
 from xseqd.errors import InvalidParams, TxRejected, XseqError
+from xseqd.sequencer.journal import Journal, NullJournal
 from xseqd.sequencer.ordering import Item, OrderBook
 
 Clock = Callable[[], float]
@@ -104,6 +105,7 @@ class Sequencer:
         self._snapshots: dict[int, DevSnapshot] = {}
         self._next_snapshot = 1
         self.book = OrderBook(key, domain_chain_id)
+        self.journal: Journal = NullJournal()
         self.address = keys.PrivateKey(key).public_key.to_checksum_address()
 
     # -- slots ------------------------------------------------------------------------
@@ -156,6 +158,7 @@ class Sequencer:
         self._open_timestamp = None
         self.time.next_timestamp = None
         slot = Slot(self.head_slot, ts, blocks, items, root)
+        self.journal.sealed(slot.number, ts, root)
         self.slots.append(slot)
         for cid, record in blocks.items():
             for callback in self.listeners.on_block:
@@ -168,6 +171,7 @@ class Sequencer:
             if rollup.open is not None:
                 rollup.revert(Mark(len(rollup.open.ops), timestamp))
         self._open_timestamp = timestamp
+        self.journal.retime(self.head_slot + 1, timestamp)
 
     # -- submissions ------------------------------------------------------------------
 
@@ -208,6 +212,7 @@ class Sequencer:
             self.queues[chain_id].add(
                 sender, int(tx.nonce), Queued(tx_hash, fee_cap, Pending(tx, sender))
             )
+            self.journal.queued(chain_id, tx, sender)
         else:
             rollup.apply(tx, sender)
             self._order_single(chain_id, tx_hash)
@@ -221,7 +226,12 @@ class Sequencer:
         assert ob is not None
         tx, sender = ob.txs[-1], ob.senders[-1]
         leg = Leg(chain_id, tx, tx_hash, None if sender == tx.sender else sender)
-        self.book.order(Item(item_hash([tx_hash], bundle=False), False, (leg,), "included"))
+        self._ordered(Item(item_hash([tx_hash], bundle=False), False, (leg,), "included"))
+
+    def _ordered(self, item: Item) -> None:
+        """Give ``item`` its place and receipt, and make it durable before anyone hears."""
+        self.book.order(item)
+        self.journal.item(item, self._open_timestamp)
 
     # -- bundles ----------------------------------------------------------------------
 
@@ -260,6 +270,7 @@ class Sequencer:
         )
         if min_slot is not None and min_slot > next_slot:
             self.book.hold(item)
+            self.journal.item(item, None)
             return item
         self._run_bundle(item)
         return item
@@ -268,9 +279,11 @@ class Sequencer:
         slot = self.head_slot + 1
         if item.max_slot is not None and item.max_slot < slot:
             item.status = "expired"
+            self.journal.item(item, None)
             return
         if any(self.knows(leg.chain_id, leg.tx_hash) for leg in item.legs):
             item.status = "aborted"
+            self.journal.item(item, None)
             return
         self._run_bundle(item)
 
@@ -282,7 +295,7 @@ class Sequencer:
         outcome = execute_bundle(dict(self.rollups), list(item.legs))
         item.outcome = outcome
         item.status = "included" if outcome.included else "aborted"
-        self.book.order(item)
+        self._ordered(item)
         if outcome.included:
             for leg in item.legs:
                 self._promote(leg.chain_id, bytes(leg.tx.sender))
@@ -314,7 +327,10 @@ class Sequencer:
                 self.book.end_slot()
 
     def cancel_bundle(self, uuid: str) -> bool:
-        return self.book.cancel(uuid)
+        cancelled = self.book.cancel(uuid)
+        for item in cancelled:
+            self.journal.item(item, None)
+        return bool(cancelled)
 
     def _admit(self, rollup: Rollup, tx: SignedTransactionAPI, sender: bytes) -> Admission:
         self.open_slot()
@@ -335,10 +351,12 @@ class Sequencer:
             ob = rollup.open
             assert ob is not None
             nonce = ob.workspace.state.get_nonce(Address(sender))
-            queue.drop_stale(sender, nonce)
+            for stale in queue.drop_stale(sender, nonce):
+                self.journal.dequeued(stale.tx_hash)
             item = queue.pop_ready(sender, nonce)
             if item is None:
                 return
+            self.journal.dequeued(item.tx_hash)
             try:
                 if self._admit(rollup, item.payload.tx, sender) is Admission.NEXT_SLOT:
                     self.seal_slot()
@@ -354,7 +372,7 @@ class Sequencer:
         rollup = self.rollup(change.chain_id)
         self.open_slot()
         rollup.apply_change(change.apply)
-        self.book.order(Item(change.hash, False, (), "included", change=change))
+        self._ordered(Item(change.hash, False, (), "included", change=change))
 
     # -- devnet time and snapshots ------------------------------------------------------
 
@@ -393,6 +411,7 @@ class Sequencer:
             queue.clear()
         self._open_timestamp = None
         self.book.forget_after(snap.slot)
+        self.journal.rewound(snap.slot)
         self.slots = [s for s in self.slots if s.number <= snap.slot]
         self.time = TimeControl(snap.time.offset, snap.time.next_timestamp)
         return True

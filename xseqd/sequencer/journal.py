@@ -1,0 +1,45 @@
+"""What the sequencer tells durable storage, and when: before a submission is answered.
+
+``Journal`` is the seam between the sequencer and storage; ``NullJournal`` keeps nothing
+(ephemeral devnet), ``storage/journal.py`` writes to the SQL log.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from eth.abc import SignedTransactionAPI
+
+    from xseqd.sequencer.ordering import Item
+
+
+class Journal(Protocol):
+    def item(self, item: Item, slot_timestamp: int | None) -> None: ...
+    def retime(self, slot: int, timestamp: int) -> None: ...
+    def sealed(self, number: int, timestamp: int, order_root: bytes) -> None: ...
+    def queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None: ...
+    def dequeued(self, tx_hash: bytes) -> None: ...
+    def rewound(self, slot: int) -> None: ...
+
+
+class NullJournal:
+    """Keeps nothing."""
+
+    def item(self, item: Item, slot_timestamp: int | None) -> None:
+        pass
+
+    def retime(self, slot: int, timestamp: int) -> None:
+        pass
+
+    def sealed(self, number: int, timestamp: int, order_root: bytes) -> None:
+        pass
+
+    def queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None:
+        pass
+
+    def dequeued(self, tx_hash: bytes) -> None:
+        pass
+
+    def rewound(self, slot: int) -> None:
+        pass

@@ -1,0 +1,32 @@
+"""The sequencer's ``Journal`` written to the SQL log (each call commits)."""
+
+from __future__ import annotations
+
+from eth.abc import SignedTransactionAPI
+
+from xseqd.sequencer.ordering import Item
+from xseqd.storage.codec import item_row
+from xseqd.storage.log import SequencerLog
+
+
+class LogJournal:
+    def __init__(self, log: SequencerLog) -> None:
+        self.log = log
+
+    def item(self, item: Item, slot_timestamp: int | None) -> None:
+        self.log.save_item(item_row(item, slot_timestamp))
+
+    def retime(self, slot: int, timestamp: int) -> None:
+        self.log.retime_slot(slot, timestamp)
+
+    def sealed(self, number: int, timestamp: int, order_root: bytes) -> None:
+        self.log.seal_slot(number, timestamp, order_root)
+
+    def queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None:
+        self.log.queue(chain_id, bytes(tx.hash), bytes(tx.encode()), sender)
+
+    def dequeued(self, tx_hash: bytes) -> None:
+        self.log.dequeue(tx_hash)
+
+    def rewound(self, slot: int) -> None:
+        self.log.rewind(slot)
