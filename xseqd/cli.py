@@ -46,10 +46,14 @@ def banner(node: Node) -> str:
         "",
     ]
     mode = f"interval {node.settings.slot_time}s" if node.settings.slot_time > 0 else "instant"
-    lines += [f"Slot mode:         {mode}", f"Sequencer:         {node.sequencer.address}",
-              f"Sequencer log:     {node.settings.db_url}"
-              + (f" (resumed {node.resumed_slots} slots)" if node.resumed_slots else ""),
-              f"Listening on {ep.host}:{ep.port}", ""]
+    lines += [
+        f"Slot mode:         {mode}",
+        f"Sequencer:         {node.sequencer.address}",
+        f"Sequencer log:     {node.settings.db_url}"
+        + (f" (resumed {node.resumed_slots} slots)" if node.resumed_slots else ""),
+        f"Listening on {ep.host}:{ep.port}",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -39,6 +39,7 @@ class SlotDriver:
     def start(self) -> None:
         if self.mode is SlotMode.INTERVAL:
             self._start_timer()
+        self.seal_now_if_instant()  # a slot left open by a crash is sealed at once
 
     async def stop(self) -> None:
         if self._timer is not None:
