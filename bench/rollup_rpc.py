@@ -73,7 +73,19 @@ class Rpc:
 def sign(
     key: Any, nonce: int, to: str | None, data: bytes = b"", value: int = 0, gas: int = 21_000
 ) -> str:
-    fields = {"chainId": CHAIN_ID, "nonce": nonce, "gas": gas, "value": value, "data": data, **FEES}
+    return sign_for(CHAIN_ID, key, nonce, to, data, value, gas)
+
+
+def sign_for(
+    chain_id: int,
+    key: Any,
+    nonce: int,
+    to: str | None,
+    data: bytes = b"",
+    value: int = 0,
+    gas: int = 21_000,
+) -> str:
+    fields = {"chainId": chain_id, "nonce": nonce, "gas": gas, "value": value, "data": data, **FEES}
     if to is not None:
         fields["to"] = bytes.fromhex(to[2:])
     return "0x" + bytes(Account.sign_transaction(fields, key.key).raw_transaction).hex()

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -39,6 +40,13 @@ JSON_HEADERS = {"content-type": "application/json"}
 
 def build_app(services: Services) -> Starlette:
     """The ASGI application serving every endpoint of the node."""
+
+    # instant mode: the slot is sealed after the answer is on the wire. (An async
+    # function, so Starlette runs it on the event loop, never in a worker thread.)
+    async def flush() -> None:
+        services.driver.flush()
+
+    after_answer = BackgroundTask(flush)
 
     def rollup_ctx(raw_id: str) -> RollupCall | None:
         try:
@@ -70,7 +78,7 @@ def build_app(services: Services) -> Starlette:
         if body is None:
             return too_large()
         out = handle_body(ROLLUP_METHODS, ctx, body)
-        return Response(out or b"", headers=JSON_HEADERS)
+        return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def root_http(request: Request) -> Response:
         if request.method == "GET":
@@ -79,7 +87,7 @@ def build_app(services: Services) -> Starlette:
         if body is None:
             return too_large()
         out = handle_body(xseq_root, RootCall(services), body)
-        return Response(out or b"", headers=JSON_HEADERS)
+        return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def rollup_ws(ws: WebSocket) -> None:
         ctx = rollup_ctx(ws.path_params["chain_id"])
@@ -132,6 +140,7 @@ async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None
             reply = _ws_request(text, registry, ctx, send)
             if reply is not None:
                 await ws.send_text(reply.decode() if isinstance(reply, bytes) else reply)
+            ctx.services.driver.flush()
     except WebSocketDisconnect:
         pass
     finally:

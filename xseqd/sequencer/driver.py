@@ -51,18 +51,23 @@ class SlotDriver:
             self._timer = None
 
     def submitted(self) -> None:
-        """Called after anything changed the open slot; seals it when idle in instant mode."""
-        if self.mode is SlotMode.INSTANT and not self._seal_scheduled:
-            self._seal_scheduled = True
-            asyncio.get_running_loop().call_soon(self._seal_if_pending)
+        """Called after anything changed the open slot. In instant mode the slot is sealed
+        by ``flush``, which transports call once the answer has been written, so that the
+        submitter's latency does not include sealing."""
+        self._seal_scheduled = True
 
-    def _seal_if_pending(self) -> None:
+    def flush(self) -> None:
+        """Seal the open slot if a submission is waiting for it (instant mode)."""
+        if not self._seal_scheduled:
+            return
         self._seal_scheduled = False
-        if self.sequencer.open_slot_has_items:
+        if self.mode is SlotMode.INSTANT and self.sequencer.open_slot_has_items:
             self.seal()
 
     def seal(self, timestamp: int | None = None) -> Slot:
         slot = self.sequencer.seal_slot(timestamp)
+        if self.mode is SlotMode.INSTANT:
+            asyncio.get_running_loop().call_soon(self.sequencer.prepare_next_slot)
         txs = sum(len(b.txs) for b in slot.blocks.values())
         log.info("slot %d sealed: %d tx, ts %d", slot.number, txs, slot.timestamp)
         return slot

@@ -102,6 +102,7 @@ class Sequencer:
         self.listeners = Listeners()
         self.slots: list[Slot] = []
         self._open_timestamp: int | None = None
+        self._speculative = False
         self._snapshots: dict[int, DevSnapshot] = {}
         self._next_snapshot = 1
         self.book = OrderBook(key, domain_chain_id)
@@ -134,8 +135,25 @@ class Sequencer:
             return self.time.next_timestamp
         return max(int(self.clock()) + self.time.offset, self.head_timestamp + 1)
 
+    def prepare_next_slot(self) -> None:
+        """Open the next slot ahead of time, while idle after a seal, so that the first
+        submission does not pay for it. It is reopened if its timestamp has gone stale."""
+        if self._open_timestamp is None and not self.book.held:
+            self.open_slot()
+            self._speculative = True
+
     def open_slot(self) -> int:
         """Open the next slot on every rollup (idempotent); returns its timestamp."""
+        if (
+            self._speculative
+            and not self.open_slot_has_items
+            and self.next_timestamp() != self._open_timestamp
+        ):
+            for rollup in self.rollups.values():
+                rollup.discard_open()
+            self._open_timestamp = None
+            self.book.end_slot()
+        self._speculative = False
         if self._open_timestamp is None:
             timestamp = self.next_timestamp()
             for rollup in self.rollups.values():
