@@ -67,6 +67,7 @@ def test_two_rollup_bundle_lands_in_one_slot(
     legs = [signed(w3a, alice, SINK, 111, gas=21_000), signed(w3b, bob, SINK, 222, gas=21_000)]
     result = seq.send_bundle(legs)
     assert result["status"] == "included", result
+    assert [int(leg["gasUsed"], 16) for leg in result["legs"]] == [21_000, 21_000]
     slot = int(result["slot"], 16)
     receipts = [
         w3a.eth.get_transaction_receipt(result["legs"][0]["txHash"]),
@@ -203,6 +204,7 @@ def test_call_bundle_simulates_and_changes_nothing(
     sim = seq.call_bundle(legs)
     assert sim["status"] == "included"
     assert [leg["status"] for leg in sim["legs"]] == ["0x1", "0x1"]
+    assert int(sim["legs"][0]["gasUsed"], 16) == 21_000  # a plain transfer
     assert int(sim["legs"][1]["gasUsed"], 16) > 21_000
     failing = seq.call_bundle([legs[0], signed(w3b, keys[3], counter.address, data=FAIL)])
     assert failing["status"] == "aborted" and failing["abort"]["leg"] == 1

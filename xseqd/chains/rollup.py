@@ -45,14 +45,11 @@ class Applied:
     receipt: ReceiptAPI
     computation: ComputationAPI
     index: int
+    gas_used: int  # what the transaction paid for (intrinsic gas included, refunds deducted)
 
     @property
     def success(self) -> bool:
         return not self.computation.is_error
-
-    @property
-    def gas_used(self) -> int:
-        return int(self.computation.get_gas_used())
 
 
 @dataclass(frozen=True)
@@ -242,13 +239,14 @@ class Rollup:
         except ValidationError as exc:
             raise TxRejected(_geth_wording(str(exc))) from exc
         receipt = ob.vm.make_receipt(ob.header, tx, computation, ob.workspace.state)
+        gas_used = int(receipt.gas_used - ob.header.gas_used)
         header = ob.vm.add_receipt_to_header(ob.header, receipt)
         ob.header = ob.vm.increment_blob_gas_used(header, tx)
         ob.txs.append(tx)
         ob.receipts.append(receipt)
         ob.senders.append(sender)
         ob.ops.append(Op(tx=tx, sender=sender))
-        return Applied(tx, sender, receipt, computation, len(ob.txs) - 1)
+        return Applied(tx, sender, receipt, computation, len(ob.txs) - 1, gas_used)
 
     def apply_change(self, change: Callable[[StateAPI], None]) -> None:
         """Apply a devnet state change (anvil_setBalance, ...) to the open block."""
