@@ -214,7 +214,8 @@ def run_bare(n: int, per_client: int) -> dict[str, Any]:
 def start_xseqd(port: int) -> subprocess.Popen[bytes]:
     exe = ROOT / ".venv" / "bin" / "xseqd"
     proc = subprocess.Popen(
-        [str(exe), "devnet", "--port", str(port), "--log-level", "warning"],
+        # in-memory log, like anvil (bench/bundles.py measures with the durable log)
+        [str(exe), "devnet", "--port", str(port), "--db", "memory", "--log-level", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
