@@ -34,6 +34,7 @@ class SlotDriver:
         self.slot_time = slot_time
         self.mode = SlotMode.INTERVAL if slot_time > 0 else SlotMode.INSTANT
         self._seal_scheduled = False
+        self._flush_pending = False
         self._timer: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -57,7 +58,15 @@ class SlotDriver:
         self._seal_scheduled = True
 
     def flush(self) -> None:
-        """Seal the open slot if a submission is waiting for it (instant mode)."""
+        """Seal the open slot if a submission is waiting for it (instant mode) — on the
+        next turn of the event loop, so that requests already waiting share the slot."""
+        if not self._seal_scheduled or self._flush_pending:
+            return
+        self._flush_pending = True
+        asyncio.get_running_loop().call_soon(self._seal_if_pending)
+
+    def _seal_if_pending(self) -> None:
+        self._flush_pending = False
         if not self._seal_scheduled:
             return
         self._seal_scheduled = False
