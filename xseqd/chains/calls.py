@@ -12,12 +12,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eth.abc import BlockHeaderAPI, ComputationAPI, StateAPI
 from eth.exceptions import OutOfGas, Revert
-from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
 from eth_keys import keys
 from eth_typing import Address
@@ -48,7 +47,6 @@ class CallRequest:
     data: bytes = b""
     access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
     nonce: int | None = None
-    authorization_list: tuple[Any, ...] = field(default=())
 
     @property
     def has_fees(self) -> bool:
@@ -122,31 +120,18 @@ def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> An
                 f"baseFee: {base_fee}"
             )
         access_list = [(a, list(slots)) for a, slots in req.access_list]
-        if req.authorization_list and issubclass(vm_class, PragueVM):
-            unsigned = builder.new_unsigned_set_code_transaction(
-                chain_id=rollup.chain_id,
-                nonce=nonce,
-                max_priority_fee_per_gas=prio,
-                max_fee_per_gas=max_fee,
-                gas=gas,
-                to=to,
-                value=req.value,
-                data=req.data,
-                access_list=access_list,
-                authorization_list=list(req.authorization_list),
-            )
-        else:
-            unsigned = builder.new_unsigned_dynamic_fee_transaction(
-                chain_id=rollup.chain_id,
-                nonce=nonce,
-                max_priority_fee_per_gas=prio,
-                max_fee_per_gas=max_fee,
-                gas=gas,
-                to=to,
-                value=req.value,
-                data=req.data,
-                access_list=access_list,
-            )
+        # (calls with an authorizationList are refused at the RPC edge for now)
+        unsigned = builder.new_unsigned_dynamic_fee_transaction(
+            chain_id=rollup.chain_id,
+            nonce=nonce,
+            max_priority_fee_per_gas=prio,
+            max_fee_per_gas=max_fee,
+            gas=gas,
+            to=to,
+            value=req.value,
+            data=req.data,
+            access_list=access_list,
+        )
     signed = unsigned.as_signed_transaction(_CALL_KEY)
     return SpoofTransaction(signed, sender=req.sender)
 
@@ -209,12 +194,7 @@ def estimate_gas(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest
     """The exact minimum gas with which the call does not fail."""
     state = _call_state(rollup, header)
     cap = min(req.gas if req.gas is not None else state.gas_limit, CALL_GAS_CAP)
-    if (
-        req.to is not None
-        and not req.data
-        and not state.get_code(Address(req.to))
-        and not req.authorization_list
-    ):
+    if req.to is not None and not req.data and not state.get_code(Address(req.to)):
         first = _outcome(_run(rollup, state, req, TX_GAS))
         if first.success:
             return TX_GAS
