@@ -24,6 +24,7 @@ class Settings:
     slot_time: float = 0.0
     data_dir: Path | None = Path(".xseqd")
     db: str = ""
+    snapshot_every: int = 256
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
@@ -49,6 +50,7 @@ HELP = {
     "rollups_dir": "directory of rollup definitions, one *.toml per rollup",
     "slot_time": "seconds per slot; 0 = instant (seal as soon as the intake is idle)",
     "data_dir": "directory for xseqd's data: the sequencer log and endpoints.json (default .xseqd)",
+    "snapshot_every": "slots between state snapshots in the log (bounds restart time; 0 = never)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",

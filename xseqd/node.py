@@ -94,7 +94,7 @@ class Node:
         resumed = restore(self.sequencer, contents)
         if known is None:
             self.log.set_meta("genesis", fingerprint)
-        self.sequencer.journal = LogJournal(self.log)
+        self.sequencer.journal = LogJournal(self.log, self.settings.snapshot_every)
         return resumed
 
     def _wire_events(self) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import rlp
 from eth.abc import (
     BlockHeaderAPI,
     ComputationAPI,
@@ -143,8 +144,6 @@ class Rollup:
             self.txs[tx.hash] = tx
 
     def _import(self, raw: bytes) -> None:
-        import rlp
-
         number = int.from_bytes(rlp.decode(raw)[0][8], "big")
         vm_class = self.chain.get_vm_class_for_block_number(BlockNumber(number))
         block = rlp.decode(raw, sedes=vm_class.get_block_class())
@@ -294,6 +293,39 @@ class Rollup:
         if self._open is None:
             raise RuntimeError("no block is open")
         return self._open
+
+    # -- snapshots (fast restart) -------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything needed to resume this rollup without re-execution: the key-value
+        store under py-evm (tries, headers) and our block index. Only between slots."""
+        if self._open is not None:
+            raise RuntimeError("cannot export a rollup with an open block")
+        kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
+        blocks = [
+            (
+                rlp.encode(r.block),
+                [bytes(t.receipt.encode()) for t in r.txs],
+                [t.sender for t in r.txs],
+            )
+            for r in self.blocks
+        ]
+        return {"kv": dict(kv), "blocks": blocks}
+
+    def import_state(self, data: dict[str, Any]) -> None:
+        """Resume from ``export_state`` output (replaces everything this rollup holds)."""
+        kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
+        kv.clear()
+        kv.update(data["kv"])
+        self._open = None
+        self.blocks, self.by_hash, self.txs = [], {}, {}
+        for raw_block, raw_receipts, senders in data["blocks"]:
+            number = int.from_bytes(rlp.decode(raw_block)[0][8], "big")
+            vm_class = self.vm_class_for(number)
+            block = rlp.decode(raw_block, sedes=vm_class.get_block_class())
+            receipt_builder = vm_class.get_receipt_builder()
+            receipts = tuple(receipt_builder.decode(r) for r in raw_receipts)
+            self._index(make_block_record(block, receipts, tuple(senders)))
 
     # -- reads ----------------------------------------------------------------------------
 

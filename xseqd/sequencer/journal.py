@@ -21,6 +21,8 @@ class Journal(Protocol):
     def queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None: ...
     def dequeued(self, tx_hash: bytes) -> None: ...
     def rewound(self, slot: int) -> None: ...
+    def wants_snapshot(self, slot: int) -> bool: ...
+    def snapshot(self, slot: int, payload: bytes) -> None: ...
 
 
 class NullJournal:
@@ -42,4 +44,10 @@ class NullJournal:
         pass
 
     def rewound(self, slot: int) -> None:
+        pass
+
+    def wants_snapshot(self, slot: int) -> bool:
+        return False
+
+    def snapshot(self, slot: int, payload: bytes) -> None:
         pass

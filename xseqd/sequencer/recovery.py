@@ -6,7 +6,9 @@ sender they ran as, bundles atomically, devnet changes), seal the slots that wer
 and leave the last one open if it was. Stored receipts are kept, not re-signed; each
 item's position is checked against its receipt's order chain, and each sealed slot's
 order root against the logged one, so a log that does not re-derive is refused.
-Restart time grows linearly with history (see the closing note for numbers).
+Every 256 slots the sequencer stores a state snapshot (py-evm's key-value store and our
+block index) in the log; restart loads the latest one and re-executes only the slots
+after it, so restart time is bounded by the snapshot interval plus loading the snapshot.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from xseqd.core.txpool import Queued
 from xseqd.errors import XseqError
 from xseqd.sequencer.journal import NullJournal
 from xseqd.sequencer.ordering import Item
-from xseqd.sequencer.sequencer import Pending, Sequencer
+from xseqd.sequencer.sequencer import Pending, Sequencer, Slot
 from xseqd.storage.codec import item_from_row
 from xseqd.storage.log import LogContents
 
@@ -29,7 +31,7 @@ class RecoveryError(XseqError):
 
 
 def restore(seq: Sequencer, contents: LogContents) -> int:
-    """Re-execute ``contents`` into a fresh ``seq``; returns the number of slots replayed."""
+    """Restore ``contents`` into a fresh ``seq``; returns the number of slots restored."""
     journal, seq.journal = seq.journal, NullJournal()
     try:
         return _restore(seq, contents)
@@ -56,6 +58,9 @@ def _restore(seq: Sequencer, contents: LogContents) -> int:
         if row.slot_timestamp is not None:
             timestamps[row.slot] = row.slot_timestamp
     numbers = sorted(set(sealed) | set(by_slot))
+    total = len(numbers)
+    base = _from_snapshot(seq, contents, sealed, by_slot)
+    numbers = [n for n in numbers if n > base]
     for number in numbers:
         if number != seq.head_slot + 1:
             raise RecoveryError(f"log has slot {number} after slot {seq.head_slot}")
@@ -83,7 +88,32 @@ def _restore(seq: Sequencer, contents: LogContents) -> int:
                 Pending(tx, sender),
             ),
         )
-    return len(numbers)
+    return total
+
+
+def _from_snapshot(
+    seq: Sequencer,
+    contents: LogContents,
+    sealed: dict[int, tuple[int, bytes]],
+    by_slot: dict[int, list[Item]],
+) -> int:
+    """Load the latest state snapshot, if any; rebuild slot records and the order book up
+    to it from the log (no execution). Returns the snapshot's slot (0 without one)."""
+    if contents.snapshot is None or contents.snapshot[0] not in sealed:
+        return 0
+    base, payload = contents.snapshot
+    seq.import_state(payload)
+    if seq.head_slot != base:
+        raise RecoveryError(f"snapshot of slot {base} holds head {seq.head_slot}")
+    first = min(sealed)
+    for number in range(first, base + 1):
+        items = tuple(sorted(by_slot.get(number, []), key=lambda i: i.index or 0))
+        for item in items:
+            seq.book.remember(item)
+        ts, root = sealed[number]
+        blocks = {cid: r.blocks[number] for cid, r in seq.rollups.items()}
+        seq.slots.append(Slot(number, ts, blocks, items, root))
+    return base
 
 
 def _reapply(seq: Sequencer, item: Item) -> None:

@@ -8,10 +8,19 @@ from xseqd.sequencer.ordering import Item
 from xseqd.storage.codec import item_row
 from xseqd.storage.log import SequencerLog
 
+SNAPSHOT_EVERY = 256  # slots between state snapshots (bounds the replay at restart)
+
 
 class LogJournal:
-    def __init__(self, log: SequencerLog) -> None:
+    def __init__(self, log: SequencerLog, snapshot_every: int = SNAPSHOT_EVERY) -> None:
         self.log = log
+        self.snapshot_every = snapshot_every
+
+    def wants_snapshot(self, slot: int) -> bool:
+        return self.snapshot_every > 0 and slot % self.snapshot_every == 0
+
+    def snapshot(self, slot: int, payload: bytes) -> None:
+        self.log.save_snapshot(slot, payload)
 
     def item(self, item: Item, slot_timestamp: int | None) -> None:
         self.log.save_item(item_row(item, slot_timestamp))

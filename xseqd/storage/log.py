@@ -67,6 +67,14 @@ queued = Table(
 )
 
 
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("slot", BigInteger, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+
 @dataclass
 class ItemRow:
     """An item as stored: where it was ordered, its status, and its JSON body."""
@@ -87,6 +95,7 @@ class LogContents:
     items: list[ItemRow] = field(default_factory=list)  # ordered by (slot, idx); held last
     queued: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # chain, raw, sender
     meta: dict[str, str] = field(default_factory=dict)
+    snapshot: tuple[int, bytes] | None = None  # the latest state snapshot: slot, payload
 
 
 def make_engine(url: str) -> Engine:
@@ -179,8 +188,15 @@ class SequencerLog:
         self._conn.execute(delete(queued).where(queued.c.tx_hash == tx_hash))
         self._conn.commit()
 
+    def save_snapshot(self, slot: int, data: bytes) -> None:
+        """Keep ``data`` as the state after ``slot``; older snapshots are dropped."""
+        self._conn.execute(delete(snapshots))
+        self._conn.execute(insert(snapshots).values(slot=slot, data=data))
+        self._conn.commit()
+
     def rewind(self, slot: int) -> None:
         """Forget every slot and item after ``slot``, and all queued transactions."""
+        self._conn.execute(delete(snapshots).where(snapshots.c.slot > slot))
         self._conn.execute(delete(slots).where(slots.c.number > slot))
         self._conn.execute(delete(items).where(items.c.slot > slot))
         self._conn.execute(delete(queued))
@@ -204,6 +220,10 @@ class SequencerLog:
             )
             for r in placed + held
         ]
+        snap = self._conn.execute(
+            select(snapshots).order_by(snapshots.c.slot.desc()).limit(1)
+        ).first()
+        out.snapshot = None if snap is None else (int(snap.slot), bytes(snap.data))
         out.queued = [
             (r.chain_id, bytes(r.raw), bytes(r.sender))
             for r in self._conn.execute(select(queued).order_by(queued.c.seq))
