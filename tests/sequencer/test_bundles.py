@@ -206,6 +206,9 @@ def test_call_bundle_simulates_and_changes_nothing(
     assert [leg["status"] for leg in sim["legs"]] == ["0x1", "0x1"]
     assert int(sim["legs"][0]["gasUsed"], 16) == 21_000  # a plain transfer
     assert int(sim["legs"][1]["gasUsed"], 16) > 21_000
+    incremented = Web3.keccak(text="Incremented(address,uint256)").to_0x_hex()
+    [log] = sim["legs"][1]["logs"]
+    assert log["address"].lower() == counter.address.lower() and log["topics"][0] == incremented
     failing = seq.call_bundle([legs[0], signed(w3b, keys[3], counter.address, data=FAIL)])
     assert failing["status"] == "aborted" and failing["abort"]["leg"] == 1
     assert (snapshot(w3a, keys[2].address), snapshot(w3b, keys[3].address)) == before
@@ -258,6 +261,7 @@ def test_min_slot_hold_and_cancel(seq: SequencerClient, w3a: Web3, keys: list[An
             -38003,
         ),
         (lambda w3, k: {"txs": ["0xdeadbeef"]}, -32602),
+        (lambda w3, k: {"txs": [bad_signature(signed(w3, k, SINK, 1, gas=21_000))]}, -32602),
         (lambda w3, k: {"txs": "nope"}, -32602),
         (
             lambda w3, k: {
@@ -289,6 +293,15 @@ def test_replay_of_an_included_bundle_is_refused(
     with pytest.raises(SequencerError) as info:
         seq.send_bundle(legs)
     assert info.value.code == -38004
+
+
+def bad_signature(raw: bytes) -> bytes:
+    """The same transaction with its s value zeroed: not a valid signature."""
+    import rlp
+
+    fields = rlp.decode(raw[1:])
+    fields[-1] = b""
+    return raw[:1] + rlp.encode(fields)
 
 
 def _hexify(obj: dict[str, Any]) -> dict[str, Any]:

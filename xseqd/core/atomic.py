@@ -45,7 +45,7 @@ class LegResult:
     status: int
     gas_used: int
     output: bytes
-    logs: int = 0
+    logs: tuple[tuple[bytes, tuple[bytes, ...], bytes], ...] = ()  # (address, topics, data)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,14 @@ def run_legs(
                 1,
                 applied.gas_used,
                 bytes(computation.output),
-                len(applied.receipt.logs),
+                tuple(
+                    (
+                        bytes(log.address),
+                        tuple(t.to_bytes(32, "big") for t in log.topics),
+                        bytes(log.data),
+                    )
+                    for log in applied.receipt.logs
+                ),
             )
         )
     return results, None

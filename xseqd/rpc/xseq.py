@@ -82,6 +82,12 @@ def outcome_json(outcome: BundleOutcome | None, legs: tuple[Leg, ...]) -> dict[s
                 "status": None if r is None else fmt.q(r.status),
                 "gasUsed": None if r is None else fmt.q(r.gas_used),
                 "output": None if r is None else fmt.h(r.output),
+                "logs": []
+                if r is None
+                else [
+                    {"address": fmt.h(a), "topics": [fmt.h(t) for t in topics], "data": fmt.h(d)}
+                    for a, topics, d in r.logs
+                ],
             }
         )
     out: dict[str, Any] = {"legs": out_legs}

@@ -21,7 +21,14 @@ def item_body(item: Item) -> dict[str, Any]:
     if item.outcome is not None:
         outcome = {
             "legs": [
-                [r.chain_id, r.tx_hash.hex(), r.status, r.gas_used, r.output.hex(), r.logs]
+                [
+                    r.chain_id,
+                    r.tx_hash.hex(),
+                    r.status,
+                    r.gas_used,
+                    r.output.hex(),
+                    [[a.hex(), [t.hex() for t in topics], d.hex()] for a, topics, d in r.logs],
+                ]
                 for r in item.outcome.legs
             ],
             "abort": None
