@@ -223,6 +223,13 @@ def test_min_slot_hold_and_cancel(seq: SequencerClient, w3a: Web3, keys: list[An
     assert seq.cancel_bundle("u-1") is True
     assert seq.cancel_bundle("u-1") is False
     assert seq.get_bundle(held["bundleHash"])["status"] == "cancelled"
+    # a transaction held in one bundle cannot be sent in another one meanwhile
+    other = signed(w3a, keys[4], SINK, 5, gas=21_000, nonce_offset=1)
+    seq.send_bundle([leg, other], min_slot=head + 50, replacement_uuid="u-2")
+    with pytest.raises(SequencerError) as info:
+        seq.send_bundle([other])
+    assert info.value.code == -38004
+    assert seq.cancel_bundle("u-2") is True
     # a held bundle runs when its slot opens
     held = seq.send_bundle([leg], min_slot=head + 2)
     assert held["status"] == "ordered"

@@ -270,8 +270,9 @@ class Sequencer:
         execution failures are an ordered, ``aborted`` item.
         """
         check_bundle_shape(legs, self.rollups)
+        held = {leg.tx_hash for item in self.book.held for leg in item.legs}
         for leg in legs:
-            if self.knows(leg.chain_id, leg.tx_hash):
+            if self.knows(leg.chain_id, leg.tx_hash) or leg.tx_hash in held:
                 raise BundleRejected(-38004, f"transaction {leg.tx_hash.hex()} is already known")
         next_slot = self.head_slot + 1
         if max_slot is not None and max_slot < next_slot:
