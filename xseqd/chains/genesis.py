@@ -38,6 +38,7 @@ from eth.vm.forks import (
     TangerineWhistleVM,
 )
 
+from xseqd.chains.predeploys import predeploy_state
 from xseqd.errors import XseqError
 
 DEFAULT_GAS_LIMIT = 30_000_000
@@ -107,7 +108,8 @@ def _noproof(vm: type[VirtualMachineAPI]) -> type[VirtualMachineAPI]:
 def devnet_genesis(
     dev_addresses: list[bytes], gas_limit: int = DEFAULT_GAS_LIMIT, timestamp: int = 0
 ) -> Genesis:
-    """The default rollup genesis: Prague from block 0, each dev address funded."""
+    """The default rollup genesis: Prague from block 0, each dev address funded, the
+    mailbox, token bridge and reference token predeployed (chains/predeploys.py)."""
     params = {
         "difficulty": 0,
         "gas_limit": gas_limit,
@@ -121,6 +123,7 @@ def devnet_genesis(
         addr: {"balance": DEV_BALANCE, "nonce": 0, "code": b"", "storage": {}}
         for addr in dev_addresses
     }
+    state.update(predeploy_state(dev_addresses))
     return Genesis(((0, _noproof(PragueVM)),), params, state)
 
 
