@@ -28,7 +28,8 @@ from eth.db.atomic import AtomicDB
 from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
 from eth_hash.auto import keccak
-from eth_typing import BlockNumber
+from eth_keys import keys
+from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError
 
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
@@ -211,10 +212,18 @@ class Rollup:
         committed prefix, paid only when a group fails.
         """
         ob = self._require_open()
-        keep = ob.ops[: mark.ops]
+        if len(ob.ops) == mark.ops and int(ob.header.timestamp) == mark.timestamp:
+            return  # nothing was applied since the mark
+        self._rebuild(ob.ops[: mark.ops], mark.timestamp)
+
+    def retime(self, timestamp: int) -> None:
+        """Re-execute the open block under another timestamp (evm_mine with a time)."""
+        self._rebuild(list(self._require_open().ops), timestamp)
+
+    def _rebuild(self, ops: list[Op], timestamp: int) -> None:
         self._open = None
-        self.open_block(mark.timestamp)
-        for op in keep:
+        self.open_block(timestamp)
+        for op in ops:
             self._replay(op)
 
     def _replay(self, op: Op) -> None:
@@ -246,6 +255,28 @@ class Rollup:
         ob.senders.append(sender)
         ob.ops.append(Op(tx=tx, sender=sender))
         return Applied(tx, sender, receipt, computation, len(ob.txs) - 1, gas_used)
+
+    def system_transaction(self, key: bytes, to: bytes, data: bytes) -> SignedTransactionAPI:
+        """A transaction of the sequencer's system account for the open block: next nonce,
+        base-fee price, as much gas as the block has left (at most 10M)."""
+        ob = self._require_open()
+        state = ob.workspace.state
+        sender = keys.PrivateKey(key).public_key.to_canonical_address()
+        base_fee = int(getattr(ob.header, "base_fee_per_gas", 0) or 0)
+        builder: Any = ob.vm.get_transaction_builder()
+        unsigned = builder.new_unsigned_dynamic_fee_transaction(
+            chain_id=self.chain_id,
+            nonce=state.get_nonce(Address(sender)),
+            max_priority_fee_per_gas=0,
+            max_fee_per_gas=base_fee,
+            gas=min(ob.gas_left, 10_000_000),
+            to=to,
+            value=0,
+            data=data,
+            access_list=[],
+        )
+        signed: SignedTransactionAPI = unsigned.as_signed_transaction(keys.PrivateKey(key))
+        return signed
 
     def apply_change(self, change: Callable[[StateAPI], None]) -> None:
         """Apply a devnet state change (anvil_setBalance, ...) to the open block."""

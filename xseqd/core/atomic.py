@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from xseqd.chains.predeploys import MAILBOX, SYSTEM_KEY
+from xseqd.core.messages import MAX_DEPTH, Message, deliver_calldata, sent_messages
 from xseqd.core.revert import decode_revert_reason
 from xseqd.errors import TxRejected
 
@@ -24,6 +26,7 @@ class AtomicChain(Protocol):
     def commit(self, mark: Any) -> None: ...
     def revert(self, mark: Any) -> None: ...
     def apply(self, tx: Any, sender: bytes | None = None) -> Any: ...
+    def system_transaction(self, key: bytes, to: bytes, data: bytes) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,25 @@ class LegResult:
 
 @dataclass(frozen=True)
 class Abort:
-    """Why a bundle was dropped: the failing leg, a reason, and revert data if any."""
+    """Why a bundle was dropped: the failing leg, a reason, revert data if any, and what
+    failed: ``invalid`` (the leg itself), ``reverted`` (its execution) or ``message``
+    (a cross-rollup action it triggered; ``message`` then names it)."""
 
     leg: int
     reason: str
     data: bytes = b""
+    kind: str = "reverted"
+    message: Message | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A cross-rollup action the sequencer executed: the message and its system tx."""
+
+    message: Message
+    tx_hash: bytes
+    depth: int
+    leg: int
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,7 @@ class BundleOutcome:
 
     legs: tuple[LegResult, ...]
     abort: Abort | None
+    deliveries: tuple[Delivery, ...] = ()
 
     @property
     def included(self) -> bool:
@@ -70,22 +88,28 @@ class BundleOutcome:
 
 
 def run_legs(
-    chains: dict[int, AtomicChain], legs: list[Leg]
-) -> tuple[list[LegResult], Abort | None]:
-    """Apply ``legs`` in order, stopping at the first failing one."""
+    chains: dict[int, AtomicChain], legs: list[Leg], abort_on_revert: bool = True
+) -> tuple[list[LegResult], list[Delivery], Abort | None]:
+    """Apply ``legs`` in order, each followed by the cross-rollup actions it triggers,
+    stopping at the first failure."""
     results: list[LegResult] = []
+    deliveries: list[Delivery] = []
     for i, leg in enumerate(legs):
         try:
-            applied = chains[leg.chain_id].apply(leg.tx)
+            applied = chains[leg.chain_id].apply(leg.tx, leg.sender)
         except TxRejected as exc:
-            return results, Abort(i, exc.message)
+            return results, deliveries, Abort(i, exc.message, kind="invalid")
         computation = applied.computation
         if computation.is_error:
-            output = (
-                bytes(computation.output) if type(computation.error).__name__ == "Revert" else b""
-            )
+            output = revert_output(computation)
             results.append(LegResult(leg.chain_id, leg.tx_hash, 0, applied.gas_used, output))
-            return results, Abort(i, revert_reason(output, computation.error), output)
+            if abort_on_revert:
+                return (
+                    results,
+                    deliveries,
+                    Abort(i, revert_reason(output, computation.error), output),
+                )
+            continue
         results.append(
             LegResult(
                 leg.chain_id,
@@ -103,23 +127,73 @@ def run_legs(
                 ),
             )
         )
-    return results, None
+        failure = route(chains, leg.chain_id, applied, 1, i, deliveries)
+        if failure is not None:
+            return results, deliveries, failure
+    return results, deliveries, None
+
+
+def route(
+    chains: dict[int, AtomicChain],
+    source: int,
+    applied: Any,
+    depth: int,
+    leg: int,
+    deliveries: list[Delivery],
+) -> Abort | None:
+    """Deliver every message ``applied`` sent, in order, depth first; the first failing
+    action fails the whole unit."""
+    for m in sent_messages(source, applied.receipt.logs):
+        label = f"message to chain {m.destination} target 0x{m.target.hex()}"
+        if m.destination not in chains:
+            return Abort(leg, f"{label}: unknown destination chain", kind="message", message=m)
+        if depth > MAX_DEPTH:
+            return Abort(
+                leg, f"{label}: message depth exceeds {MAX_DEPTH}", kind="message", message=m
+            )
+        dest = chains[m.destination]
+        try:
+            tx = dest.system_transaction(SYSTEM_KEY, MAILBOX, deliver_calldata(m))
+            delivered = dest.apply(tx)
+        except TxRejected as exc:
+            return Abort(leg, f"{label}: {exc.message}", kind="message", message=m)
+        if delivered.computation.is_error:
+            err = delivered.computation.error
+            output = revert_output(delivered.computation)
+            return Abort(leg, f"{label}: {revert_reason(output, err)}", output, "message", m)
+        deliveries.append(Delivery(m, bytes(tx.hash), depth, leg))
+        nested = route(chains, m.destination, delivered, depth + 1, leg, deliveries)
+        if nested is not None:
+            return nested
+    return None
 
 
 def execute_bundle(
-    chains: dict[int, AtomicChain], legs: list[Leg], keep: bool = True
+    chains: dict[int, AtomicChain],
+    legs: list[Leg],
+    keep: bool = True,
+    abort_on_revert: bool = True,
 ) -> BundleOutcome:
-    """Run ``legs`` atomically. With ``keep=False`` (simulation) everything is undone."""
-    touched = list(dict.fromkeys(leg.chain_id for leg in legs))
-    marks = {cid: chains[cid].snapshot() for cid in touched}
-    results, abort = run_legs(chains, legs)
+    """Run ``legs`` atomically, with the actions they trigger on other rollups.
+
+    ``abort_on_revert=False`` gives a plain transaction's semantics: a revert is included
+    (status 0); only an invalid transaction or a failed cross-rollup action drops it.
+    With ``keep=False`` (simulation) everything is undone.
+    """
+    marks = {cid: chain.snapshot() for cid, chain in chains.items()}
+    results, deliveries, abort = run_legs(chains, legs, abort_on_revert)
     if abort is None and keep:
-        for cid in touched:
-            chains[cid].commit(marks[cid])
+        for cid, chain in chains.items():
+            chain.commit(marks[cid])
     else:
-        for cid in reversed(touched):
-            chains[cid].revert(marks[cid])
-    return BundleOutcome(tuple(results), abort)
+        for cid, chain in chains.items():
+            chain.revert(marks[cid])
+    return BundleOutcome(tuple(results), abort, tuple(deliveries))
+
+
+def revert_output(computation: Any) -> bytes:
+    """The revert bytes of a failed computation (empty for other failures)."""
+    return bytes(computation.output) if type(computation.error).__name__ == "Revert" else b""
 
 
 def revert_reason(output: bytes, error: Any) -> str:

@@ -23,7 +23,7 @@ from eth_keys import keys
 from eth_typing import Address
 
 from xseqd.chains.records import BlockRecord
-from xseqd.chains.rollup import Mark, Rollup
+from xseqd.chains.rollup import Rollup
 from xseqd.core.atomic import BundleOutcome, Leg, execute_bundle
 from xseqd.core.checks import AccountFacts, Admission, BlockFacts, TxFacts, check_admission
 from xseqd.core.devchange import DevChange
@@ -191,7 +191,7 @@ class Sequencer:
         """Re-execute the open slot's transactions under a new timestamp (evm_mine(ts))."""
         for rollup in self.rollups.values():
             if rollup.open is not None:
-                rollup.revert(Mark(len(rollup.open.ops), timestamp))
+                rollup.retime(timestamp)
         self._open_timestamp = timestamp
         self.journal.retime(self.head_slot + 1, timestamp)
 
