@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xseqd.core.atomic import BundleOutcome, Leg
+from xseqd.core.atomic import BundleOutcome, Delivery, Leg
 from xseqd.core.devchange import DevChange
 from xseqd.core.order import OrderReceipt, chain_next, chain_start, sign_receipt
 
@@ -50,6 +50,7 @@ class OrderBook:
     open_items: list[Item] = field(default_factory=list)
     open_slot: int | None = None
     chain: bytes = b""
+    messages: dict[bytes, tuple[Item, Delivery]] = field(default_factory=dict)
 
     def begin_slot(self, slot: int) -> None:
         self.open_slot = slot
@@ -74,6 +75,9 @@ class OrderBook:
         self.items[item.item_hash] = item
         for leg in item.legs:
             self.by_tx[leg.tx_hash] = item.item_hash
+        if item.status == "included" and item.outcome is not None:
+            for delivery in item.outcome.deliveries:
+                self.messages[delivery.message.id] = (item, delivery)
 
     def end_slot(self) -> tuple[tuple[Item, ...], bytes]:
         """Close the open slot: its items and its order root."""
@@ -108,6 +112,8 @@ class OrderBook:
 
     def forget_after(self, slot: int) -> None:
         """Drop every item ordered in a slot after ``slot`` (evm_revert)."""
+        for mid in [m for m, (i, _) in self.messages.items() if (i.slot or 0) > slot]:
+            del self.messages[mid]
         for h in [h for h, i in self.items.items() if i.slot is not None and i.slot > slot]:
             item = self.items.pop(h)
             for leg in item.legs:

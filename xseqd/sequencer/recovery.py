@@ -112,7 +112,7 @@ def _from_snapshot(
             seq.book.remember(item)
         ts, root = sealed[number]
         blocks = {cid: r.blocks[number] for cid, r in seq.rollups.items()}
-        seq.slots.append(Slot(number, ts, blocks, items, root))
+        seq.slots.append(Slot(number, ts, blocks, items, root, seq.mailbox_roots(blocks)))
     return base
 
 
@@ -121,13 +121,12 @@ def _reapply(seq: Sequencer, item: Item) -> None:
     if item.status == "included":
         if item.change is not None:
             seq.rollups[item.change.chain_id].apply_change(item.change.apply)
-        elif item.bundle:
-            outcome = execute_bundle(dict(seq.rollups), list(item.legs))
-            if not outcome.included:
-                raise RecoveryError(f"bundle {item.item_hash.hex()} no longer applies")
         else:
-            leg = item.legs[0]
-            seq.rollups[leg.chain_id].apply(leg.tx, leg.sender)
+            outcome = execute_bundle(
+                dict(seq.rollups), list(item.legs), abort_on_revert=item.bundle
+            )
+            if not outcome.included:
+                raise RecoveryError(f"item {item.item_hash.hex()} no longer applies")
     book.chain = chain_next(book.chain, item.item_hash)
     if item.receipt is None or item.receipt.order_chain != book.chain:
         raise RecoveryError(f"item {item.item_hash.hex()}: order chain does not re-derive")

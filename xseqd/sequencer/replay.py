@@ -1,7 +1,8 @@
 """Re-derive rollup chains from sealed slots alone (the verifier's core).
 
 Given the rollup specs and the slots (timestamp + ordered items), re-execute only the
-included items, leg by leg, on fresh rollups and seal one block per rollup per slot.
+included items on fresh rollups — with the cross-rollup actions they trigger, which are
+derived again from their logs — and seal one block per rollup per slot.
 An honest sequencer's chains and the replayed chains have identical block hashes.
 Devnet state changes (anvil_setBalance & co.) are ordered items and replay; impersonated
 sends replay here because the item keeps the sender it ran as (an L1 verifier that
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 
 from xseqd.chains.genesis import RollupSpec
 from xseqd.chains.rollup import Rollup
+from xseqd.core.atomic import execute_bundle
 from xseqd.sequencer.sequencer import Slot
 
 
@@ -27,8 +29,10 @@ def replay(specs: Iterable[RollupSpec], slots: Iterable[Slot]) -> dict[int, Roll
                 continue
             if item.change is not None:
                 rollups[item.change.chain_id].apply_change(item.change.apply)
-            for leg in item.legs:
-                rollups[leg.chain_id].apply(leg.tx, leg.sender)
+                continue
+            outcome = execute_bundle(dict(rollups), list(item.legs), abort_on_revert=item.bundle)
+            if not outcome.included:
+                raise ValueError(f"item 0x{item.item_hash.hex()} does not replay")
         for rollup in rollups.values():
             rollup.seal()
     return rollups

@@ -22,11 +22,13 @@ from eth_hash.auto import keccak
 from eth_keys import keys
 from eth_typing import Address
 
+from xseqd.chains.predeploys import MAILBOX
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
-from xseqd.core.atomic import BundleOutcome, Leg, execute_bundle
+from xseqd.core.atomic import Abort, BundleOutcome, Leg, execute_bundle
 from xseqd.core.checks import AccountFacts, Admission, BlockFacts, TxFacts, check_admission
 from xseqd.core.devchange import DevChange
+from xseqd.core.messages import root_slot
 from xseqd.core.order import item_hash
 from xseqd.core.txpool import NonceQueue, Queued
 from xseqd.errors import InvalidParams, TxRejected, XseqError
@@ -50,6 +52,8 @@ class Slot:
     blocks: dict[int, BlockRecord]
     items: tuple[Item, ...] = ()
     order_root: bytes = b""
+    # per rollup, per counterparty: (outbox root toward it, inbox root from it)
+    mailbox_roots: dict[int, dict[int, tuple[bytes, bytes]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,7 +181,7 @@ class Sequencer:
         items, root = self.book.end_slot()
         self._open_timestamp = None
         self.time.next_timestamp = None
-        slot = Slot(self.head_slot, ts, blocks, items, root)
+        slot = Slot(self.head_slot, ts, blocks, items, root, self.mailbox_roots(blocks))
         self.journal.sealed(slot.number, ts, root)
         if self.journal.wants_snapshot(slot.number):
             self.journal.snapshot(slot.number, self.export_state())
@@ -236,19 +240,28 @@ class Sequencer:
             )
             self.journal.queued(chain_id, tx, sender)
         else:
-            rollup.apply(tx, sender)
-            self._order_single(chain_id, tx_hash)
+            self._execute_single(chain_id, tx, sender)
             self._promote(chain_id, sender)
         for callback in self.listeners.on_pending:
             callback(chain_id, tx_hash)
         return tx_hash
 
-    def _order_single(self, chain_id: int, tx_hash: bytes) -> None:
-        ob = self.rollups[chain_id].open
-        assert ob is not None
-        tx, sender = ob.txs[-1], ob.senders[-1]
+    def _execute_single(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None:
+        """Run one plain transaction with the cross-rollup actions it triggers, and order it.
+
+        A revert is included (status 0). Raises ``TxRejected`` if it is invalid and
+        ``MessageFailed`` if an action it triggered failed (then nothing is included).
+        """
+        tx_hash = bytes(tx.hash)
         leg = Leg(chain_id, tx, tx_hash, None if sender == tx.sender else sender)
-        self._ordered(Item(item_hash([tx_hash], bundle=False), False, (leg,), "included"))
+        outcome = execute_bundle(dict(self.rollups), [leg], abort_on_revert=False)
+        if outcome.abort is not None:
+            if outcome.abort.kind == "message":
+                raise MessageFailed(outcome.abort, chain_id)
+            raise TxRejected(outcome.abort.reason)
+        item = Item(item_hash([tx_hash], bundle=False), False, (leg,), "included")
+        item.outcome = outcome
+        self._ordered(item)
 
     def _ordered(self, item: Item) -> None:
         """Give ``item`` its place and receipt, and make it durable before anyone hears."""
@@ -384,8 +397,7 @@ class Sequencer:
                 if self._admit(rollup, item.payload.tx, sender) is Admission.NEXT_SLOT:
                     self.seal_slot()
                     self.open_slot()
-                rollup.apply(item.payload.tx, sender)
-                self._order_single(chain_id, item.tx_hash)
+                self._execute_single(chain_id, item.payload.tx, sender)
             except TxRejected:
                 return
 
@@ -396,6 +408,22 @@ class Sequencer:
         self.open_slot()
         rollup.apply_change(change.apply)
         self._ordered(Item(change.hash, False, (), "included", change=change))
+
+    def mailbox_roots(
+        self, blocks: dict[int, BlockRecord]
+    ) -> dict[int, dict[int, tuple[bytes, bytes]]]:
+        """Each rollup's mailbox roots toward/from every other rollup after ``blocks``."""
+        out: dict[int, dict[int, tuple[bytes, bytes]]] = {}
+        for cid, record in blocks.items():
+            state = self.rollups[cid].state_at(record.block.header)
+            out[cid] = {}
+            for other in self.rollups:
+                if other == cid:
+                    continue
+                outbox = state.get_storage(Address(MAILBOX), root_slot(0, other))
+                inbox = state.get_storage(Address(MAILBOX), root_slot(1, other))
+                out[cid][other] = (outbox.to_bytes(32, "big"), inbox.to_bytes(32, "big"))
+        return out
 
     def export_state(self) -> bytes:
         """All rollups' state and block indexes, between slots (see recovery.py)."""
@@ -451,6 +479,25 @@ class Sequencer:
 
 
 MAX_BUNDLE_LEGS = 16
+
+
+class MessageFailed(XseqError):
+    """Raised when a plain transaction's cross-rollup action failed: the transaction is
+    not included anywhere. ``data`` names the action, its target and the revert data."""
+
+    code = -38010
+
+    def __init__(self, abort: Abort, chain_id: int) -> None:
+        m = abort.message
+        data: dict[str, object] = {"revert": "0x" + abort.data.hex()}
+        if m is not None:
+            data.update(
+                messageId="0x" + m.id.hex(),
+                source=m.source,
+                destination=m.destination,
+                target="0x" + m.target.hex(),
+            )
+        super().__init__(f"cross-rollup action failed: {abort.reason}", data)
 
 
 class BundleRejected(XseqError):

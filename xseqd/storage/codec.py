@@ -7,8 +7,9 @@ from typing import Any
 
 from eth.abc import SignedTransactionAPI
 
-from xseqd.core.atomic import Abort, BundleOutcome, Leg, LegResult
+from xseqd.core.atomic import Abort, BundleOutcome, Delivery, Leg, LegResult
 from xseqd.core.devchange import DevChange
+from xseqd.core.messages import Message
 from xseqd.core.order import OrderReceipt
 from xseqd.sequencer.ordering import Item
 from xseqd.storage.log import ItemRow
@@ -37,7 +38,12 @@ def item_body(item: Item) -> dict[str, Any]:
                 "leg": item.outcome.abort.leg,
                 "reason": item.outcome.abort.reason,
                 "data": item.outcome.abort.data.hex(),
+                "kind": item.outcome.abort.kind,
             },
+            "deliveries": [
+                [d.message.to_json(), d.tx_hash.hex(), d.depth, d.leg]
+                for d in item.outcome.deliveries
+            ],
         }
     return {
         "bundle": item.bundle,
@@ -81,8 +87,14 @@ def item_from_row(row: ItemRow, decode: Decode) -> Item:
         abort = None
         if o["abort"] is not None:
             a = o["abort"]
-            abort = Abort(a["leg"], a["reason"], bytes.fromhex(a["data"]))
-        outcome = BundleOutcome(results, abort)
+            abort = Abort(
+                a["leg"], a["reason"], bytes.fromhex(a["data"]), a.get("kind", "reverted")
+            )
+        deliveries = tuple(
+            Delivery(Message.from_json(m), bytes.fromhex(h), depth, leg)
+            for m, h, depth, leg in o.get("deliveries", [])
+        )
+        outcome = BundleOutcome(results, abort, deliveries)
     return Item(
         item_hash=row.item_hash,
         bundle=bool(body["bundle"]),
