@@ -7,7 +7,9 @@ from typing import Any
 
 import rlp
 
-from xseqd.core.atomic import BundleOutcome, Leg
+from xseqd.chains.predeploys import MAILBOX, REFERENCE_TOKEN, SYSTEM, TOKEN_BRIDGE
+from xseqd.core.atomic import BundleOutcome, Delivery, Leg
+from xseqd.core.messages import MAX_DEPTH
 from xseqd.core.order import DOMAIN_NAME, DOMAIN_VERSION
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
@@ -98,7 +100,21 @@ def outcome_json(outcome: BundleOutcome | None, legs: tuple[Leg, ...]) -> dict[s
             "chainId": legs[a.leg].chain_id,
             "reason": a.reason,
             "data": fmt.h(a.data),
+            "kind": a.kind,
         }
+        if a.message is not None:
+            out["abort"]["message"] = a.message.to_json()
+    if outcome is not None and outcome.abort is None:
+        out["messages"] = [
+            {
+                "id": fmt.h(d.message.id),
+                "source": d.message.source,
+                "destination": d.message.destination,
+                "deliveryTx": fmt.h(d.tx_hash),
+                "depth": d.depth,
+            }
+            for d in outcome.deliveries
+        ]
     return out
 
 
@@ -166,6 +182,26 @@ def get_bundle(c: Ctx, params: list[Any]) -> Any:
     return None if item is None else item_json(item)
 
 
+def message_json(item: Item, delivery: Delivery) -> dict[str, Any]:
+    out = delivery.message.to_json()
+    out.update(
+        slot=None if item.slot is None else fmt.q(item.slot),
+        itemHash=fmt.h(item.item_hash),
+        originTx=fmt.h(item.legs[delivery.leg].tx_hash),
+        deliveryTx=fmt.h(delivery.tx_hash),
+        depth=delivery.depth,
+        status="delivered" if item.status == "included" else item.status,
+    )
+    return out
+
+
+@xseq_root.method("xseq_getMessage")
+def get_message(c: Ctx, params: list[Any]) -> Any:
+    (value,) = p.positional(params, 1, 1)
+    found = c.services.sequencer.book.messages.get(p.hash32(value, "message id"))
+    return None if found is None else message_json(*found)
+
+
 @xseq_root.method("xseq_slotNumber")
 def slot_number(c: Ctx, params: list[Any]) -> str:
     return fmt.q(c.services.sequencer.head_slot)
@@ -175,7 +211,12 @@ def slot_number(c: Ctx, params: list[Any]) -> str:
 def rollups(c: Ctx, params: list[Any]) -> list[dict[str, Any]]:
     base = c.services.base_url
     return [
-        {"chainId": cid, "name": r.name, "rpcUrl": f"{base}/rollup/{cid}"}
+        {
+            "chainId": cid,
+            "name": r.name,
+            "rpcUrl": f"{base}/rollup/{cid}",
+            "mailbox": fmt.h(MAILBOX),
+        }
         for cid, r in sorted(c.services.sequencer.rollups.items())
     ]
 
@@ -194,6 +235,11 @@ def sequencer_info(c: Ctx, params: list[Any]) -> dict[str, Any]:
             "chainId": seq.book.domain_chain_id,
         },
         "maxBundleLegs": MAX_BUNDLE_LEGS,
+        "mailbox": fmt.h(MAILBOX),
+        "tokenBridge": fmt.h(TOKEN_BRIDGE),
+        "referenceToken": fmt.h(REFERENCE_TOKEN),
+        "systemAccount": fmt.h(SYSTEM),
+        "maxMessageDepth": MAX_DEPTH,
     }
 
 
@@ -227,9 +273,32 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
         )
     timestamp = next(iter(seq.rollups.values())).blocks[number].block.header.timestamp
     slot = _slot_record(c, number)
+    messages = (
+        []
+        if slot is None
+        else [
+            message_json(i, d)
+            for i in slot.items
+            if i.status == "included" and i.outcome
+            for d in i.outcome.deliveries
+        ]
+    )
+    roots = (
+        {}
+        if slot is None
+        else {
+            str(cid): {
+                str(o): {"outbox": fmt.h(out), "inbox": fmt.h(inn)}
+                for o, (out, inn) in others.items()
+            }
+            for cid, others in slot.mailbox_roots.items()
+        }
+    )
     return {
         "number": fmt.q(number),
         "timestamp": fmt.q(timestamp),
+        "messages": messages,
+        "mailboxRoots": roots,
         "rollups": blocks,
         "orderRoot": None if slot is None else fmt.h(slot.order_root),
         "items": []
