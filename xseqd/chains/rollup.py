@@ -27,6 +27,7 @@ from eth.chains.base import Chain
 from eth.db.atomic import AtomicDB
 from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
+from eth_account import Account
 from eth_hash.auto import keccak
 from eth_keys import keys
 from eth_typing import Address, BlockNumber
@@ -263,19 +264,19 @@ class Rollup:
         state = ob.workspace.state
         sender = keys.PrivateKey(key).public_key.to_canonical_address()
         base_fee = int(getattr(ob.header, "base_fee_per_gas", 0) or 0)
-        builder: Any = ob.vm.get_transaction_builder()
-        unsigned = builder.new_unsigned_dynamic_fee_transaction(
-            chain_id=self.chain_id,
-            nonce=state.get_nonce(Address(sender)),
-            max_priority_fee_per_gas=0,
-            max_fee_per_gas=base_fee,
-            gas=min(ob.gas_left, 10_000_000),
-            to=to,
-            value=0,
-            data=data,
-            access_list=[],
-        )
-        signed: SignedTransactionAPI = unsigned.as_signed_transaction(keys.PrivateKey(key))
+        fields = {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": state.get_nonce(Address(sender)),
+            "maxPriorityFeePerGas": 0,
+            "maxFeePerGas": base_fee,
+            "gas": min(ob.gas_left, 10_000_000),
+            "to": to,
+            "value": 0,
+            "data": data,
+        }
+        raw = bytes(Account.sign_transaction(fields, key).raw_transaction)
+        signed: SignedTransactionAPI = ob.vm.get_transaction_builder().decode(raw)
         return signed
 
     def apply_change(self, change: Callable[[StateAPI], None]) -> None:
