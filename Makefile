@@ -29,7 +29,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff format --check xseqd tests bench
-	$(VENV)/bin/ruff check xseqd tests bench
+	$(VENV)/bin/ruff check xseqd tests bench examples
 	$(VENV)/bin/mypy xseqd
 
 contracts: $(NODE_STAMP)

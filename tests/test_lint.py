@@ -15,7 +15,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_clean() -> None:
-    done = run(str(BIN / "ruff"), "check", "xseqd", "tests", "bench")
+    done = run(str(BIN / "ruff"), "check", "xseqd", "tests", "bench", "examples")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
