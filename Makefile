@@ -41,6 +41,7 @@ contracts-check: $(NODE_STAMP)
 bench: install
 	$(PY) bench/rollup_rpc.py
 	$(PY) bench/bundles.py
+	$(PY) bench/messaging.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

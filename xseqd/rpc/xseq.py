@@ -291,7 +291,7 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
                 str(o): {"outbox": fmt.h(out), "inbox": fmt.h(inn)}
                 for o, (out, inn) in others.items()
             }
-            for cid, others in slot.mailbox_roots.items()
+            for cid, others in seq.mailbox_roots(slot.blocks).items()
         }
     )
     return {

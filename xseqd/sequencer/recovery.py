@@ -112,7 +112,7 @@ def _from_snapshot(
             seq.book.remember(item)
         ts, root = sealed[number]
         blocks = {cid: r.blocks[number] for cid, r in seq.rollups.items()}
-        seq.slots.append(Slot(number, ts, blocks, items, root, seq.mailbox_roots(blocks)))
+        seq.slots.append(Slot(number, ts, blocks, items, root))
     return base
 
 

@@ -52,8 +52,6 @@ class Slot:
     blocks: dict[int, BlockRecord]
     items: tuple[Item, ...] = ()
     order_root: bytes = b""
-    # per rollup, per counterparty: (outbox root toward it, inbox root from it)
-    mailbox_roots: dict[int, dict[int, tuple[bytes, bytes]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -181,7 +179,7 @@ class Sequencer:
         items, root = self.book.end_slot()
         self._open_timestamp = None
         self.time.next_timestamp = None
-        slot = Slot(self.head_slot, ts, blocks, items, root, self.mailbox_roots(blocks))
+        slot = Slot(self.head_slot, ts, blocks, items, root)
         self.journal.sealed(slot.number, ts, root)
         if self.journal.wants_snapshot(slot.number):
             self.journal.snapshot(slot.number, self.export_state())
