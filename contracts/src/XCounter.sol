@@ -36,6 +36,12 @@ contract XCounter {
         MAILBOX.send{value: msg.value}(destination, target, abi.encodeCall(this.ping, ()));
     }
 
+    /// Call itself back on the source rollup, forever: stopped by the sequencer's depth limit.
+    function bounce() external {
+        ping();
+        MAILBOX.send(lastSource, address(this), abi.encodeCall(this.bounce, ()));
+    }
+
     function refuse() external pure {
         revert Refused(42);
     }

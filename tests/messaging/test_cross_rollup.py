@@ -259,3 +259,16 @@ def test_every_delivery_has_its_trigger_in_the_same_slot_once(seq: SequencerClie
             assert m["deliveryTx"] in txs[m["destination"]]  # the action is in this slot
             assert m["originTx"] in txs[901] | txs[902]  # and so is its trigger
     assert seen
+
+
+def test_message_depth_is_bounded(
+    w3a: Web3, w3b: Web3, keys: list[Any], contracts: dict[str, Any]
+) -> None:
+    key = keys[8]
+    pre = world(w3a, w3b, key.address)
+    data = contracts[902]["counter"].encode_abi("bounce", [])
+    with pytest.raises(Web3RPCError) as info:
+        send(w3a, key, contracts[901]["mailbox"].functions.send(902, XCOUNTER, data), gas=5_000_000)
+    error = info.value.rpc_response["error"]
+    assert error["code"] == -38010 and "message depth exceeds 4" in error["message"]
+    assert world(w3a, w3b, key.address) == pre
