@@ -27,7 +27,18 @@ from bench.rollup_rpc import KEYS, SINK, Rpc, free_port, pct, sign_for, wait_up 
 def start(port: int, data: str) -> subprocess.Popen[bytes]:
     exe = ROOT / ".venv" / "bin" / "xseqd"
     proc = subprocess.Popen(
-        [str(exe), "devnet", "--port", str(port), "--data-dir", data, "--log-level", "warning"],
+        [
+            str(exe),
+            "devnet",
+            "--port",
+            str(port),
+            "--data-dir",
+            data,
+            "--log-level",
+            "warning",
+            "--l1-rpc",
+            "none",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -215,7 +215,18 @@ def start_xseqd(port: int) -> subprocess.Popen[bytes]:
     exe = ROOT / ".venv" / "bin" / "xseqd"
     proc = subprocess.Popen(
         # in-memory log, like anvil (bench/bundles.py measures with the durable log)
-        [str(exe), "devnet", "--port", str(port), "--db", "memory", "--log-level", "warning"],
+        [
+            str(exe),
+            "devnet",
+            "--port",
+            str(port),
+            "--db",
+            "memory",
+            "--log-level",
+            "warning",
+            "--l1-rpc",
+            "none",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from xseqd.accounts import dev_accounts
 
@@ -26,7 +27,13 @@ def free_port() -> int:
 
 def test_devnet_banner_env_config_and_clean_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
-    env = dict(os.environ, XSEQD_PORT=str(port), XSEQD_DATA_DIR=str(tmp_path / "data"))
+    l1_port = free_port()
+    env = dict(
+        os.environ,
+        XSEQD_PORT=str(port),
+        XSEQD_DATA_DIR=str(tmp_path / "data"),
+        XSEQD_L1_PORT=str(l1_port),
+    )
     proc = subprocess.Popen(
         [str(EXE), "devnet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -50,10 +57,21 @@ def test_devnet_banner_env_config_and_clean_ctrl_c(tmp_path: Path) -> None:
             json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
         ).json()
         assert answer["result"] == "0x386"
+        assert f"http://127.0.0.1:{l1_port}" in banner  # the anvil it started
+        l1 = httpx.post(
+            f"http://127.0.0.1:{l1_port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}
+        ).json()
+        assert l1["result"] == hex(900)
         info = json.loads((tmp_path / "data" / "endpoints.json").read_text())
         assert info["rollups"]["901"] == f"http://127.0.0.1:{port}/rollup/901"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
+        with pytest.raises(httpx.HTTPError):  # its anvil is gone too
+            httpx.post(
+                f"http://127.0.0.1:{l1_port}",
+                json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
+                timeout=2,
+            )
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -33,6 +33,15 @@ def banner(node: Node) -> str:
             f"  {r.chain_id:<8} {r.name:<10} {ep.rollup_url(r.chain_id)}"
             f"   ws: {ep.rollup_ws(r.chain_id)}"
         )
+    if node.poster is not None:
+        lines += [
+            "",
+            "L1 (settlement)",
+            "===============",
+            f"  L1 RPC          {node.l1_url}   (chain id 900 when started by xseqd)",
+            f"  Settlement      {node.poster.address}",
+            f"  challenge window {node.settings.challenge_window} L1 blocks",
+        ]
     lines += ["", "Available Accounts (10,000 ETH on every rollup)", "=================="]
     lines += [f"({i}) {a.address}" for i, a in enumerate(accounts)]
     lines += ["", "Private Keys", "=================="]

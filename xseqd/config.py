@@ -25,13 +25,16 @@ class Settings:
     data_dir: Path | None = Path(".xseqd")
     db: str = ""
     snapshot_every: int = 256
+    l1_rpc: str = ""
+    l1_port: int = 8545
+    challenge_window: int = 5
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
 
     @classmethod
     def for_tests(cls, **overrides: object) -> Settings:
-        preset = cls(port=0, log_level="warning", data_dir=None, db="memory")
+        preset = cls(port=0, log_level="warning", data_dir=None, db="memory", l1_rpc="none")
         return replace(preset, **overrides)  # type: ignore[arg-type]
 
     @property
@@ -51,6 +54,9 @@ HELP = {
     "slot_time": "seconds per slot; 0 = instant (seal as soon as the intake is idle)",
     "data_dir": "directory for xseqd's data: the sequencer log and endpoints.json (default .xseqd)",
     "snapshot_every": "slots between state snapshots in the log (bounds restart time; 0 = never)",
+    "l1_rpc": "URL of an existing L1; default: start anvil on --l1-port; 'none' = no settlement",
+    "l1_port": "port of the anvil xseqd starts (default 8545, chain id 900)",
+    "challenge_window": "L1 blocks after which a committed slot is finalized (default 5)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",

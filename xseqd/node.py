@@ -16,19 +16,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from eth_account import Account
 
 from xseqd.accounts import dev_accounts
 from xseqd.chains.genesis import load_rollups
 from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
 from xseqd.errors import XseqError
+from xseqd.l1.anvil import Anvil
+from xseqd.l1.client import L1Client
+from xseqd.l1.poster import Poster, deploy_settlement
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
 from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.recovery import restore
-from xseqd.sequencer.sequencer import Sequencer
+from xseqd.sequencer.sequencer import DEFAULT_SEQUENCER_KEY, Sequencer
 from xseqd.storage.journal import LogJournal
 from xseqd.storage.log import SequencerLog
 
@@ -80,6 +84,9 @@ class Node:
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[Any] | None = None
         self.endpoints: Endpoints | None = None
+        self.anvil: Anvil | None = None
+        self.poster: Poster | None = None
+        self.l1_url: str | None = None
 
     def _recover(self) -> int:
         """Replay the log (if any) and from then on journal every decision to it."""
@@ -146,9 +153,42 @@ class Node:
                 self._serve_task.result()
             await asyncio.sleep(0.01)
         self.driver.start()
+        if self.settings.l1_rpc != "none":
+            await self._start_l1()
         if self.settings.data_dir is not None:
             self._write_endpoints_file()
         return self.endpoints
+
+    async def _start_l1(self) -> None:
+        """Start (or attach to) the L1, find or deploy Settlement, start the poster."""
+        url = self.settings.l1_rpc
+        if not url:
+            state = None
+            if self.settings.data_dir is not None:
+                state = self.settings.data_dir.resolve() / "l1-state.json"
+            self.anvil = Anvil(self.settings.l1_port, 900, state)
+            url = await asyncio.to_thread(self.anvil.start)
+        self.l1_url = url
+        client = L1Client(url)
+        key = Account.from_key(DEFAULT_SEQUENCER_KEY)
+        try:  # a dev L1 funds the sequencer; a real one must be funded by its operator
+            await asyncio.to_thread(client.call, "anvil_setBalance", key.address, hex(10**24))
+        except Exception:
+            pass
+        known = json.loads(self.log.load().meta.get("l1", "{}"))
+        address = known.get("settlement")
+        if address is None or await asyncio.to_thread(
+            client.call, "eth_getCode", address, "latest"
+        ) in ("0x", "0x0"):
+            address = await asyncio.to_thread(
+                deploy_settlement, client, key, self.settings.challenge_window
+            )
+            self.log.set_meta("l1", json.dumps({"url": url, "settlement": address}))
+        self.poster = Poster.for_key(
+            self.sequencer, client, DEFAULT_SEQUENCER_KEY, address, self.settings.challenge_window
+        )
+        await self.poster.start()
+        self.services.l1 = self.poster
 
     def _write_endpoints_file(self) -> None:
         assert self.settings.data_dir is not None and self.endpoints is not None
@@ -163,6 +203,10 @@ class Node:
         (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
 
     async def stop(self) -> None:
+        if self.poster is not None:
+            await self.poster.stop()
+        if self.anvil is not None:
+            await asyncio.to_thread(self.anvil.stop)
         await self.driver.stop()
         if self._server is not None:
             self._server.should_exit = True

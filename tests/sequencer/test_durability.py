@@ -134,6 +134,8 @@ def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
             str(data_dir),
             "--log-level",
             "warning",
+            "--l1-rpc",
+            "none",  # a SIGKILLed xseqd cannot stop its anvil child
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,7 +1,7 @@
 """What a slot commits to on L1, and the encoding of the data that re-derives it (pure).
 
-    rollupLeaf  = keccak256(abi.encode(chainId, blockHash, stateRoot,
-                                       keccak256(abi.encode(counterparties, outboxRoots, inboxRoots))))
+    mailbox     = keccak256(abi.encode(counterparties, outboxRoots, inboxRoots))
+    rollupLeaf  = keccak256(abi.encode(chainId, blockHash, stateRoot, mailbox))
     commitment  = keccak256(abi.encode("xseqd/slot/v1", slot, timestamp, orderRoot, rollupLeaves))
 
 Batch data (the calldata posted with the commitments) is RLP:

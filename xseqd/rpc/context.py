@@ -28,6 +28,7 @@ class Services:
     client_version: str
     base_url: str = "http://127.0.0.1:9545"
     impersonated: set[bytes] = field(default_factory=set)
+    l1: Any = None  # l1/poster.py Poster when settling on an L1
 
 
 @dataclass
@@ -50,6 +51,10 @@ class RollupCall:
             return rollup.block(ref.number)
         if ref.tag == "earliest":
             return rollup.block(0)
+        l1 = self.services.l1
+        if l1 is not None and ref.tag in ("safe", "finalized"):
+            slot = l1.safe_slot if ref.tag == "safe" else l1.finalized_slot
+            return rollup.block(min(slot, rollup.head.number))
         return rollup.head
 
     def header_for_state(self, ref: BlockRef) -> BlockHeaderAPI | None:

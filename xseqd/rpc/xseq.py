@@ -240,6 +240,7 @@ def sequencer_info(c: Ctx, params: list[Any]) -> dict[str, Any]:
         "referenceToken": fmt.h(REFERENCE_TOKEN),
         "systemAccount": fmt.h(SYSTEM),
         "maxMessageDepth": MAX_DEPTH,
+        "l1": None if c.services.l1 is None else c.services.l1.status(),
     }
 
 
@@ -299,6 +300,7 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
         "timestamp": fmt.q(timestamp),
         "messages": messages,
         "mailboxRoots": roots,
+        "l1": None if c.services.l1 is None else c.services.l1.slot_status(number),
         "rollups": blocks,
         "orderRoot": None if slot is None else fmt.h(slot.order_root),
         "items": []
