@@ -59,7 +59,7 @@ class L1Client:
         base = int(self.call("eth_getBlockByNumber", "latest", False)["baseFeePerGas"], 16)
         tx["maxFeePerGas"] = 2 * base + 10**9
         if to is not None:
-            tx["to"] = to
+            tx["to"] = bytes.fromhex(to[2:])
         estimate = {"from": key.address, "data": "0x" + data.hex(), "value": hex(value)}
         if to is not None:
             estimate["to"] = to
