@@ -79,12 +79,45 @@ async def run_devnet(settings: Settings) -> None:
     await node.stop()
 
 
+def run_verify(args: argparse.Namespace) -> int:
+    """`xseqd verify`: exit 0 and print OK, or exit 1 naming the first bad slot."""
+    from pathlib import Path
+
+    from xseqd.chains.genesis import load_rollups
+    from xseqd.config import DEFAULT_ROLLUPS_DIR
+    from xseqd.l1.client import L1Client
+    from xseqd.verify.verifier import verify
+
+    rollups_dir = Path(args.rollups_dir) if args.rollups_dir else DEFAULT_ROLLUPS_DIR
+    accounts = [bytes.fromhex(a.address[2:]) for a in dev_accounts(10)]
+    specs = load_rollups(rollups_dir, accounts)
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 100 == 0:
+            print(f"  verified {done}/{total} slots", flush=True)
+
+    verdict = verify(L1Client(args.l1_rpc), specs, args.settlement, progress)
+    if verdict.ok:
+        print(f"OK: {verdict.checked} slots re-executed, every commitment matches")
+        return 0
+    print(f"BAD slot {verdict.bad_slot}: {verdict.reason}")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xseqd", description="shared-sequencer devnet")
     sub = parser.add_subparsers(dest="command", required=True)
     devnet = sub.add_parser("devnet", help="run the devnet (rollups + RPC)")
     add_arguments(devnet)
+    verify_cmd = sub.add_parser("verify", help="re-execute every slot posted on L1 and check it")
+    verify_cmd.add_argument("--l1-rpc", required=True, help="L1 JSON-RPC URL")
+    verify_cmd.add_argument("--rollups-dir", default=None, help="rollup definitions (genesis)")
+    verify_cmd.add_argument(
+        "--settlement", default=None, help="Settlement address (found if omitted)"
+    )
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        return run_verify(args)
     settings = resolve(args)
     logging.basicConfig(
         level=settings.log_level.upper(),

@@ -28,6 +28,7 @@ class Settings:
     l1_rpc: str = ""
     l1_port: int = 8545
     challenge_window: int = 5
+    fault: str = ""
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
@@ -57,6 +58,7 @@ HELP = {
     "l1_rpc": "URL of an existing L1; default: start anvil on --l1-port; 'none' = no settlement",
     "l1_port": "port of the anvil xseqd starts (default 8545, chain id 900)",
     "challenge_window": "L1 blocks after which a committed slot is finalized (default 5)",
+    "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test verify",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",

@@ -187,6 +187,7 @@ class Node:
         self.poster = Poster.for_key(
             self.sequencer, client, DEFAULT_SEQUENCER_KEY, address, self.settings.challenge_window
         )
+        self.poster.fault = self.settings.fault
         await self.poster.start()
         self.services.l1 = self.poster
 

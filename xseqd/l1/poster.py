@@ -102,6 +102,7 @@ class Poster:
     next_slot: int = 1
     l1_head: int = 0
     last_error: str | None = None
+    fault: str = ""  # dev-only misbehaviour, "commitment:N" or "data:N" (tests of the verifier)
     _task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -192,7 +193,15 @@ class Poster:
         if not slots or slots[0].number != self.next_slot:
             return False
         commitments = [commitment_of(self.sequencer, s) for s in slots]
-        data = encode_batch([posted_slot(s) for s in slots])
+        posted = [posted_slot(s) for s in slots]
+        kind, _, target = self.fault.partition(":")
+        for i, s in enumerate(slots):
+            if target and s.number == int(target):
+                if kind == "commitment":  # a wrong state claim
+                    commitments[i] = bytes([commitments[i][0] ^ 1]) + commitments[i][1:]
+                elif kind == "data" and posted[i].items:  # data that does not match
+                    posted[i] = PostedSlot(s.number, s.timestamp, posted[i].items[:-1])
+        data = encode_batch(posted)
         calldata = POST + encode(
             ["uint256", "bytes32[]", "bytes"], [slots[0].number, commitments, data]
         )
