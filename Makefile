@@ -7,9 +7,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install devnet test lint typecheck contracts contracts-check bench clean
+.PHONY: install compose-tool devnet test lint typecheck contracts contracts-check bench clean
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(STAMP) $(NODE_STAMP) compose-tool
+
+# `docker compose config` validates docker-compose.yml in the tests (no engine needed);
+# where the compose plugin is missing, Debian's docker-compose does the same job.
+compose-tool:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -1,0 +1,40 @@
+"""docker-compose.yml is valid (the docker client validates it; no engine needed) and
+runs anvil and xseqd on the devnet's ports."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose() -> list[str]:
+    """`docker compose` (v2 plugin) or Debian's `docker-compose` (installed by make)."""
+    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    return ["docker", "compose"] if plugin.returncode == 0 else ["docker-compose"]
+
+
+def test_compose_file_validates_with_both_services() -> None:
+    done = subprocess.run(
+        [*compose(), "config"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    assert set(services) == {"anvil", "xseqd"}
+    ports = {
+        name: [str(p.get("published", p) if isinstance(p, dict) else p) for p in s["ports"]]
+        for name, s in services.items()
+    }
+    assert any("8545" in p for p in ports["anvil"]) and any("9545" in p for p in ports["xseqd"])
+    assert services["xseqd"]["environment"]["XSEQD_L1_RPC"] == "http://anvil:8545"
+
+
+def test_an_invalid_compose_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services:\n  x:\n    ports: 12\n")
+    done = subprocess.run(
+        [*compose(), "config"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
