@@ -48,6 +48,7 @@ bench: install
 	$(PY) bench/rollup_rpc.py
 	$(PY) bench/bundles.py
 	$(PY) bench/messaging.py
+	$(PY) bench/settlement.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
