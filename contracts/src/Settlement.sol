@@ -1,37 +1,84 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @title Settlement — the L1 record of every sealed slot of the shared sequencer.
-/// @notice The sequencer posts, in order and without gaps, one commitment per slot
-/// (hash of each rollup's block hash, state root and mailbox roots, plus the order root)
-/// and, in the same transaction's calldata, the data needed to re-derive those slots.
-/// A slot is `safe` once committed here and `finalized` once `challengeWindow` L1 blocks
-/// have passed without a successful challenge. (Challenges come with the verifier.)
+/// @title Settlement — the L1 record of every sealed slot of the shared sequencer, and
+/// the challenges that can invalidate it.
+/// @notice The sequencer posts, in order and without gaps, one commitment per slot and,
+/// in the same call, the batch data that re-derives those slots:
+///   data = abi.encode(SlotData[] slots, RollupState[][] states)
+/// A slot is `safe` once committed and `finalized` once `challengeWindow` L1 blocks have
+/// passed without a successful challenge. Inside the window, anyone may challenge (with
+/// a bond, returned with the sequencer's bond on success; a failed challenge reverts):
+///   - challengeData:    the posted data does not hash to the slot's commitment
+///                       (order root recomputed from the items, leaves from the states);
+///   - challengeMailbox: the committed mailbox roots of two rollups do not pair up;
+///   - challengeReceipt: a receipt signed by the sequencer that the committed order
+///                       does not honour;
+///   - attest:           the registered verifier attests a wrong state root (this one is
+///                       an attestation, not an on-chain fraud proof).
+/// A successful challenge invalidates the slot and every later one (shared fate); the
+/// sequencer rolls back and posts again from there.
 contract Settlement {
+    struct Leg {
+        uint256 chainId;
+        bytes raw;
+        address sender;
+    }
+
+    struct Item {
+        bool included;
+        uint8 kind; // 0 transaction, 1 bundle, 2 devnet change
+        Leg[] legs;
+        bytes change;
+    }
+
+    struct SlotData {
+        uint256 number;
+        uint256 timestamp;
+        Item[] items;
+    }
+
+    struct RollupState {
+        uint256 chainId;
+        bytes32 blockHash;
+        bytes32 stateRoot;
+        uint256[] counterparties;
+        bytes32[] outbox;
+        bytes32[] inbox;
+    }
+
     struct SlotRecord {
         bytes32 commitment;
-        bytes32 dataHash; // keccak256 of the batch calldata that carries this slot
+        bytes32 dataHash;
         uint64 l1Block;
         bool invalidated;
     }
 
     address public immutable sequencer;
+    address public immutable verifier;
     uint256 public immutable challengeWindow;
+    uint256 public constant CHALLENGE_BOND = 1 ether;
     uint256 public nextSlot = 1;
+    uint256 public sequencerBond;
     mapping(uint256 => SlotRecord) public slots;
 
     event SlotsPosted(uint256 indexed firstSlot, uint256 count, bytes32 dataHash);
+    event SlotInvalidated(uint256 indexed slot, address indexed challenger, string fault);
 
     error OnlySequencer();
     error WrongSlot(uint256 expected, uint256 got);
     error Empty();
+    error NotChallengeable(uint256 slot);
+    error BondRequired();
+    error NotAFault(string why);
 
-    constructor(address sequencer_, uint256 challengeWindow_) {
+    constructor(address sequencer_, address verifier_, uint256 challengeWindow_) payable {
         sequencer = sequencer_;
+        verifier = verifier_;
         challengeWindow = challengeWindow_;
+        sequencerBond = msg.value;
     }
 
-    /// @notice Post commitments for slots firstSlot .. firstSlot+n-1 with their data.
     function post(uint256 firstSlot, bytes32[] calldata commitments, bytes calldata data)
         external
     {
@@ -46,12 +93,172 @@ contract Settlement {
         emit SlotsPosted(firstSlot, commitments.length, dataHash);
     }
 
-    /// @notice 0 = not committed, 1 = safe (committed), 2 = finalized, 3 = invalidated.
+    /// @notice 0 = not committed, 1 = safe, 2 = finalized, 3 = invalidated.
     function status(uint256 slot) external view returns (uint8) {
         SlotRecord storage r = slots[slot];
-        if (r.l1Block == 0) return 0;
         if (r.invalidated) return 3;
+        if (r.l1Block == 0 || slot >= nextSlot) return 0;
         if (block.number >= r.l1Block + challengeWindow) return 2;
         return 1;
+    }
+
+    // -- commitments, as the sequencer computes them (xseqd/core/commitment.py) ---------
+
+    function leaf(RollupState memory r) public pure returns (bytes32) {
+        bytes32 mailbox = keccak256(abi.encode(r.counterparties, r.outbox, r.inbox));
+        return keccak256(abi.encode(r.chainId, r.blockHash, r.stateRoot, mailbox));
+    }
+
+    function itemHash(Item memory item) public pure returns (bytes32) {
+        if (item.kind == 2) return keccak256(abi.encodePacked("xseqd/devchange", item.change));
+        if (item.kind == 0) return keccak256(item.legs[0].raw);
+        bytes memory hashes;
+        for (uint256 i = 0; i < item.legs.length; i++) {
+            hashes = abi.encodePacked(hashes, keccak256(item.legs[i].raw));
+        }
+        return keccak256(hashes);
+    }
+
+    function orderChain(uint256 slot, Item[] memory items, uint256 upto)
+        public
+        pure
+        returns (bytes32 chain)
+    {
+        chain = keccak256(abi.encodePacked("xseqd/order", uint64(slot)));
+        for (uint256 i = 0; i < upto; i++) {
+            chain = keccak256(abi.encodePacked(chain, itemHash(items[i])));
+        }
+    }
+
+    function commitmentOf(SlotData memory s, RollupState[] memory states)
+        public
+        pure
+        returns (bytes32)
+    {
+        bytes32[] memory leaves = new bytes32[](states.length);
+        for (uint256 i = 0; i < states.length; i++) leaves[i] = leaf(states[i]);
+        bytes32 root = orderChain(s.number, s.items, s.items.length);
+        return keccak256(abi.encode("xseqd/slot/v1", s.number, s.timestamp, root, leaves));
+    }
+
+    // -- challenges -----------------------------------------------------------------------
+
+    function _open(uint256 slot, bytes calldata data)
+        internal
+        view
+        returns (SlotData memory s, RollupState[] memory states)
+    {
+        SlotRecord storage r = slots[slot];
+        if (r.l1Block == 0 || r.invalidated || slot >= nextSlot) revert NotChallengeable(slot);
+        if (block.number >= r.l1Block + challengeWindow) revert NotChallengeable(slot);
+        if (msg.value < CHALLENGE_BOND) revert BondRequired();
+        if (keccak256(data) != r.dataHash) revert NotAFault("data is not the posted batch");
+        (SlotData[] memory all, RollupState[][] memory allStates) =
+            abi.decode(data, (SlotData[], RollupState[][]));
+        for (uint256 i = 0; i < all.length; i++) {
+            if (all[i].number == slot) return (all[i], allStates[i]);
+        }
+        revert NotAFault("slot not in this batch");
+    }
+
+    /// @notice The posted data of `slot` does not hash to its commitment.
+    function challengeData(uint256 slot, bytes calldata data) external payable {
+        (SlotData memory s, RollupState[] memory states) = _open(slot, data);
+        if (commitmentOf(s, states) == slots[slot].commitment) revert NotAFault("data matches");
+        _invalidate(slot, "data does not match commitment");
+    }
+
+    /// @notice The committed mailbox roots of rollups i and j (indexes into the slot's
+    /// states) do not pair up: i's outbox toward j differs from j's inbox from i.
+    function challengeMailbox(uint256 slot, bytes calldata data, uint256 i, uint256 j)
+        external
+        payable
+    {
+        (SlotData memory s, RollupState[] memory states) = _open(slot, data);
+        if (commitmentOf(s, states) != slots[slot].commitment) {
+            revert NotAFault("use challengeData");
+        }
+        RollupState memory a = states[i];
+        RollupState memory b = states[j];
+        bytes32 out = _root(a.counterparties, a.outbox, b.chainId);
+        bytes32 inn = _root(b.counterparties, b.inbox, a.chainId);
+        if (out == inn) revert NotAFault("roots pair up");
+        _invalidate(slot, "mailbox roots do not pair up");
+    }
+
+    /// @notice A receipt signed by the sequencer (EIP-712 OrderReceipt) that the committed
+    /// order of `slot` does not honour.
+    function challengeReceipt(
+        uint256 slot,
+        bytes calldata data,
+        uint256 index,
+        bytes32 receiptItemHash,
+        bytes32 receiptChain,
+        bytes calldata signature
+    ) external payable {
+        (SlotData memory s, RollupState[] memory states) = _open(slot, data);
+        if (commitmentOf(s, states) != slots[slot].commitment) {
+            revert NotAFault("use challengeData");
+        }
+        bytes32 digest = receiptDigest(slot, index, receiptItemHash, receiptChain);
+        if (_recover(digest, signature) != sequencer) revert NotAFault("not signed by the sequencer");
+        bool honoured = index < s.items.length
+            && itemHash(s.items[index]) == receiptItemHash
+            && orderChain(slot, s.items, index + 1) == receiptChain;
+        if (honoured) revert NotAFault("receipt honoured");
+        _invalidate(slot, "order receipt not honoured");
+    }
+
+    /// @notice The verifier attests that re-executing `slot` does not give the committed
+    /// roots. An attestation by the registered verifier key, not an on-chain proof.
+    function attest(uint256 slot, bytes calldata signature) external {
+        SlotRecord storage r = slots[slot];
+        if (r.l1Block == 0 || r.invalidated || slot >= nextSlot) revert NotChallengeable(slot);
+        if (block.number >= r.l1Block + challengeWindow) revert NotChallengeable(slot);
+        bytes32 digest = keccak256(abi.encodePacked("xseqd/attest", block.chainid, address(this),
+                                                    slot, r.commitment));
+        if (_recover(digest, signature) != verifier) revert NotAFault("not the verifier");
+        _invalidate(slot, "verifier attests a wrong state root");
+    }
+
+    function receiptDigest(uint256 slot, uint256 index, bytes32 item, bytes32 chain)
+        public
+        view
+        returns (bytes32)
+    {
+        bytes32 domain = keccak256(abi.encode(
+            keccak256("EIP712Domain(string name,string version,uint256 chainId)"),
+            keccak256("xseqd"), keccak256("1"), block.chainid));
+        bytes32 structHash = keccak256(abi.encode(
+            keccak256("OrderReceipt(uint64 slot,uint32 index,bytes32 itemHash,bytes32 orderChain)"),
+            slot, index, item, chain));
+        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+    }
+
+    function _root(uint256[] memory parties, bytes32[] memory roots, uint256 who)
+        internal
+        pure
+        returns (bytes32)
+    {
+        for (uint256 k = 0; k < parties.length; k++) if (parties[k] == who) return roots[k];
+        return bytes32(0);
+    }
+
+    function _recover(bytes32 digest, bytes calldata sig) internal pure returns (address) {
+        if (sig.length != 65) return address(0);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        return ecrecover(digest, v, r, s);
+    }
+
+    function _invalidate(uint256 slot, string memory fault) internal {
+        for (uint256 s = slot; s < nextSlot; s++) slots[s].invalidated = true;
+        nextSlot = slot;
+        uint256 reward = sequencerBond;
+        sequencerBond = 0;
+        emit SlotInvalidated(slot, msg.sender, fault);
+        (bool ok,) = msg.sender.call{value: reward + msg.value}("");
+        ok;
     }
 }

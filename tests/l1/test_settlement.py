@@ -121,7 +121,7 @@ def test_slots_are_committed_on_l1_and_match_the_rollups(l1: Anvil) -> None:
             tx = client.call("eth_getTransactionByHash", log["transactionHash"])
             _, _, data = decode(["uint256", "bytes32[]", "bytes"], bytes.fromhex(tx["input"][10:]))
             assert keccak(data).hex() == log["data"][66:130]
-            for s in decode_batch(data):
+            for s in decode_batch(data)[0]:
                 posted_items += [(s.number, [leg[0] for leg in i.legs]) for i in s.items]
         assert sum(1 for _, c in posted_items if c == [901, 902]) == 1  # the bundle
         assert sum(1 for _, c in posted_items if c == [901]) == 3

@@ -52,7 +52,11 @@ class DevChange:
             int(doc["chainId"]), doc["kind"], bytes.fromhex(doc["address"]), value, int(doc["slot"])
         )
 
+    def canonical(self) -> bytes:
+        """The JSON bytes that are posted on L1 and hashed."""
+        return json.dumps(self.to_json(), sort_keys=True).encode()
+
     @property
     def hash(self) -> bytes:
         """Identifies the change as an item of the order."""
-        return keccak(b"xseqd/devchange" + json.dumps(self.to_json(), sort_keys=True).encode())
+        return keccak(b"xseqd/devchange" + self.canonical())

@@ -11,9 +11,8 @@ The backlog of unposted slots is reported in ``status()``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_abi import decode, encode
@@ -27,6 +26,7 @@ from xseqd.core.commitment import (
     PostedSlot,
     RollupState,
     encode_batch,
+    posted_commitment,
     slot_commitment,
 )
 from xseqd.l1.client import L1Client
@@ -40,10 +40,16 @@ NEXT_SLOT = keccak(b"nextSlot()")[:4]
 KINDS = {"transaction": 0, "bundle": 1, "devchange": 2}
 
 
+VERIFIER_KEY = keccak(b"xseqd devnet verifier key")
+SEQUENCER_BOND = 10 * 10**18
+
+
 def deploy_settlement(client: L1Client, key: LocalAccount, window: int) -> str:
+    """Deploy Settlement with the sequencer's bond; the devnet verifier key may attest."""
     code = bytes.fromhex(artifact("Settlement")["bytecode"][2:])
-    args = encode(["address", "uint256"], [key.address, window])
-    receipt = client.send(key, None, code + args, gas=3_000_000)
+    verifier = Account.from_key(VERIFIER_KEY).address
+    args = encode(["address", "address", "uint256"], [key.address, verifier, window])
+    receipt = client.send(key, None, code + args, gas=6_000_000, value=SEQUENCER_BOND)
     return str(receipt["contractAddress"])
 
 
@@ -71,11 +77,15 @@ def commitment_of(seq: Sequencer, slot: Slot) -> bytes:
     )
 
 
+def _flip(value: bytes) -> bytes:
+    return bytes([value[0] ^ 1]) + value[1:]
+
+
 def posted_slot(slot: Slot) -> PostedSlot:
     items = []
     for item in slot.items:
         legs = tuple((leg.chain_id, bytes(leg.tx.encode()), leg.sender or b"") for leg in item.legs)
-        change = b"" if item.change is None else json.dumps(item.change.to_json()).encode()
+        change = b"" if item.change is None else item.change.canonical()
         items.append(PostedItem(item.status == "included", KINDS[item.kind], legs, change))
     return PostedSlot(slot.number, slot.timestamp, tuple(items))
 
@@ -187,21 +197,47 @@ class Poster:
                 except Exception:
                     pass
 
+    def _inject_fault(
+        self,
+        slots: list[Slot],
+        posted: list[PostedSlot],
+        states: list[list[RollupState]],
+        commitments: list[bytes],
+    ) -> None:
+        """DEV ONLY (--fault KIND:N): misbehave on slot N so that verify and challenges
+        can be seen to work. commitment/data: data and commitment disagree; mailbox: the
+        committed roots do not pair up; state: a wrong state root, consistently committed;
+        order: the items posted in another order than the receipts promised."""
+        kind, _, target = self.fault.partition(":")
+        for i, s in enumerate(slots):
+            if not target or s.number != int(target):
+                continue
+            if kind == "commitment":
+                commitments[i] = _flip(commitments[i])
+            elif kind == "data" and posted[i].items:
+                posted[i] = PostedSlot(s.number, s.timestamp, posted[i].items[:-1])
+            elif kind in ("mailbox", "state"):
+                r = states[i][0]
+                if kind == "mailbox":
+                    r = replace(r, outbox_roots=(_flip(r.outbox_roots[0]),) + r.outbox_roots[1:])
+                else:
+                    r = replace(r, state_root=_flip(r.state_root))
+                states[i][0] = r
+                commitments[i] = posted_commitment(posted[i], states[i])
+            elif kind == "order":
+                posted[i] = PostedSlot(s.number, s.timestamp, tuple(reversed(posted[i].items)))
+                commitments[i] = posted_commitment(posted[i], states[i])
+
     async def post_once(self) -> bool:
         """Post the next batch of sealed slots, if any; whether something was posted."""
         slots = [s for s in self.sequencer.slots if s.number >= self.next_slot][:BATCH_MAX]
         if not slots or slots[0].number != self.next_slot:
             return False
-        commitments = [commitment_of(self.sequencer, s) for s in slots]
         posted = [posted_slot(s) for s in slots]
-        kind, _, target = self.fault.partition(":")
-        for i, s in enumerate(slots):
-            if target and s.number == int(target):
-                if kind == "commitment":  # a wrong state claim
-                    commitments[i] = bytes([commitments[i][0] ^ 1]) + commitments[i][1:]
-                elif kind == "data" and posted[i].items:  # data that does not match
-                    posted[i] = PostedSlot(s.number, s.timestamp, posted[i].items[:-1])
-        data = encode_batch(posted)
+        states = [slot_rollup_states(self.sequencer, s) for s in slots]
+        commitments = [posted_commitment(p, st) for p, st in zip(posted, states)]
+        self._inject_fault(slots, posted, states, commitments)
+        data = encode_batch(posted, states)
         calldata = POST + encode(
             ["uint256", "bytes32[]", "bytes"], [slots[0].number, commitments, data]
         )

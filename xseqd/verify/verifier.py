@@ -18,15 +18,15 @@ from xseqd.chains.genesis import RollupSpec
 from xseqd.chains.predeploys import MAILBOX
 from xseqd.chains.rollup import Rollup
 from xseqd.core.atomic import Leg, execute_bundle
-from xseqd.core.commitment import PostedSlot, RollupState, decode_batch, slot_commitment
+from xseqd.core.commitment import PostedSlot, RollupState, decode_batch, posted_commitment
 from xseqd.core.devchange import DevChange
 from xseqd.core.messages import root_slot
-from xseqd.core.order import item_hash, order_root
 from xseqd.l1.client import L1Client
 
 SLOTS_POSTED = "0x" + keccak(b"SlotsPosted(uint256,uint256,bytes32)").hex()
 SLOTS = keccak(b"slots(uint256)")[:4]
 SEQUENCER = keccak(b"sequencer()")[:4]
+NEXT_SLOT = keccak(b"nextSlot()")[:4]
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,21 @@ def _answers_like_settlement(client: L1Client, address: str) -> bool:
         return False
 
 
-def posted_batches(client: L1Client, settlement: str) -> list[tuple[int, list[PostedSlot]]]:
-    """Every batch posted, in order: (first slot, decoded slots)."""
+@dataclass(frozen=True)
+class Finding:
+    """What is wrong with a slot, and the challenge that proves it on L1."""
+
+    slot: int
+    fault: str  # "data", "mailbox", "state", "execution"
+    reason: str
+    batch: bytes = b""
+    pair: tuple[int, int] = (0, 0)
+
+
+def posted_batches(
+    client: L1Client, settlement: str
+) -> list[tuple[int, list[PostedSlot], list[list[RollupState]], bytes]]:
+    """Every batch posted, in order: (first slot, slots, states, raw batch data)."""
     from xseqd.l1.poster import POST
 
     logs = client.call(
@@ -76,7 +89,8 @@ def posted_batches(client: L1Client, settlement: str) -> list[tuple[int, list[Po
         if calldata[:4] != POST:
             raise ValueError(f"posting tx {log['transactionHash']} is not a post() call")
         first, _commitments, data = decode(["uint256", "bytes32[]", "bytes"], calldata[4:])
-        out.append((int(first), decode_batch(bytes(data))))
+        slots, states = decode_batch(bytes(data))
+        out.append((int(first), slots, states, bytes(data)))
     return out
 
 
@@ -86,25 +100,45 @@ def verify(
     settlement: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Verdict:
+    verdict, _ = inspect(client, specs, settlement, progress)
+    return verdict
+
+
+def inspect(
+    client: L1Client,
+    specs: list[RollupSpec],
+    settlement: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Verdict, Finding | None]:
+    """Re-execute every posted, still-valid slot; the first problem found, if any."""
     settlement = settlement or find_settlement(client)
     batches = posted_batches(client, settlement)
+    next_slot = int(decode(["uint256"], client.eth_call(settlement, NEXT_SLOT))[0])
+    # batches re-posted after an invalidation replace the earlier ones from their slot on
+    latest: dict[int, tuple[PostedSlot, list[RollupState], bytes]] = {}
+    for first, slots, states, data in batches:
+        for offset, (posted, st) in enumerate(zip(slots, states)):
+            latest[first + offset] = (posted, st, data)
+    numbers = [n for n in sorted(latest) if n < next_slot]
     rollups = {spec.chain_id: Rollup(spec) for spec in specs}
-    total = sum(len(slots) for _, slots in batches)
     checked = 0
-    for first, slots in batches:
-        for offset, posted in enumerate(slots):
-            number = first + offset
-            if posted.number != number:
-                return Verdict(False, checked, number, "posted data does not match its slot")
-            reason = _reexecute(rollups, posted)
-            if reason is None:
-                reason = _check(client, settlement, rollups, posted)
-            if reason is not None:
-                return Verdict(False, checked, number, reason)
-            checked += 1
-            if progress is not None:
-                progress(checked, total)
-    return Verdict(True, checked)
+    for number in numbers:
+        posted, slot_states, data = latest[number]
+        finding: Finding | None = None
+        if posted.number != number:
+            finding = Finding(number, "data", "posted data does not match its slot", data)
+            return Verdict(False, checked, number, finding.reason), finding
+        reason = _reexecute(rollups, posted)
+        if reason is not None:
+            finding = Finding(number, "execution", reason, data)
+        else:
+            finding = _check(client, settlement, rollups, posted, slot_states, data)
+        if finding is not None:
+            return Verdict(False, checked, number, finding.reason), finding
+        checked += 1
+        if progress is not None:
+            progress(checked, len(numbers))
+    return Verdict(True, checked), None
 
 
 def _reexecute(rollups: dict[int, Rollup], posted: PostedSlot) -> str | None:
@@ -132,14 +166,11 @@ def _reexecute(rollups: dict[int, Rollup], posted: PostedSlot) -> str | None:
     return None
 
 
-def _check(
-    client: L1Client, settlement: str, rollups: dict[int, Rollup], posted: PostedSlot
-) -> str | None:
+def _own_states(rollups: dict[int, Rollup]) -> list[RollupState]:
     states = []
-    roots: dict[int, dict[int, tuple[bytes, bytes]]] = {}
     for cid, rollup in sorted(rollups.items()):
         state = rollup.state_at(rollup.head.block.header)
-        others = sorted(c for c in rollups if c != cid)
+        others = tuple(sorted(c for c in rollups if c != cid))
         outbox = tuple(
             state.get_storage(MAILBOX, root_slot(0, o)).to_bytes(32, "big")  # type: ignore[arg-type]
             for o in others
@@ -148,39 +179,65 @@ def _check(
             state.get_storage(MAILBOX, root_slot(1, o)).to_bytes(32, "big")  # type: ignore[arg-type]
             for o in others
         )
-        roots[cid] = {o: (out, inn) for o, out, inn in zip(others, outbox, inbox)}
         states.append(
             RollupState(
                 cid,
                 rollup.head.hash,
                 bytes(rollup.head.block.header.state_root),
-                tuple(others),
+                others,
                 outbox,
                 inbox,
             )
         )
-    for a, toward in roots.items():
-        for b, (out, _) in toward.items():
-            if out != roots[b][a][1]:
-                return f"mailbox roots do not pair up: {a}->{b}"
-    hashes = []
-    for item in posted.items:
-        if item.kind == 2:
-            hashes.append(DevChange.from_json(json.loads(item.change)).hash)
-        else:
-            tx_hashes = [keccak(raw) for _, raw, _ in item.legs]
-            hashes.append(item_hash(tx_hashes, bundle=item.kind == 1))
-    ours = slot_commitment(
-        posted.number, posted.timestamp, order_root(posted.number, hashes), states
+    return states
+
+
+def _unpaired(states: list[RollupState]) -> tuple[int, int] | None:
+    index = {s.chain_id: i for i, s in enumerate(states)}
+    for i, a in enumerate(states):
+        for b_id, out in zip(a.counterparties, a.outbox_roots):
+            if b_id not in index:
+                continue
+            b = states[index[b_id]]
+            inn = dict(zip(b.counterparties, b.inbox_roots)).get(a.chain_id, b"\x00" * 32)
+            if out != inn:
+                return i, index[b_id]
+    return None
+
+
+def _check(
+    client: L1Client,
+    settlement: str,
+    rollups: dict[int, Rollup],
+    posted: PostedSlot,
+    posted_states: list[RollupState],
+    data: bytes,
+) -> Finding | None:
+    onchain = bytes(
+        decode(
+            ["bytes32", "bytes32", "uint64", "bool"],
+            client.eth_call(settlement, SLOTS + posted.number.to_bytes(32, "big")),
+        )[0]
     )
-    onchain, _, _, invalid = decode(
-        ["bytes32", "bytes32", "uint64", "bool"],
-        client.eth_call(settlement, SLOTS + posted.number.to_bytes(32, "big")),
-    )
-    if bytes(onchain) != ours:
-        detail = ", ".join(
-            f"{s.chain_id}: block 0x{s.block_hash.hex()[:12]}… state 0x{s.state_root.hex()[:12]}…"
-            for s in states
+    n = posted.number
+    if posted_commitment(posted, posted_states) != onchain:
+        return Finding(n, "data", "posted data does not match its commitment on L1", data)
+    pair = _unpaired(posted_states)
+    if pair is not None:
+        a, b = posted_states[pair[0]].chain_id, posted_states[pair[1]].chain_id
+        return Finding(
+            n, "mailbox", f"committed mailbox roots do not pair up: {a}->{b}", data, pair
         )
-        return f"commitment on L1 differs from re-execution ({detail})"
+    ours = _own_states(rollups)
+    for mine, theirs in zip(ours, posted_states):
+        if mine != theirs:
+            what = "state root" if mine.state_root != theirs.state_root else "block or roots"
+            return Finding(
+                n,
+                "state",
+                f"rollup {mine.chain_id}: committed {what} differs from "
+                f"re-execution (0x{theirs.state_root.hex()[:16]}… vs "
+                f"0x{mine.state_root.hex()[:16]}…)",
+                data,
+            )
     return None
