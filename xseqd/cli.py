@@ -86,7 +86,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from xseqd.chains.genesis import load_rollups
     from xseqd.config import DEFAULT_ROLLUPS_DIR
     from xseqd.l1.client import L1Client
-    from xseqd.verify.verifier import verify
+    from xseqd.verify.verifier import find_settlement, inspect
 
     rollups_dir = Path(args.rollups_dir) if args.rollups_dir else DEFAULT_ROLLUPS_DIR
     accounts = [bytes.fromhex(a.address[2:]) for a in dev_accounts(10)]
@@ -96,11 +96,30 @@ def run_verify(args: argparse.Namespace) -> int:
         if done == total or done % 100 == 0:
             print(f"  verified {done}/{total} slots", flush=True)
 
-    verdict = verify(L1Client(args.l1_rpc), specs, args.settlement, progress)
+    client = L1Client(args.l1_rpc)
+    settlement = args.settlement or find_settlement(client)
+    verdict, finding = inspect(client, specs, settlement, progress)
     if verdict.ok:
         print(f"OK: {verdict.checked} slots re-executed, every commitment matches")
         return 0
     print(f"BAD slot {verdict.bad_slot}: {verdict.reason}")
+    if args.challenge and finding is not None:
+        from eth_abi import decode
+
+        from xseqd.l1.poster import VERIFIER_KEY
+        from xseqd.verify.challenge import challenge_finding, challenger
+        from xseqd.verify.verifier import SLOTS
+
+        record = client.eth_call(settlement, SLOTS + finding.slot.to_bytes(32, "big"))
+        commitment = bytes(decode(["bytes32", "bytes32", "uint64", "bool"], record)[0])
+        receipt = challenge_finding(
+            client, challenger(), VERIFIER_KEY, settlement, finding, commitment
+        )
+        kind = "attestation" if finding.fault in ("state", "execution") else "challenge"
+        print(
+            f"{kind} accepted on L1 in tx {receipt['transactionHash']}: slot "
+            f"{finding.slot} and every later slot invalidated"
+        )
     return 1
 
 
@@ -114,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     verify_cmd.add_argument("--rollups-dir", default=None, help="rollup definitions (genesis)")
     verify_cmd.add_argument(
         "--settlement", default=None, help="Settlement address (found if omitted)"
+    )
+    verify_cmd.add_argument(
+        "--challenge",
+        action="store_true",
+        help="challenge the first bad slot on L1 (bond from a dev key)",
     )
     args = parser.parse_args(argv)
     if args.command == "verify":

@@ -112,6 +112,7 @@ class Poster:
     next_slot: int = 1
     l1_head: int = 0
     last_error: str | None = None
+    invalidations: int = 0
     fault: str = ""  # dev-only misbehaviour, "commitment:N" or "data:N" (tests of the verifier)
     _task: asyncio.Task[None] | None = None
 
@@ -179,6 +180,7 @@ class Poster:
         backoff = 0.2
         while True:
             try:
+                await self.check_invalidation()
                 posted = await self.post_once()
                 self.l1_head = await asyncio.to_thread(self.client.block_number)
                 self.last_error = None
@@ -227,6 +229,19 @@ class Poster:
             elif kind == "order":
                 posted[i] = PostedSlot(s.number, s.timestamp, tuple(reversed(posted[i].items)))
                 commitments[i] = posted_commitment(posted[i], states[i])
+
+    async def check_invalidation(self) -> None:
+        """If a challenge invalidated slots we posted, roll the sequencer back to the last
+        valid slot; production carries on from there (shared fate)."""
+        onchain = await asyncio.to_thread(self.read_next_slot)
+        if onchain < self.next_slot:
+            log.warning(
+                "L1 invalidated slots from %d on: rolling back to slot %d", onchain, onchain - 1
+            )
+            self.sequencer.rewind_to(onchain - 1)
+            self.next_slot = onchain
+            self.batches = [b for b in self.batches if b.last_slot < onchain]
+            self.invalidations += 1
 
     async def post_once(self) -> bool:
         """Post the next batch of sealed slots, if any; whether something was posted."""

@@ -457,6 +457,20 @@ class Sequencer:
         )
         return snap_id
 
+    def rewind_to(self, slot: int) -> None:
+        """Make ``slot`` the head again on every rollup, forgetting every later slot and
+        item (an L1 challenge invalidated them: shared fate)."""
+        for rollup in self.rollups.values():
+            rollup.rewind(slot)
+        for queue in self.queues.values():
+            queue.clear()
+        self._open_timestamp = None
+        self._speculative = False
+        self.book.forget_after(slot)
+        self.journal.rewound(slot)
+        self.slots = [s for s in self.slots if s.number <= slot]
+        self._snapshots = {k: v for k, v in self._snapshots.items() if v.slot <= slot}
+
     def revert_snapshot(self, snap_id: int) -> bool:
         """Return every rollup to the snapshot's head; later snapshots are dropped."""
         snap = self._snapshots.get(snap_id)
