@@ -86,3 +86,31 @@ def test_bad_rollups_dir_fails_with_a_clear_message(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "no rollup files" in done.stderr
+
+
+def test_no_l1_flag_runs_without_settlement() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(EXE), "devnet", "--no-l1", "--port", str(port), "--db", "memory"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Listening on"):
+                break
+        assert "L1 (settlement)" not in "".join(lines)
+        info = httpx.post(
+            f"http://127.0.0.1:{port}/",
+            json={"jsonrpc": "2.0", "id": 1, "method": "xseq_sequencer"},
+        ).json()
+        assert info["result"]["l1"] is None
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

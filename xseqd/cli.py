@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     devnet = sub.add_parser("devnet", help="run the devnet (rollups + RPC)")
     add_arguments(devnet)
+    devnet.add_argument("--no-l1", action="store_true", help="run without L1 settlement")
     verify_cmd = sub.add_parser("verify", help="re-execute every slot posted on L1 and check it")
     verify_cmd.add_argument("--l1-rpc", required=True, help="L1 JSON-RPC URL")
     verify_cmd.add_argument("--rollups-dir", default=None, help="rollup definitions (genesis)")
@@ -143,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         return run_verify(args)
     settings = resolve(args)
+    if getattr(args, "no_l1", False):
+        from dataclasses import replace
+
+        settings = replace(settings, l1_rpc="none")
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(name)s %(message)s",

@@ -199,3 +199,31 @@ def test_independent_verifier_from_l1_alone(l1: Anvil, fault: str) -> None:
     else:
         bad = int(fault.split(":")[1])
         assert code == 1 and f"BAD slot {bad}:" in out, out
+
+
+def test_backlog_is_bounded_and_reported(l1: Anvil, monkeypatch: pytest.MonkeyPatch) -> None:
+    from web3.exceptions import Web3RPCError
+
+    import xseqd.l1.poster as poster_module
+
+    monkeypatch.setattr(poster_module, "MAX_BACKLOG", 3)
+    node = NodeThread(Settings.for_tests(l1_rpc=l1.url))
+    ep = node.start()
+    try:
+        a = Web3(Web3.HTTPProvider(ep.rollup_url(901)))
+        a.eth.send_raw_transaction(sign(901, KEYS[0], 0))
+        wait_posted(node)
+        l1.stop()
+        for i in range(1, 4):
+            h = a.eth.send_raw_transaction(sign(901, KEYS[0], i))
+            a.eth.wait_for_transaction_receipt(h, poll_latency=0.02)
+        with pytest.raises(Web3RPCError) as info:
+            a.eth.send_raw_transaction(sign(901, KEYS[0], 4))
+        assert info.value.rpc_response["error"]["code"] == -32005
+        assert SequencerClient(ep.base_url).info()["l1"]["backlog"] == 3
+        l1.start()
+        wait_posted(node)
+        h = a.eth.send_raw_transaction(sign(901, KEYS[0], 4))  # accepted again
+        assert a.eth.wait_for_transaction_receipt(h, poll_latency=0.02).status == 1
+    finally:
+        node.stop()

@@ -35,6 +35,7 @@ from xseqd.sequencer.sequencer import Sequencer, Slot
 log = logging.getLogger("xseqd.l1")
 
 BATCH_MAX = 32
+MAX_BACKLOG = 5_000  # unposted slots; past this, new submissions are refused (-32005)
 POST = keccak(b"post(uint256,bytes32[],bytes)")[:4]
 NEXT_SLOT = keccak(b"nextSlot()")[:4]
 KINDS = {"transaction": 0, "bundle": 1, "devchange": 2}
@@ -133,6 +134,13 @@ class Poster:
         done = [b.last_slot for b in self.batches if b.l1_block + self.window <= self.l1_head]
         return max(done, default=0)
 
+    @property
+    def backlog(self) -> int:
+        return self.sequencer.head_slot - self.safe_slot
+
+    def backlog_full(self) -> bool:
+        return self.backlog >= MAX_BACKLOG
+
     def slot_status(self, number: int) -> dict[str, Any]:
         for b in self.batches:
             if b.first_slot <= number <= b.last_slot:
@@ -151,6 +159,8 @@ class Poster:
             "postedThrough": self.safe_slot,
             "finalizedThrough": self.finalized_slot,
             "backlog": head - self.safe_slot,
+            "maxBacklog": MAX_BACKLOG,
+            "invalidations": self.invalidations,
             "l1Head": self.l1_head,
             "lastError": self.last_error,
         }

@@ -17,7 +17,7 @@ from eth_utils import ValidationError
 from xseqd.chains import calls
 from xseqd.chains.records import BlockRecord
 from xseqd.core.logfilter import LogCriteria
-from xseqd.errors import InvalidParams, ResourceNotFound, TxRejected
+from xseqd.errors import InvalidParams, ResourceNotFound, ServerBusy, TxRejected
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall
@@ -346,7 +346,14 @@ def decode_tx(c: RollupCall, raw: bytes) -> SignedTransactionAPI:
     return tx
 
 
+def check_backlog(services: Any) -> None:
+    """Refuse new submissions while the L1 backlog is at its bound (L1 down for long)."""
+    if services.l1 is not None and services.l1.backlog_full():
+        raise ServerBusy(f"L1 backlog full ({services.l1.backlog} slots unposted); retry later")
+
+
 def submit(c: RollupCall, tx: SignedTransactionAPI, sender: bytes | None = None) -> str:
+    check_backlog(c.services)
     tx_hash = c.services.sequencer.submit(c.rollup.chain_id, tx, sender)
     c.services.driver.submitted()
     return fmt.h(tx_hash)

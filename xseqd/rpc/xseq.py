@@ -15,7 +15,7 @@ from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.envelope import Registry
-from xseqd.rpc.eth import decode_tx
+from xseqd.rpc.eth import check_backlog, decode_tx
 from xseqd.sequencer.ordering import Item
 from xseqd.sequencer.sequencer import MAX_BUNDLE_LEGS, BundleRejected, Slot
 
@@ -140,6 +140,7 @@ def item_json(item: Item) -> dict[str, Any]:
 @xseq_root.method("xseq_sendBundle")
 def send_bundle(c: Ctx, params: list[Any]) -> dict[str, Any]:
     obj = _bundle_params(params)
+    check_backlog(c.services)
     legs = parse_legs(c, obj["txs"])
 
     def slot_bound(key: str) -> int | None:
