@@ -62,7 +62,9 @@ def wait_posted(node: NodeThread, timeout: float = 30) -> None:
     assert poster is not None
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if poster.safe_slot >= node.node.sequencer.head_slot:
+        # everything submitted is sealed (instant mode seals on the next loop turn) and posted
+        sealed = not node.node.sequencer.open_slot_has_items
+        if sealed and poster.safe_slot >= node.node.sequencer.head_slot:
             return
         time.sleep(0.05)
     raise AssertionError(f"not posted: {poster.status()}")

@@ -38,6 +38,7 @@ BATCH_MAX = 32
 MAX_BACKLOG = 5_000  # unposted slots; past this, new submissions are refused (-32005)
 POST = keccak(b"post(uint256,bytes32[],bytes)")[:4]
 NEXT_SLOT = keccak(b"nextSlot()")[:4]
+SLOTS = keccak(b"slots(uint256)")[:4]
 KINDS = {"transaction": 0, "bundle": 1, "devchange": 2}
 
 
@@ -167,6 +168,10 @@ class Poster:
 
     # -- posting -------------------------------------------------------------------------
 
+    def _invalidated(self, slot: int) -> bool:
+        out = self.client.eth_call(self.address, SLOTS + slot.to_bytes(32, "big"))
+        return bool(decode(["bytes32", "bytes32", "uint64", "bool"], out)[3])
+
     def read_next_slot(self) -> int:
         out = self.client.eth_call(self.address, NEXT_SLOT)
         return int(decode(["uint256"], out)[0])
@@ -244,7 +249,12 @@ class Poster:
         """If a challenge invalidated slots we posted, roll the sequencer back to the last
         valid slot; production carries on from there (shared fate)."""
         onchain = await asyncio.to_thread(self.read_next_slot)
-        if onchain < self.next_slot:
+        if onchain < self.next_slot and not await asyncio.to_thread(self._invalidated, onchain):
+            # the L1 lost posts (restarted without its state): post them again
+            log.warning("L1 expects slot %d again; re-posting from there", onchain)
+            self.next_slot = onchain
+            self.batches = [b for b in self.batches if b.last_slot < onchain]
+        elif onchain < self.next_slot:
             log.warning(
                 "L1 invalidated slots from %d on: rolling back to slot %d", onchain, onchain - 1
             )
