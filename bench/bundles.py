@@ -12,7 +12,6 @@ Usage: .venv/bin/python bench/bundles.py [--n 200]
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,29 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.rollup_rpc import KEYS, SINK, Rpc, free_port, pct, sign_for, wait_up  # noqa: E402
-
-
-def start(port: int, data: str) -> subprocess.Popen[bytes]:
-    exe = ROOT / ".venv" / "bin" / "xseqd"
-    proc = subprocess.Popen(
-        [
-            str(exe),
-            "devnet",
-            "--port",
-            str(port),
-            "--data-dir",
-            data,
-            "--log-level",
-            "warning",
-            "--l1-rpc",
-            "none",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_up(f"http://127.0.0.1:{port}/rollup/901")
-    return proc
+from bench.rollup_rpc import KEYS, SINK, Rpc, free_port, pct, sign_for, start_xseqd  # noqa: E402
 
 
 def pairs(n: int, offset: int) -> list[tuple[str, str]]:
@@ -63,7 +40,7 @@ def main() -> None:
     n = args.n
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        proc = start(port, data)
+        proc = start_xseqd(port, ("--data-dir", data))
         try:
             root = Rpc(f"http://127.0.0.1:{port}/")
             a, b = (

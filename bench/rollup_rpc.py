@@ -211,25 +211,24 @@ def run_bare(n: int, per_client: int) -> dict[str, Any]:
     }
 
 
-def start_xseqd(port: int) -> subprocess.Popen[bytes]:
+def start_xseqd(
+    port: int, storage: tuple[str, ...] = ("--db", "memory")
+) -> subprocess.Popen[bytes]:
+    """xseqd as a user runs it, without L1; by default with an in-memory log, like anvil
+    (bench/bundles.py passes a data dir to measure with the durable log)."""
     exe = ROOT / ".venv" / "bin" / "xseqd"
-    proc = subprocess.Popen(
-        # in-memory log, like anvil (bench/bundles.py measures with the durable log)
-        [
-            str(exe),
-            "devnet",
-            "--port",
-            str(port),
-            "--db",
-            "memory",
-            "--log-level",
-            "warning",
-            "--l1-rpc",
-            "none",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    args = [
+        str(exe),
+        "devnet",
+        "--port",
+        str(port),
+        *storage,
+        "--log-level",
+        "warning",
+        "--l1-rpc",
+        "none",
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_up(f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}")
     return proc
 
