@@ -154,7 +154,11 @@ class Node:
             await asyncio.sleep(0.01)
         self.driver.start()
         if self.settings.l1_rpc != "none":
-            await self._start_l1()
+            try:
+                await self._start_l1()
+            except BaseException:
+                await self.stop()  # never leave an anvil child or the server behind
+                raise
         if self.settings.data_dir is not None:
             self._write_endpoints_file()
         return self.endpoints

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import httpx
 
+from xseqd.errors import XseqError
+
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 
 
-class AnvilError(RuntimeError):
-    """Raised when anvil cannot be started."""
+class AnvilError(XseqError):
+    """Raised when anvil cannot be started (the CLI prints it and exits 2)."""
 
 
 class Anvil:

@@ -28,7 +28,12 @@ class L1Client:
 
     def call(self, method: str, *params: Any) -> Any:
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
-        reply = self.http.post(self.url, json=body).json()
+        try:
+            reply = self.http.post(self.url, json=body).json()
+        except ValueError:
+            raise L1Error(f"L1 at {self.url} did not answer JSON-RPC to {method}") from None
+        if not isinstance(reply, dict):
+            raise L1Error(f"L1 at {self.url} answered {method} with a non-object")
         if "error" in reply:
             raise L1Error(f"L1 {method}: {reply['error'].get('message')}", reply["error"])
         return reply["result"]
