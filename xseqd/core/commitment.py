@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from eth_abi import decode, encode
 from eth_hash.auto import keccak
 
+from xseqd.core.order import order_root
+
 
 @dataclass(frozen=True)
 class RollupState:
@@ -78,6 +80,7 @@ class PostedSlot:
     items: tuple[PostedItem, ...]
 
 
+POST_SELECTOR = keccak(b"post(uint256,bytes32[],bytes)")[:4]  # Settlement.post
 SLOT_DATA = "(uint256,uint256,(bool,uint8,(uint256,bytes,address)[],bytes)[])"
 ROLLUP_STATE = "(uint256,bytes32,bytes32,uint256[],bytes32[],bytes32[])"
 ZERO_ADDRESS = b"\x00" * 20
@@ -166,7 +169,5 @@ def posted_item_hash(item: PostedItem) -> bytes:
 
 def posted_commitment(slot: PostedSlot, states: list[RollupState]) -> bytes:
     """The commitment that posted data claims (as Settlement.commitmentOf computes it)."""
-    from xseqd.core.order import order_root
-
     hashes = [posted_item_hash(i) for i in slot.items]
     return slot_commitment(slot.number, slot.timestamp, order_root(slot.number, hashes), states)

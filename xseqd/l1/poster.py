@@ -22,6 +22,7 @@ from eth_hash.auto import keccak
 
 from xseqd.chains.predeploys import artifact
 from xseqd.core.commitment import (
+    POST_SELECTOR,
     PostedItem,
     PostedSlot,
     RollupState,
@@ -36,7 +37,6 @@ log = logging.getLogger("xseqd.l1")
 
 BATCH_MAX = 32
 MAX_BACKLOG = 5_000  # unposted slots; past this, new submissions are refused (-32005)
-POST = keccak(b"post(uint256,bytes32[],bytes)")[:4]
 NEXT_SLOT = keccak(b"nextSlot()")[:4]
 SLOTS = keccak(b"slots(uint256)")[:4]
 KINDS = {"transaction": 0, "bundle": 1, "devchange": 2}
@@ -273,7 +273,7 @@ class Poster:
         commitments = [posted_commitment(p, st) for p, st in zip(posted, states)]
         self._inject_fault(slots, posted, states, commitments)
         data = encode_batch(posted, states)
-        calldata = POST + encode(
+        calldata = POST_SELECTOR + encode(
             ["uint256", "bytes32[]", "bytes"], [slots[0].number, commitments, data]
         )
         receipt = await asyncio.to_thread(self.client.send, self.key, self.address, calldata)

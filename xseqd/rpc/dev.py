@@ -240,12 +240,3 @@ def sign_typed_data(c: RollupCall, params: list[Any]) -> str:
     except Exception as exc:
         raise InvalidParams(f"invalid typed data: {exc}") from None
     return fmt.h(_key(c, who).sign_message(signable).signature)
-
-
-@dev.method("eth_sendRawTransactionSync")
-def _unused(c: RollupCall, params: list[Any]) -> Any:
-    (raw,) = p.positional(params, 1, 1)
-    tx_hash = submit(c, decode_tx(c, p.data(raw, "transaction")))
-    c.services.driver.seal_now_if_instant()
-    record = c.rollup.txs.get(bytes.fromhex(tx_hash[2:]))
-    return None if record is None else fmt.receipt_json(record)

@@ -298,10 +298,9 @@ def fee_history(c: RollupCall, params: list[Any]) -> dict[str, Any]:
         "baseFeePerBlobGas": ["0x0" for _ in base_fees],
         "blobGasUsedRatio": [0 for _ in blocks],
     }
-    if pcts is not None:
-        out["reward"] = [_rewards(b, percentiles) for b in blocks]
-    if pcts is not None:
-        out = {"oldestBlock": out.pop("oldestBlock"), "reward": out.pop("reward"), **out}
+    if pcts is not None:  # geth's field order: reward right after oldestBlock
+        rewards = [_rewards(b, percentiles) for b in blocks]
+        out = {"oldestBlock": out.pop("oldestBlock"), "reward": rewards, **out}
     return out
 
 

@@ -372,7 +372,7 @@ class Sequencer:
         assert ob is not None
         state = ob.workspace.state
         base_fee = int(getattr(ob.header, "base_fee_per_gas", 0) or 0)
-        facts = tx_facts(tx, rollup.chain_id)
+        facts = tx_facts(tx)
         account = AccountFacts(state.get_nonce(Address(sender)), state.get_balance(Address(sender)))
         block = BlockFacts(rollup.chain_id, base_fee, int(ob.header.gas_limit), ob.gas_left)
         return check_admission(facts, account, block)
@@ -538,7 +538,7 @@ def check_bundle_shape(legs: list[Leg], rollups: dict[int, Rollup]) -> None:
         seen.add(leg.tx_hash)
 
 
-def tx_facts(tx: SignedTransactionAPI, chain_id: int) -> TxFacts:
+def tx_facts(tx: SignedTransactionAPI) -> TxFacts:
     """The admission-relevant fields of a signed transaction."""
     typed = getattr(tx, "type_id", None) not in (None, 1)
     max_fee = int(tx.max_fee_per_gas) if typed else int(tx.gas_price)

@@ -18,7 +18,13 @@ from xseqd.chains.genesis import RollupSpec
 from xseqd.chains.predeploys import MAILBOX
 from xseqd.chains.rollup import Rollup
 from xseqd.core.atomic import Leg, execute_bundle
-from xseqd.core.commitment import PostedSlot, RollupState, decode_batch, posted_commitment
+from xseqd.core.commitment import (
+    POST_SELECTOR,
+    PostedSlot,
+    RollupState,
+    decode_batch,
+    posted_commitment,
+)
 from xseqd.core.devchange import DevChange
 from xseqd.core.messages import root_slot
 from xseqd.l1.client import L1Client
@@ -76,8 +82,6 @@ def posted_batches(
     client: L1Client, settlement: str
 ) -> list[tuple[int, list[PostedSlot], list[list[RollupState]], bytes]]:
     """Every batch posted, in order: (first slot, slots, states, raw batch data)."""
-    from xseqd.l1.poster import POST
-
     logs = client.call(
         "eth_getLogs",
         {"address": settlement, "fromBlock": "0x0", "toBlock": "latest", "topics": [SLOTS_POSTED]},
@@ -86,7 +90,7 @@ def posted_batches(
     for log in logs:
         tx = client.call("eth_getTransactionByHash", log["transactionHash"])
         calldata = bytes.fromhex(tx["input"][2:])
-        if calldata[:4] != POST:
+        if calldata[:4] != POST_SELECTOR:
             raise ValueError(f"posting tx {log['transactionHash']} is not a post() call")
         first, _commitments, data = decode(["uint256", "bytes32[]", "bytes"], calldata[4:])
         slots, states = decode_batch(bytes(data))
