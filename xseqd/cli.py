@@ -84,13 +84,13 @@ def run_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from xseqd.chains.genesis import load_rollups
-    from xseqd.config import DEFAULT_ROLLUPS_DIR
     from xseqd.l1.client import L1Client
     from xseqd.verify.verifier import find_settlement, inspect
 
-    rollups_dir = Path(args.rollups_dir) if args.rollups_dir else DEFAULT_ROLLUPS_DIR
-    accounts = [bytes.fromhex(a.address[2:]) for a in dev_accounts(10)]
-    specs = load_rollups(rollups_dir, accounts)
+    specs = None  # by default the genesis the deployment committed to on L1
+    if args.rollups_dir:
+        accounts = [bytes.fromhex(a.address[2:]) for a in dev_accounts(args.accounts)]
+        specs = load_rollups(Path(args.rollups_dir), accounts)
 
     def progress(done: int, total: int) -> None:
         if done == total or done % 100 == 0:
@@ -102,16 +102,16 @@ def run_verify(args: argparse.Namespace) -> int:
     if verdict.ok:
         print(f"OK: {verdict.checked} slots re-executed, every commitment matches")
         return 0
-    print(f"BAD slot {verdict.bad_slot}: {verdict.reason}")
+    if verdict.fault == "genesis":
+        print(f"WRONG GENESIS: {verdict.reason}")
+        return 1
+    print(f"BAD slot {verdict.bad_slot} ({verdict.fault}): {verdict.reason}")
     if args.challenge and finding is not None:
-        from eth_abi import decode
-
-        from xseqd.l1.poster import VERIFIER_KEY
+        from xseqd.l1.settlement import Settlement
+        from xseqd.node import DEV_VERIFIER_KEY as VERIFIER_KEY
         from xseqd.verify.challenge import challenge_finding, challenger
-        from xseqd.verify.verifier import SLOTS
 
-        record = client.eth_call(settlement, SLOTS + finding.slot.to_bytes(32, "big"))
-        commitment = bytes(decode(["bytes32", "bytes32", "uint64", "bool"], record)[0])
+        commitment = Settlement(client, settlement).slot(finding.slot).commitment
         receipt = challenge_finding(
             client, challenger(), VERIFIER_KEY, settlement, finding, commitment
         )
@@ -131,7 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     devnet.add_argument("--no-l1", action="store_true", help="run without L1 settlement")
     verify_cmd = sub.add_parser("verify", help="re-execute every slot posted on L1 and check it")
     verify_cmd.add_argument("--l1-rpc", required=True, help="L1 JSON-RPC URL")
-    verify_cmd.add_argument("--rollups-dir", default=None, help="rollup definitions (genesis)")
+    verify_cmd.add_argument(
+        "--rollups-dir",
+        default=None,
+        help="rollup definitions, only for rollups started from a geth genesis file "
+        "(default: the genesis the Settlement deployment committed to)",
+    )
+    verify_cmd.add_argument(
+        "--accounts", type=int, default=10, help="dev accounts, with --rollups-dir"
+    )
     verify_cmd.add_argument(
         "--settlement", default=None, help="Settlement address (found if omitted)"
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from xseqd.core.order import OrderReceipt, verify_receipt
+from xseqd.core.order import OrderReceipt, ReceiptDomain, verify_receipt
 
 
 class SequencerError(Exception):
@@ -84,6 +84,5 @@ class SequencerClient:
     def verify(self, receipt: dict[str, Any]) -> bool:
         """True iff ``receipt`` is signed by this sequencer's key for its domain."""
         info = self.info()
-        return verify_receipt(
-            OrderReceipt.from_json(receipt), info["address"], int(info["receiptDomain"]["chainId"])
-        )
+        domain = ReceiptDomain.from_json(info["receiptDomain"])
+        return verify_receipt(OrderReceipt.from_json(receipt), info["address"], domain)

@@ -17,26 +17,33 @@ from typing import Any
 
 import uvicorn
 from eth_account import Account
+from eth_hash.auto import keccak
 
 from xseqd.accounts import dev_accounts
-from xseqd.chains.genesis import load_rollups
+from xseqd.chains.genesis import genesis_commitment, genesis_description, load_rollups
 from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
+from xseqd.core.order import ReceiptDomain
 from xseqd.errors import XseqError
+from xseqd.l1 import settlement
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
-from xseqd.l1.poster import Poster, deploy_settlement
+from xseqd.l1.poster import Poster
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
 from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.recovery import restore
-from xseqd.sequencer.sequencer import DEFAULT_SEQUENCER_KEY, Sequencer
+from xseqd.sequencer.sequencer import Sequencer
 from xseqd.storage.journal import LogJournal
 from xseqd.storage.log import SequencerLog
 
 log = logging.getLogger("xseqd")
+
+# TEMPORARY public devnet keys (being replaced by per-devnet generated keys)
+DEV_SEQUENCER_KEY = keccak(b"xseqd devnet sequencer key")
+DEV_VERIFIER_KEY = keccak(b"xseqd devnet verifier key")
 
 
 @dataclass
@@ -63,9 +70,11 @@ class Node:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         accounts = dev_accounts(settings.accounts)
-        specs = load_rollups(settings.rollups_dir, [bytes.fromhex(a.address[2:]) for a in accounts])
+        addresses = [bytes.fromhex(a.address[2:]) for a in accounts]
+        specs = load_rollups(settings.rollups_dir, addresses)
+        self.genesis_description = genesis_description(specs, addresses)
         self.rollups = [Rollup(spec) for spec in specs]
-        self.sequencer = Sequencer(self.rollups)
+        self.sequencer = Sequencer(self.rollups, key=DEV_SEQUENCER_KEY)
         if settings.data_dir is not None and not settings.db:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = SequencerLog(settings.db_url)
@@ -125,7 +134,8 @@ class Node:
         self.sequencer.listeners.on_pending.append(on_pending)
 
     async def start(self) -> Endpoints:
-        """Bind the server (port 0 = any free port) and start slot timers."""
+        """Bind the port (0 = any free port), start the L1 side, then serve and start
+        slot timers: the port answers only once everything is up."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted sockets inherit this: without it, the response body waits for the
@@ -135,6 +145,13 @@ class Node:
         host, port = sock.getsockname()[:2]
         self.endpoints = Endpoints(host, port)
         self.services.base_url = self.endpoints.base_url
+        if self.settings.l1_rpc != "none":  # ready means ready: L1 first, then the port
+            try:
+                await self._start_l1()
+            except BaseException:
+                sock.close()
+                await self.stop()  # never leave an anvil child behind
+                raise
         config = uvicorn.Config(
             self.app,
             log_level="warning",
@@ -153,12 +170,6 @@ class Node:
                 self._serve_task.result()
             await asyncio.sleep(0.01)
         self.driver.start()
-        if self.settings.l1_rpc != "none":
-            try:
-                await self._start_l1()
-            except BaseException:
-                await self.stop()  # never leave an anvil child or the server behind
-                raise
         if self.settings.data_dir is not None:
             self._write_endpoints_file()
         return self.endpoints
@@ -174,26 +185,52 @@ class Node:
             url = await asyncio.to_thread(self.anvil.start)
         self.l1_url = url
         client = L1Client(url)
-        key = Account.from_key(DEFAULT_SEQUENCER_KEY)
+        key = Account.from_key(DEV_SEQUENCER_KEY)
         try:  # a dev L1 funds the sequencer; a real one must be funded by its operator
             await asyncio.to_thread(client.call, "anvil_setBalance", key.address, hex(10**24))
         except Exception:
             pass
-        known = json.loads(self.log.load().meta.get("l1", "{}"))
-        address = known.get("settlement")
-        if address is None or await asyncio.to_thread(
-            client.call, "eth_getCode", address, "latest"
-        ) in ("0x", "0x0"):
-            address = await asyncio.to_thread(
-                deploy_settlement, client, key, self.settings.challenge_window
-            )
-            self.log.set_meta("l1", json.dumps({"url": url, "settlement": address}))
+        address = await asyncio.to_thread(self._settlement, client, key, url)
+        chain_id = await asyncio.to_thread(client.chain_id)
+        self.sequencer.set_receipt_domain(ReceiptDomain(chain_id, bytes.fromhex(address[2:])))
         self.poster = Poster.for_key(
-            self.sequencer, client, DEFAULT_SEQUENCER_KEY, address, self.settings.challenge_window
+            self.sequencer, client, DEV_SEQUENCER_KEY, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
+        self.sequencer.rewind_guard = self.poster.guard_rewind
         await self.poster.start()
         self.services.l1 = self.poster
+
+    def _settlement(self, client: L1Client, key: Any, url: str) -> str:
+        """The Settlement this log settles on (found again via the log), or a new one
+        committing to this devnet's genesis."""
+        known = json.loads(self.log.load().meta.get("l1", "{}"))
+        address = known.get("settlement")
+        if address is not None and client.call("eth_getCode", address, "latest") not in (
+            "0x",
+            "0x0",
+        ):
+            found = settlement.Settlement(client, address).sequencer()
+            if found.lower() != key.address.lower():
+                raise XseqError(
+                    f"Settlement {address} belongs to sequencer {found}, not {key.address}"
+                )
+            return str(address)
+        ids = sorted(r.chain_id for r in self.rollups)
+        by_id = {r.chain_id: r for r in self.rollups}
+        genesis = genesis_commitment(ids, [by_id[c].blocks[0].hash for c in ids])
+        verifier = Account.from_key(DEV_VERIFIER_KEY).address
+        address = settlement.deploy(
+            client,
+            key,
+            verifier,
+            self.settings.challenge_window,
+            ids,
+            genesis,
+            self.genesis_description,
+        )
+        self.log.set_meta("l1", json.dumps({"url": url, "settlement": address}))
+        return address
 
     def _write_endpoints_file(self) -> None:
         assert self.settings.data_dir is not None and self.endpoints is not None

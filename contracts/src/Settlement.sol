@@ -6,6 +6,12 @@ pragma solidity ^0.8.28;
 /// @notice The sequencer posts, in order and without gaps, one commitment per slot and,
 /// in the same call, the batch data that re-derives those slots:
 ///   data = abi.encode(SlotData[] slots, RollupState[][] states)
+/// `post` checks that the data holds exactly the posted slots, each with one state per
+/// rollup of the deployment in ascending chain-id order (the canonical leaf order).
+/// The deployment commits to the rollups' genesis (`genesis`, and the `Genesis` event
+/// carries the description a verifier rebuilds it from). Order receipts are bound to this
+/// contract and to an epoch: a successful challenge opens a new epoch, and a rewindable
+/// (devnet) deployment lets the sequencer open one explicitly (`EpochOpened`, public).
 /// A slot is `safe` once committed and `finalized` once `challengeWindow` L1 blocks have
 /// passed without a successful challenge. Inside the window, anyone may challenge (with
 /// a bond, returned with the sequencer's bond on success; a failed challenge reverts):
@@ -27,9 +33,9 @@ contract Settlement {
 
     struct Item {
         bool included;
-        uint8 kind; // 0 transaction, 1 bundle, 2 devnet change
+        uint8 kind; // 0 transaction, 1 bundle, 2 devnet change (xseqd/core/items.py)
         Leg[] legs;
-        bytes change;
+        bytes payload;
     }
 
     struct SlotData {
@@ -52,18 +58,25 @@ contract Settlement {
         bytes32 dataHash;
         uint64 l1Block;
         bool invalidated;
+        uint64 epoch;
     }
 
     address public immutable sequencer;
     address public immutable verifier;
     uint256 public immutable challengeWindow;
+    bool public immutable rewindable;
+    bytes32 public immutable genesis;
     uint256 public constant CHALLENGE_BOND = 1 ether;
     uint256 public nextSlot = 1;
     uint256 public sequencerBond;
+    uint64 public epoch;
+    uint256[] internal rollupIds;
     mapping(uint256 => SlotRecord) public slots;
 
+    event Genesis(uint256[] rollups, bytes32 genesis, bytes description);
     event SlotsPosted(uint256 indexed firstSlot, uint256 count, bytes32 dataHash);
     event SlotInvalidated(uint256 indexed slot, address indexed challenger, string fault);
+    event EpochOpened(uint64 indexed epoch, uint256 firstSlot);
 
     error OnlySequencer();
     error WrongSlot(uint256 expected, uint256 got);
@@ -71,26 +84,78 @@ contract Settlement {
     error NotChallengeable(uint256 slot);
     error BondRequired();
     error NotAFault(string why);
+    error BadBatch(string why);
+    error StaleEpoch(uint64 current, uint64 got);
 
-    constructor(address sequencer_, address verifier_, uint256 challengeWindow_) payable {
+    /// @param rollups_ the chain ids of the deployment's rollups, ascending
+    /// @param genesis_ keccak256(abi.encode(rollups_, genesisBlockHashes))
+    /// @param description what a verifier rebuilds the genesis from (xseqd: JSON)
+    constructor(
+        address sequencer_,
+        address verifier_,
+        uint256 challengeWindow_,
+        bool rewindable_,
+        uint256[] memory rollups_,
+        bytes32 genesis_,
+        bytes memory description
+    ) payable {
+        for (uint256 i = 1; i < rollups_.length; i++) {
+            require(rollups_[i - 1] < rollups_[i], "rollups not ascending");
+        }
         sequencer = sequencer_;
         verifier = verifier_;
         challengeWindow = challengeWindow_;
+        rewindable = rewindable_;
+        genesis = genesis_;
+        rollupIds = rollups_;
         sequencerBond = msg.value;
+        emit Genesis(rollups_, genesis_, description);
     }
 
-    function post(uint256 firstSlot, bytes32[] calldata commitments, bytes calldata data)
-        external
-    {
+    function rollups() external view returns (uint256[] memory) {
+        return rollupIds;
+    }
+
+    /// @notice Commit `commitments` for slots firstSlot.. and the data that re-derives
+    /// them, in receipt epoch `epoch_` (>= the current one; a higher one opens a new
+    /// epoch, which only a rewindable deployment allows).
+    function post(
+        uint256 firstSlot,
+        uint64 epoch_,
+        bytes32[] calldata commitments,
+        bytes calldata data
+    ) external {
         if (msg.sender != sequencer) revert OnlySequencer();
         if (firstSlot != nextSlot) revert WrongSlot(nextSlot, firstSlot);
         if (commitments.length == 0) revert Empty();
+        if (epoch_ < epoch || (epoch_ > epoch && !rewindable)) revert StaleEpoch(epoch, epoch_);
+        _checkBatch(firstSlot, commitments.length, data);
+        if (epoch_ > epoch) {
+            epoch = epoch_;
+            emit EpochOpened(epoch_, firstSlot);
+        }
         bytes32 dataHash = keccak256(data);
         for (uint256 i = 0; i < commitments.length; i++) {
-            slots[firstSlot + i] = SlotRecord(commitments[i], dataHash, uint64(block.number), false);
+            slots[firstSlot + i] =
+                SlotRecord(commitments[i], dataHash, uint64(block.number), false, epoch_);
         }
         nextSlot = firstSlot + commitments.length;
         emit SlotsPosted(firstSlot, commitments.length, dataHash);
+    }
+
+    /// @dev The data holds exactly slots first..first+count-1, in order, each with one
+    /// state per rollup of the deployment, in ascending chain-id order.
+    function _checkBatch(uint256 first, uint256 count, bytes calldata data) internal view {
+        (SlotData[] memory all, RollupState[][] memory states) =
+            abi.decode(data, (SlotData[], RollupState[][]));
+        if (all.length != count || states.length != count) revert BadBatch("slot count");
+        for (uint256 i = 0; i < count; i++) {
+            if (all[i].number != first + i) revert BadBatch("slot numbers");
+            if (states[i].length != rollupIds.length) revert BadBatch("rollup set");
+            for (uint256 k = 0; k < rollupIds.length; k++) {
+                if (states[i][k].chainId != rollupIds[k]) revert BadBatch("rollup order");
+            }
+        }
     }
 
     /// @notice 0 = not committed, 1 = safe, 2 = finalized, 3 = invalidated.
@@ -109,14 +174,34 @@ contract Settlement {
         return keccak256(abi.encode(r.chainId, r.blockHash, r.stateRoot, mailbox));
     }
 
+    struct LegDigest {
+        uint256 chainId;
+        bytes32 txHash;
+        address sender;
+    }
+
+    /// @notice The id users know an item by (its bundleHash).
     function itemHash(Item memory item) public pure returns (bytes32) {
-        if (item.kind == 2) return keccak256(abi.encodePacked("xseqd/devchange", item.change));
+        if (item.kind == 2) return keccak256(abi.encodePacked("xseqd/devchange", item.payload));
         if (item.kind == 0) return keccak256(item.legs[0].raw);
         bytes memory hashes;
         for (uint256 i = 0; i < item.legs.length; i++) {
             hashes = abi.encodePacked(hashes, keccak256(item.legs[i].raw));
         }
         return keccak256(hashes);
+    }
+
+    /// @notice What the order chain commits to: kind, inclusion, id, every leg's chain,
+    /// transaction hash and sender, and the payload.
+    function entryHash(Item memory item) public pure returns (bytes32) {
+        LegDigest[] memory legs = new LegDigest[](item.legs.length);
+        for (uint256 i = 0; i < item.legs.length; i++) {
+            Leg memory g = item.legs[i];
+            legs[i] = LegDigest(g.chainId, keccak256(g.raw), g.sender);
+        }
+        return keccak256(
+            abi.encode(item.kind, item.included, itemHash(item), legs, keccak256(item.payload))
+        );
     }
 
     function orderChain(uint256 slot, Item[] memory items, uint256 upto)
@@ -126,7 +211,7 @@ contract Settlement {
     {
         chain = keccak256(abi.encodePacked("xseqd/order", uint64(slot)));
         for (uint256 i = 0; i < upto; i++) {
-            chain = keccak256(abi.encodePacked(chain, itemHash(items[i])));
+            chain = keccak256(abi.encodePacked(chain, entryHash(items[i])));
         }
     }
 
@@ -191,6 +276,7 @@ contract Settlement {
     function challengeReceipt(
         uint256 slot,
         bytes calldata data,
+        uint64 receiptEpoch,
         uint256 index,
         bytes32 receiptItemHash,
         bytes32 receiptChain,
@@ -200,7 +286,8 @@ contract Settlement {
         if (commitmentOf(s, states) != slots[slot].commitment) {
             revert NotAFault("use challengeData");
         }
-        bytes32 digest = receiptDigest(slot, index, receiptItemHash, receiptChain);
+        if (receiptEpoch != slots[slot].epoch) revert NotAFault("receipt of another epoch");
+        bytes32 digest = receiptDigest(receiptEpoch, slot, index, receiptItemHash, receiptChain);
         if (_recover(digest, signature) != sequencer) revert NotAFault("not signed by the sequencer");
         bool honoured = index < s.items.length
             && itemHash(s.items[index]) == receiptItemHash
@@ -221,17 +308,23 @@ contract Settlement {
         _invalidate(slot, "verifier attests a wrong state root");
     }
 
-    function receiptDigest(uint256 slot, uint256 index, bytes32 item, bytes32 chain)
-        public
-        view
-        returns (bytes32)
-    {
+    function receiptDigest(
+        uint64 epoch_,
+        uint256 slot,
+        uint256 index,
+        bytes32 item,
+        bytes32 chain
+    ) public view returns (bytes32) {
         bytes32 domain = keccak256(abi.encode(
-            keccak256("EIP712Domain(string name,string version,uint256 chainId)"),
-            keccak256("xseqd"), keccak256("1"), block.chainid));
+            keccak256(
+                "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+            ),
+            keccak256("xseqd"), keccak256("2"), block.chainid, address(this)));
         bytes32 structHash = keccak256(abi.encode(
-            keccak256("OrderReceipt(uint64 slot,uint32 index,bytes32 itemHash,bytes32 orderChain)"),
-            slot, index, item, chain));
+            keccak256(
+                "OrderReceipt(uint64 epoch,uint64 slot,uint32 index,bytes32 itemHash,bytes32 orderChain)"
+            ),
+            epoch_, slot, index, item, chain));
         return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
     }
 
@@ -255,6 +348,8 @@ contract Settlement {
     function _invalidate(uint256 slot, string memory fault) internal {
         for (uint256 s = slot; s < nextSlot; s++) slots[s].invalidated = true;
         nextSlot = slot;
+        epoch += 1; // receipts for the re-posted slots are given anew
+        emit EpochOpened(epoch, slot);
         uint256 reward = sequencerBond;
         sequencerBond = 0;
         emit SlotInvalidated(slot, msg.sender, fault);

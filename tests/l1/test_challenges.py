@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_abi import decode
 from eth_account import Account
-from eth_hash.auto import keccak
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
@@ -25,6 +23,7 @@ from xseqd.config import Settings
 from xseqd.core.order import OrderReceipt
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client, L1Error
+from xseqd.l1.settlement import Settlement
 from xseqd.node import NodeThread
 from xseqd.verify.challenge import (
     attest,
@@ -35,7 +34,6 @@ from xseqd.verify.challenge import (
 )
 from xseqd.verify.verifier import posted_batches
 
-STATUS = keccak(b"status(uint256)")[:4]
 EXE = Path(sys.executable).parent / "xseqd"
 
 
@@ -48,7 +46,7 @@ def l1(tmp_path: Path) -> Any:
 
 
 def status(client: L1Client, settlement: str, slot: int) -> int:
-    return int(decode(["uint8"], client.eth_call(settlement, STATUS + slot.to_bytes(32, "big")))[0])
+    return Settlement(client, settlement).status(slot)
 
 
 def scenario(node: NodeThread) -> dict[str, Any]:
@@ -76,9 +74,9 @@ def scenario(node: NodeThread) -> dict[str, Any]:
 
 
 def batch_of(client: L1Client, settlement: str, slot: int) -> bytes:
-    for first, slots, _, data in posted_batches(client, settlement):
-        if first <= slot < first + len(slots):
-            return data
+    for batch in posted_batches(client, settlement):
+        if batch.first <= slot < batch.first + batch.count:
+            return batch.data
     raise AssertionError("slot not posted")
 
 
@@ -94,7 +92,9 @@ def test_verify_names_the_slot_and_the_challenge_invalidates_it(l1: Anvil, fault
             text=True,
             timeout=300,
         )
-        assert done.returncode == 1 and "BAD slot 2:" in done.stdout, done.stdout + done.stderr
+        kind = {"commitment": "data", "data": "data", "mailbox": "mailbox", "state": "state"}
+        expected = f"BAD slot 2 ({kind[fault]}):"
+        assert done.returncode == 1 and expected in done.stdout, done.stdout + done.stderr
         assert "accepted on L1" in done.stdout
         client = L1Client(l1.url)
         settlement = s["seq"].info()["l1"]["settlement"]

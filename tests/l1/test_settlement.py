@@ -11,23 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_abi import decode, encode
+from eth_abi import decode
 from eth_account import Account
 from eth_hash.auto import keccak
 from web3 import Web3
 
+from xseqd.abi import event_topic, input_types
 from xseqd.accounts import dev_accounts
 from xseqd.client import SequencerClient
 from xseqd.config import Settings
 from xseqd.core.commitment import RollupState, decode_batch, slot_commitment
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
+from xseqd.l1.settlement import Settlement
 from xseqd.node import NodeThread
 
 KEYS = dev_accounts(4)
 SINK = Web3.to_checksum_address("0x00000000000000000000000000000000000a11ce")
-SLOTS = keccak(b"slots(uint256)")[:4]
-SLOTS_POSTED = "0x" + keccak(b"SlotsPosted(uint256,uint256,bytes32)").hex()
+SLOTS_POSTED = "0x" + event_topic("Settlement", "SlotsPosted").hex()
 
 
 def free_port() -> int:
@@ -104,12 +105,11 @@ def test_slots_are_committed_on_l1_and_match_the_rollups(l1: Anvil) -> None:
         client = L1Client(l1.url)
         settlement = seq.info()["l1"]["settlement"]
         head = node.node.sequencer.head_slot
+        contract = Settlement(client, settlement)
         for n in range(1, head + 1):
-            commitment, data_hash, l1_block, invalid = decode(
-                ["bytes32", "bytes32", "uint64", "bool"],
-                client.eth_call(settlement, SLOTS + encode(["uint256"], [n])),
-            )
-            assert commitment == recomputed(seq, n) and l1_block > 0 and not invalid
+            record = contract.slot(n)
+            assert record.commitment == recomputed(seq, n)
+            assert record.l1_block > 0 and not record.invalidated
         # the posted data re-derives the order: decode every batch from its calldata
         logs = client.call(
             "eth_getLogs", {"address": settlement, "fromBlock": "0x0", "topics": [SLOTS_POSTED]}
@@ -121,10 +121,10 @@ def test_slots_are_committed_on_l1_and_match_the_rollups(l1: Anvil) -> None:
         posted_items = []
         for log in logs:
             tx = client.call("eth_getTransactionByHash", log["transactionHash"])
-            _, _, data = decode(["uint256", "bytes32[]", "bytes"], bytes.fromhex(tx["input"][10:]))
+            data = decode(input_types("Settlement", "post"), bytes.fromhex(tx["input"][10:]))[3]
             assert keccak(data).hex() == log["data"][66:130]
             for s in decode_batch(data)[0]:
-                posted_items += [(s.number, [leg[0] for leg in i.legs]) for i in s.items]
+                posted_items += [(s.number, [leg.chain_id for leg in i.legs]) for i in s.items]
         assert sum(1 for _, c in posted_items if c == [901, 902]) == 1  # the bundle
         assert sum(1 for _, c in posted_items if c == [901]) == 3
         # safe = committed; finalized after the challenge window
@@ -200,7 +200,7 @@ def test_independent_verifier_from_l1_alone(l1: Anvil, fault: str) -> None:
         assert code == 0 and "OK: 5 slots" in out, out
     else:
         bad = int(fault.split(":")[1])
-        assert code == 1 and f"BAD slot {bad}:" in out, out
+        assert code == 1 and f"BAD slot {bad} (data):" in out, out
 
 
 def test_backlog_is_bounded_and_reported(l1: Anvil, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from xseqd.accounts import dev_accounts
 from xseqd.chains.genesis import RollupSpec, devnet_genesis
 from xseqd.chains.predeploys import MAILBOX, REFERENCE_TOKEN, TOKEN_BRIDGE, mapping_slot
 from xseqd.chains.rollup import Rollup
+from xseqd.core.transition import committed_states
 from xseqd.errors import XseqError
 from xseqd.sequencer.replay import replay
 from xseqd.sequencer.sequencer import Sequencer
@@ -147,9 +148,10 @@ def test_bridging_conserves_eth_and_token(actions: list[Any]) -> None:
     for cid in CHAINS:
         assert list(received(seq, cid, sink)) == expected_sink[cid]
     for slot in seq.slots:
-        roots = seq.mailbox_roots(slot.blocks)
-        assert roots[901][902][0] == roots[902][901][1]
-        assert roots[902][901][0] == roots[901][902][1]
+        a, b = committed_states(seq.rollups, slot.blocks)
+        assert (a.chain_id, b.chain_id) == (901, 902)
+        assert a.outbox_roots[0] == b.inbox_roots[0]
+        assert b.outbox_roots[0] == a.inbox_roots[0]
     replayed = replay(specs(), seq.slots)
     for cid in CHAINS:
         assert [b.hash for b in replayed[cid].blocks] == [b.hash for b in seq.rollups[cid].blocks]

@@ -22,9 +22,9 @@ from eth_keys import keys
 from eth_typing import Address
 from eth_utils import ValidationError
 
+from xseqd.abi import decode_revert_reason
 from xseqd.chains.rollup import Rollup, _geth_wording
 from xseqd.chains.workspace import Workspace
-from xseqd.core.revert import decode_revert_reason
 from xseqd.errors import ExecutionReverted, TxRejected
 
 TX_GAS = 21_000

@@ -37,6 +37,8 @@ from eth.vm.forks import (
     SpuriousDragonVM,
     TangerineWhistleVM,
 )
+from eth_abi import encode
+from eth_hash.auto import keccak
 
 from xseqd.chains.predeploys import predeploy_state
 from xseqd.errors import XseqError
@@ -268,3 +270,41 @@ def load_rollups(directory: Path, dev_addresses: list[bytes]) -> list[RollupSpec
     if len(set(ids)) != len(ids):
         raise GenesisError(f"duplicate chain ids in {directory}: {ids}")
     return sorted(specs, key=lambda s: s.chain_id)
+
+
+def genesis_description(specs: list[RollupSpec], dev_addresses: list[bytes]) -> dict[str, Any]:
+    """What a verifier needs to rebuild the rollups' genesis, as committed on L1 at
+    deployment (rollups from a geth genesis.json are named, not described: the verifier
+    needs their files, ``--rollups-dir``)."""
+    rollups: list[dict[str, Any]] = []
+    for spec in specs:
+        if "genesis" in spec.extra:
+            rollups.append({"chainId": spec.chain_id, "name": spec.name, "kind": "geth"})
+        else:
+            gas = int(spec.extra.get("gas_limit", DEFAULT_GAS_LIMIT))
+            rollups.append(
+                {"chainId": spec.chain_id, "name": spec.name, "kind": "devnet", "gasLimit": gas}
+            )
+    return {"version": 1, "accounts": ["0x" + a.hex() for a in dev_addresses], "rollups": rollups}
+
+
+def specs_from_description(doc: dict[str, Any]) -> list[RollupSpec]:
+    """The rollup specs a genesis description names (``GenesisError`` when it needs files)."""
+    if doc.get("version") != 1:
+        raise GenesisError(f"unknown genesis description version {doc.get('version')!r}")
+    accounts = [bytes.fromhex(str(a)[2:]) for a in doc["accounts"]]
+    specs = []
+    for r in doc["rollups"]:
+        if r.get("kind") != "devnet":
+            raise GenesisError(
+                f"rollup {r['chainId']} starts from a geth genesis file: pass --rollups-dir"
+            )
+        genesis = devnet_genesis(accounts, int(r["gasLimit"]))
+        extra = {"chain_id": int(r["chainId"]), "gas_limit": int(r["gasLimit"])}
+        specs.append(RollupSpec(int(r["chainId"]), str(r["name"]), genesis, "L1", extra))
+    return sorted(specs, key=lambda s: s.chain_id)
+
+
+def genesis_commitment(chain_ids: list[int], genesis_hashes: list[bytes]) -> bytes:
+    """keccak256(abi.encode(uint256[] chainIds, bytes32[] genesisBlockHashes)), ascending."""
+    return keccak(encode(["uint256[]", "bytes32[]"], [chain_ids, genesis_hashes]))

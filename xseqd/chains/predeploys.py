@@ -8,15 +8,12 @@ solc-built artifacts in contracts/artifacts (tests check they are fresh).
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_hash.auto import keccak
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "contracts" / "artifacts"
+from xseqd.abi import artifact
 
 MAILBOX = bytes.fromhex("4200000000000000000000000000000000000023")
 TOKEN_BRIDGE = bytes.fromhex("4200000000000000000000000000000000000024")
@@ -27,12 +24,6 @@ SYSTEM = bytes.fromhex(Account.from_key(SYSTEM_KEY).address[2:])
 MAILBOX_RESERVE = 10**9 * 10**18  # ETH the mailbox can pay out on arrival
 SYSTEM_BALANCE = 10**6 * 10**18  # pays the gas of deliveries
 TOKEN_PER_ACCOUNT = 10**6 * 10**18
-
-
-@cache
-def artifact(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((ARTIFACTS / f"{name}.json").read_text())
-    return data
 
 
 def runtime_code(name: str) -> bytes:

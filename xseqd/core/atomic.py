@@ -10,13 +10,16 @@ bundle had never been sent and no fee is charged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from xseqd.chains.predeploys import MAILBOX, SYSTEM_KEY
+from xseqd.abi import decode_revert_reason
+from xseqd.chains.predeploys import MAILBOX, SYSTEM, SYSTEM_KEY
 from xseqd.core.messages import MAX_DEPTH, Message, deliver_calldata, sent_messages
-from xseqd.core.revert import decode_revert_reason
 from xseqd.errors import TxRejected
+
+SYSTEM_REFUSED = "transactions from the system account are refused (only the sequencer delivers)"
 
 
 class AtomicChain(Protocol):
@@ -88,13 +91,15 @@ class BundleOutcome:
 
 
 def run_legs(
-    chains: dict[int, AtomicChain], legs: list[Leg], abort_on_revert: bool = True
+    chains: Mapping[int, AtomicChain], legs: list[Leg], abort_on_revert: bool = True
 ) -> tuple[list[LegResult], list[Delivery], Abort | None]:
     """Apply ``legs`` in order, each followed by the cross-rollup actions it triggers,
     stopping at the first failure."""
     results: list[LegResult] = []
     deliveries: list[Delivery] = []
     for i, leg in enumerate(legs):
+        if (leg.sender or bytes(leg.tx.sender)) == SYSTEM:
+            return results, deliveries, Abort(i, SYSTEM_REFUSED, kind="invalid")
         try:
             applied = chains[leg.chain_id].apply(leg.tx, leg.sender)
         except TxRejected as exc:
@@ -134,7 +139,7 @@ def run_legs(
 
 
 def route(
-    chains: dict[int, AtomicChain],
+    chains: Mapping[int, AtomicChain],
     source: int,
     applied: Any,
     depth: int,
@@ -169,7 +174,7 @@ def route(
 
 
 def execute_bundle(
-    chains: dict[int, AtomicChain],
+    chains: Mapping[int, AtomicChain],
     legs: list[Leg],
     keep: bool = True,
     abort_on_revert: bool = True,

@@ -7,12 +7,14 @@
 Batch data (posted with the commitments, decodable by the Settlement contract) is
     abi.encode(SlotData[] slots, RollupState[][] states)
     SlotData    = (uint256 number, uint256 timestamp, Item[] items)
-    Item        = (bool included, uint8 kind, Leg[] legs, bytes change)
+    Item        = (bool included, uint8 kind, Leg[] legs, bytes payload)   core/items.py
     Leg         = (uint256 chainId, bytes rawTx, address sender)
     RollupState = (uint256 chainId, bytes32 blockHash, bytes32 stateRoot,
                    uint256[] counterparties, bytes32[] outbox, bytes32[] inbox)
-with kind 0 = transaction / 1 = bundle / 2 = devnet change (its canonical JSON in
-`change`), sender zero unless the leg ran as another account (impersonation).
+with ``kind`` an ``ItemKind`` (the devnet change's canonical JSON in ``payload``), sender
+zero unless the leg ran as another account (impersonation); the order root chains the
+items' entry hashes (core/items.py). Rollup states are in ascending chain-id order, one
+per rollup of the deployment (Settlement.post refuses anything else).
 Changing any of this is a breaking change (tests/l1/test_settlement.py checks the
 contract computes the same commitment).
 """
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from eth_abi import decode, encode
 from eth_hash.auto import keccak
 
+from xseqd.abi import selector
+from xseqd.core.items import ENTRY_TYPE, Entry
 from xseqd.core.order import order_root
 
 
@@ -56,7 +60,9 @@ class RollupState:
 def slot_commitment(
     slot: int, timestamp: int, order_root: bytes, rollups: list[RollupState]
 ) -> bytes:
-    leaves = [r.leaf() for r in sorted(rollups, key=lambda r: r.chain_id)]
+    """Leaves in the order given: canonical order is ascending chain id, which
+    Settlement.post enforces (so Python and Solidity hash the same list)."""
+    leaves = [r.leaf() for r in rollups]
     return keccak(
         encode(
             ["string", "uint256", "uint256", "bytes32", "bytes32[]"],
@@ -66,43 +72,25 @@ def slot_commitment(
 
 
 @dataclass(frozen=True)
-class PostedItem:
-    included: bool
-    kind: int
-    legs: tuple[tuple[int, bytes, bytes], ...]
-    change: bytes = b""
-
-
-@dataclass(frozen=True)
 class PostedSlot:
+    """A slot as posted in batch data: number, timestamp and its items' entries."""
+
     number: int
     timestamp: int
-    items: tuple[PostedItem, ...]
+    items: tuple[Entry, ...]
 
 
-POST_SELECTOR = keccak(b"post(uint256,bytes32[],bytes)")[:4]  # Settlement.post
-SLOT_DATA = "(uint256,uint256,(bool,uint8,(uint256,bytes,address)[],bytes)[])"
+class BatchError(ValueError):
+    """Raised when batch data does not decode (the verifier reports it as a data fault)."""
+
+
+POST_SELECTOR = selector("Settlement", "post")
+SLOT_DATA = f"(uint256,uint256,{ENTRY_TYPE}[])"
 ROLLUP_STATE = "(uint256,bytes32,bytes32,uint256[],bytes32[],bytes32[])"
-ZERO_ADDRESS = b"\x00" * 20
 
 
 def encode_batch(slots: list[PostedSlot], states: list[list[RollupState]]) -> bytes:
-    slot_values = [
-        (
-            s.number,
-            s.timestamp,
-            [
-                (
-                    i.included,
-                    i.kind,
-                    [(c, raw, sender or ZERO_ADDRESS) for c, raw, sender in i.legs],
-                    i.change,
-                )
-                for i in s.items
-            ],
-        )
-        for s in slots
-    ]
+    slot_values = [(s.number, s.timestamp, [e.values() for e in s.items]) for s in slots]
     state_values = [
         [
             (
@@ -121,22 +109,15 @@ def encode_batch(slots: list[PostedSlot], states: list[list[RollupState]]) -> by
 
 
 def decode_batch(data: bytes) -> tuple[list[PostedSlot], list[list[RollupState]]]:
-    slot_values, state_values = decode([f"{SLOT_DATA}[]", f"{ROLLUP_STATE}[][]"], data)
-    slots = []
-    for number, timestamp, items in slot_values:
-        posted = tuple(
-            PostedItem(
-                bool(included),
-                int(kind),
-                tuple(
-                    (int(c), bytes(raw), b"" if _addr(sender) == ZERO_ADDRESS else _addr(sender))
-                    for c, raw, sender in legs
-                ),
-                bytes(change),
-            )
-            for included, kind, legs, change in items
-        )
-        slots.append(PostedSlot(int(number), int(timestamp), posted))
+    """The slots and states of batch data; ``BatchError`` if it does not decode."""
+    try:
+        slot_values, state_values = decode([f"{SLOT_DATA}[]", f"{ROLLUP_STATE}[][]"], data)
+        slots = [
+            PostedSlot(int(n), int(ts), tuple(Entry.from_values(v) for v in items))
+            for n, ts, items in slot_values
+        ]
+    except Exception as exc:
+        raise BatchError(f"batch data does not decode: {exc}") from exc
     states = [
         [
             RollupState(
@@ -154,20 +135,7 @@ def decode_batch(data: bytes) -> tuple[list[PostedSlot], list[list[RollupState]]
     return slots, states
 
 
-def _addr(value: str | bytes) -> bytes:
-    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
-
-
-def posted_item_hash(item: PostedItem) -> bytes:
-    """The order's item hash, from posted data (as Settlement.itemHash computes it)."""
-    if item.kind == 2:
-        return keccak(b"xseqd/devchange" + item.change)
-    if item.kind == 0:
-        return keccak(item.legs[0][1])
-    return keccak(b"".join(keccak(raw) for _, raw, _ in item.legs))
-
-
 def posted_commitment(slot: PostedSlot, states: list[RollupState]) -> bytes:
     """The commitment that posted data claims (as Settlement.commitmentOf computes it)."""
-    hashes = [posted_item_hash(i) for i in slot.items]
+    hashes = [entry.hash for entry in slot.items]
     return slot_commitment(slot.number, slot.timestamp, order_root(slot.number, hashes), states)

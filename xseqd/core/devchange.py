@@ -52,6 +52,10 @@ class DevChange:
             int(doc["chainId"]), doc["kind"], bytes.fromhex(doc["address"]), value, int(doc["slot"])
         )
 
+    @classmethod
+    def from_canonical(cls, payload: bytes) -> DevChange:
+        return cls.from_json(json.loads(payload))
+
     def canonical(self) -> bytes:
         """The JSON bytes that are posted on L1 and hashed."""
         return json.dumps(self.to_json(), sort_keys=True).encode()

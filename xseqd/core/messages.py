@@ -9,10 +9,12 @@ from typing import Any
 from eth_abi import decode, encode
 from eth_hash.auto import keccak
 
+from xseqd.abi import event_topic, input_types, selector
 from xseqd.chains.predeploys import MAILBOX
 
-MESSAGE_SENT = keccak(b"MessageSent(bytes32,uint256,address,address,uint256,uint256,bytes)")
-DELIVER_SELECTOR = keccak(b"deliver(uint256,uint256,address,address,uint256,bytes)")[:4]
+MESSAGE_SENT = event_topic("Mailbox", "MessageSent")
+DELIVER_SELECTOR = selector("Mailbox", "deliver")
+DELIVER_TYPES = input_types("Mailbox", "deliver")
 MAX_DEPTH = 4  # A -> B -> C -> D -> E: a delivery may trigger messages up to this depth
 
 
@@ -95,7 +97,7 @@ def sent_messages(source: int, logs: Any) -> list[Message]:
 
 def deliver_calldata(m: Message) -> bytes:
     return DELIVER_SELECTOR + encode(
-        ["uint256", "uint256", "address", "address", "uint256", "bytes"],
+        DELIVER_TYPES,
         [m.source, m.nonce, m.sender, m.target, m.value, m.data],
     )
 

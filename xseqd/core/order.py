@@ -1,24 +1,24 @@
 """Order commitments and signed order receipts (pure logic, pinned encodings).
 
-Every accepted submission is an *item* in a slot's global order: a bundle, or a single
-transaction. Its position is committed at once by an order receipt the sequencer signs
-(EIP-712), and the slot's header commits to the whole order through a hash chain:
+Every accepted submission is an *item* in a slot's global order (core/items.py). Its
+position is committed at once by an order receipt the sequencer signs (EIP-712), and the
+slot's header commits to the whole order through a hash chain over the items' entry
+hashes (which bind kind, inclusion, legs and senders):
 
     chain_0     = keccak256("xseqd/order" || uint64(slot))
-    chain_{i+1} = keccak256(chain_i || itemHash_i)
+    chain_{i+1} = keccak256(chain_i || entryHash_i)
     orderRoot   = chain_n            (n = number of items in the slot)
 
-    itemHash    = keccak256(txHash_1 || ... || txHash_k)   for a bundle of k legs
-    itemHash    = txHash                                   for a single transaction
-
-The receipt for item i carries ``orderChain = chain_{i+1}``: anyone holding it can check
-that the sealed slot's items up to i hash to it. Changing any of these encodings is a
-breaking change (pinned by tests/core/test_order.py).
+The receipt for item i carries the item's id, ``orderChain = chain_{i+1}`` and the
+settlement **epoch** (it changes at every rollback of settled history); its EIP-712 domain
+names the L1 chain id and the Settlement contract (``verifyingContract``), so a receipt
+proves something only about the deployment and epoch it was given for. Changing any of
+these encodings is a breaking change (pinned by tests/core/test_order.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_account import Account
@@ -27,25 +27,17 @@ from eth_hash.auto import keccak
 from eth_keys import keys
 
 DOMAIN_NAME = "xseqd"
-DOMAIN_VERSION = "1"
+DOMAIN_VERSION = "2"
 
 RECEIPT_TYPES = {
     "OrderReceipt": [
+        {"name": "epoch", "type": "uint64"},
         {"name": "slot", "type": "uint64"},
         {"name": "index", "type": "uint32"},
         {"name": "itemHash", "type": "bytes32"},
         {"name": "orderChain", "type": "bytes32"},
     ]
 }
-
-
-def item_hash(tx_hashes: list[bytes], bundle: bool) -> bytes:
-    """The hash that identifies an item (see module docstring)."""
-    if not bundle:
-        if len(tx_hashes) != 1:
-            raise ValueError("a single-transaction item has exactly one hash")
-        return tx_hashes[0]
-    return keccak(b"".join(tx_hashes))
 
 
 def chain_start(slot: int) -> bytes:
@@ -72,10 +64,12 @@ class OrderReceipt:
     index: int
     item_hash: bytes
     order_chain: bytes
+    epoch: int = 0
     signature: bytes = b""
 
     def message(self) -> dict[str, Any]:
         return {
+            "epoch": self.epoch,
             "slot": self.slot,
             "index": self.index,
             "itemHash": self.item_hash,
@@ -84,6 +78,7 @@ class OrderReceipt:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "epoch": hex(self.epoch),
             "slot": hex(self.slot),
             "index": hex(self.index),
             "itemHash": "0x" + self.item_hash.hex(),
@@ -98,16 +93,42 @@ class OrderReceipt:
             index=int(doc["index"], 16),
             item_hash=bytes.fromhex(doc["itemHash"][2:]),
             order_chain=bytes.fromhex(doc["orderChain"][2:]),
+            epoch=int(doc.get("epoch", "0x0"), 16),
             signature=bytes.fromhex(doc["signature"][2:]),
         )
 
 
-def domain(chain_id: int) -> dict[str, Any]:
-    """The EIP-712 domain: name "xseqd", version "1", the settlement (L1) chain id."""
-    return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id}
+@dataclass(frozen=True)
+class ReceiptDomain:
+    """Where receipts are valid: the settlement L1's chain id and Settlement's address
+    (the zero address when the devnet runs without settlement)."""
+
+    chain_id: int
+    verifying_contract: bytes = b"\x00" * 20
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": self.chain_id,
+            "verifyingContract": "0x" + self.verifying_contract.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> ReceiptDomain:
+        return cls(int(doc["chainId"]), bytes.fromhex(str(doc["verifyingContract"])[2:]))
+
+    def separator(self) -> bytes:
+        return keccak(
+            _DOMAIN_TYPEHASH
+            + keccak(DOMAIN_NAME.encode())
+            + keccak(DOMAIN_VERSION.encode())
+            + self.chain_id.to_bytes(32, "big")
+            + self.verifying_contract.rjust(32, b"\x00")
+        )
 
 
-def typed_data(receipt: OrderReceipt, chain_id: int) -> dict[str, Any]:
+def typed_data(receipt: OrderReceipt, domain: ReceiptDomain) -> dict[str, Any]:
     """The full EIP-712 document of a receipt (what wallets and eth-account sign)."""
     return {
         "types": {
@@ -115,57 +136,53 @@ def typed_data(receipt: OrderReceipt, chain_id: int) -> dict[str, Any]:
                 {"name": "name", "type": "string"},
                 {"name": "version", "type": "string"},
                 {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
             ],
             **RECEIPT_TYPES,
         },
         "primaryType": "OrderReceipt",
-        "domain": domain(chain_id),
+        "domain": domain.to_json(),
         "message": receipt.message(),
     }
 
 
-_DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version,uint256 chainId)")
+_DOMAIN_TYPEHASH = keccak(
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
 _RECEIPT_TYPEHASH = keccak(
-    b"OrderReceipt(uint64 slot,uint32 index,bytes32 itemHash,bytes32 orderChain)"
+    b"OrderReceipt(uint64 epoch,uint64 slot,uint32 index,bytes32 itemHash,bytes32 orderChain)"
 )
 
 
-def digest(receipt: OrderReceipt, chain_id: int) -> bytes:
+def digest(receipt: OrderReceipt, domain: ReceiptDomain) -> bytes:
     """The EIP-712 digest, computed directly (the hot path: one per submission)."""
-    separator = keccak(
-        _DOMAIN_TYPEHASH
-        + keccak(DOMAIN_NAME.encode())
-        + keccak(DOMAIN_VERSION.encode())
-        + chain_id.to_bytes(32, "big")
-    )
     struct = keccak(
         _RECEIPT_TYPEHASH
+        + receipt.epoch.to_bytes(32, "big")
         + receipt.slot.to_bytes(32, "big")
         + receipt.index.to_bytes(32, "big")
         + receipt.item_hash
         + receipt.order_chain
     )
-    return keccak(b"\x19\x01" + separator + struct)
+    return keccak(b"\x19\x01" + domain.separator() + struct)
 
 
-def sign_receipt(receipt: OrderReceipt, key: bytes, chain_id: int) -> OrderReceipt:
+def sign_receipt(receipt: OrderReceipt, key: bytes, domain: ReceiptDomain) -> OrderReceipt:
     """Sign with the sequencer key; the signature is r || s || v (v = 27/28)."""
-    sig = keys.PrivateKey(key).sign_msg_hash(digest(receipt, chain_id))
+    sig = keys.PrivateKey(key).sign_msg_hash(digest(receipt, domain))
     signature = sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
-    return OrderReceipt(
-        receipt.slot, receipt.index, receipt.item_hash, receipt.order_chain, signature
-    )
+    return replace(receipt, signature=signature)
 
 
-def receipt_signer(receipt: OrderReceipt, chain_id: int) -> str:
+def receipt_signer(receipt: OrderReceipt, domain: ReceiptDomain) -> str:
     """The checksum address that signed ``receipt`` (raises on a malformed signature)."""
-    signable = encode_typed_data(full_message=typed_data(receipt, chain_id))
+    signable = encode_typed_data(full_message=typed_data(receipt, domain))
     return str(Account.recover_message(signable, signature=receipt.signature))
 
 
-def verify_receipt(receipt: OrderReceipt, sequencer: str, chain_id: int) -> bool:
+def verify_receipt(receipt: OrderReceipt, sequencer: str, domain: ReceiptDomain) -> bool:
     """True iff ``receipt`` was signed by ``sequencer`` for this domain."""
     try:
-        return receipt_signer(receipt, chain_id).lower() == sequencer.lower()
+        return receipt_signer(receipt, domain).lower() == sequencer.lower()
     except Exception:
         return False

@@ -15,68 +15,33 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eth_abi import decode, encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_hash.auto import keccak
 
-from xseqd.chains.predeploys import artifact
 from xseqd.core.commitment import (
-    POST_SELECTOR,
-    PostedItem,
     PostedSlot,
     RollupState,
     encode_batch,
     posted_commitment,
-    slot_commitment,
 )
+from xseqd.core.transition import Slot, committed_states
+from xseqd.errors import XseqError
 from xseqd.l1.client import L1Client
-from xseqd.sequencer.sequencer import Sequencer, Slot
+from xseqd.l1.settlement import Settlement, post_calldata
+from xseqd.sequencer.sequencer import Sequencer
 
 log = logging.getLogger("xseqd.l1")
 
 BATCH_MAX = 32
 MAX_BACKLOG = 5_000  # unposted slots; past this, new submissions are refused (-32005)
-NEXT_SLOT = keccak(b"nextSlot()")[:4]
-SLOTS = keccak(b"slots(uint256)")[:4]
-KINDS = {"transaction": 0, "bundle": 1, "devchange": 2}
-
-
-VERIFIER_KEY = keccak(b"xseqd devnet verifier key")
-SEQUENCER_BOND = 10 * 10**18
-
-
-def deploy_settlement(client: L1Client, key: LocalAccount, window: int) -> str:
-    """Deploy Settlement with the sequencer's bond; the devnet verifier key may attest."""
-    code = bytes.fromhex(artifact("Settlement")["bytecode"][2:])
-    verifier = Account.from_key(VERIFIER_KEY).address
-    args = encode(["address", "address", "uint256"], [key.address, verifier, window])
-    receipt = client.send(key, None, code + args, gas=6_000_000, value=SEQUENCER_BOND)
-    return str(receipt["contractAddress"])
 
 
 def slot_rollup_states(seq: Sequencer, slot: Slot) -> list[RollupState]:
-    roots = seq.mailbox_roots(slot.blocks)
-    out = []
-    for cid, record in sorted(slot.blocks.items()):
-        others = sorted(roots.get(cid, {}).items())
-        out.append(
-            RollupState(
-                cid,
-                record.hash,
-                bytes(record.block.header.state_root),
-                tuple(o for o, _ in others),
-                tuple(r[0] for _, r in others),
-                tuple(r[1] for _, r in others),
-            )
-        )
-    return out
+    return committed_states(seq.rollups, slot.blocks)
 
 
 def commitment_of(seq: Sequencer, slot: Slot) -> bytes:
-    return slot_commitment(
-        slot.number, slot.timestamp, slot.order_root, slot_rollup_states(seq, slot)
-    )
+    return posted_commitment(posted_slot(slot), slot_rollup_states(seq, slot))
 
 
 def _flip(value: bytes) -> bytes:
@@ -84,12 +49,13 @@ def _flip(value: bytes) -> bytes:
 
 
 def posted_slot(slot: Slot) -> PostedSlot:
-    items = []
-    for item in slot.items:
-        legs = tuple((leg.chain_id, bytes(leg.tx.encode()), leg.sender or b"") for leg in item.legs)
-        change = b"" if item.change is None else item.change.canonical()
-        items.append(PostedItem(item.status == "included", KINDS[item.kind], legs, change))
-    return PostedSlot(slot.number, slot.timestamp, tuple(items))
+    return PostedSlot(slot.number, slot.timestamp, tuple(item.entry for item in slot.items))
+
+
+class HistorySettled(XseqError):
+    """Raised when a cheat method would rewind below a slot committed on L1."""
+
+    code = -38020
 
 
 @dataclass
@@ -115,14 +81,30 @@ class Poster:
     l1_head: int = 0
     last_error: str | None = None
     invalidations: int = 0
-    fault: str = ""  # dev-only misbehaviour, "commitment:N" or "data:N" (tests of the verifier)
+    fault: str = ""  # dev-only misbehaviour, KIND:N (tests of the verifier and challenges)
     _task: asyncio.Task[None] | None = None
+    _posting_through: int = 0
 
     @classmethod
     def for_key(
         cls, sequencer: Sequencer, client: L1Client, key: bytes, address: str, window: int
     ) -> Poster:
         return cls(sequencer, client, Account.from_key(key), address, window)
+
+    @property
+    def contract(self) -> Settlement:
+        return Settlement(self.client, self.address)
+
+    def guard_rewind(self, slot: int) -> None:
+        """Refuse to rewind below a slot that is posted or being posted: settled history
+        is append-only (a challenge is the only way to undo it)."""
+        protected = max(self.next_slot, self._posting_through + 1) - 1
+        if slot < protected:
+            raise HistorySettled(
+                f"cannot rewind to slot {slot}: slots up to {protected} are committed on L1 "
+                f"(Settlement {self.address}); revert to a snapshot taken after slot "
+                f"{protected}, or run with --l1-rpc none for unlimited evm_revert"
+            )
 
     # -- what L1 says ------------------------------------------------------------------
 
@@ -169,12 +151,10 @@ class Poster:
     # -- posting -------------------------------------------------------------------------
 
     def _invalidated(self, slot: int) -> bool:
-        out = self.client.eth_call(self.address, SLOTS + slot.to_bytes(32, "big"))
-        return bool(decode(["bytes32", "bytes32", "uint64", "bool"], out)[3])
+        return self.contract.slot(slot).invalidated
 
     def read_next_slot(self) -> int:
-        out = self.client.eth_call(self.address, NEXT_SLOT)
-        return int(decode(["uint256"], out)[0])
+        return self.contract.next_slot()
 
     async def start(self) -> None:
         self.next_slot = await asyncio.to_thread(self.read_next_slot)
@@ -224,7 +204,9 @@ class Poster:
         """DEV ONLY (--fault KIND:N): misbehave on slot N so that verify and challenges
         can be seen to work. commitment/data: data and commitment disagree; mailbox: the
         committed roots do not pair up; state: a wrong state root, consistently committed;
-        order: the items posted in another order than the receipts promised."""
+        order: the items posted in another order than the receipts promised; flip: the
+        first item posted as not included; omit-rollup / skip-slot: batch data that
+        leaves a rollup or the slot out (Settlement.post refuses both)."""
         kind, _, target = self.fault.partition(":")
         for i, s in enumerate(slots):
             if not target or s.number != int(target):
@@ -244,6 +226,15 @@ class Poster:
             elif kind == "order":
                 posted[i] = PostedSlot(s.number, s.timestamp, tuple(reversed(posted[i].items)))
                 commitments[i] = posted_commitment(posted[i], states[i])
+            elif kind == "flip" and posted[i].items:
+                first = replace(posted[i].items[0], included=not posted[i].items[0].included)
+                posted[i] = replace(posted[i], items=(first,) + posted[i].items[1:])
+                commitments[i] = posted_commitment(posted[i], states[i])
+            elif kind == "omit-rollup":
+                states[i] = states[i][1:]
+                commitments[i] = posted_commitment(posted[i], states[i])
+            elif kind == "skip-slot":
+                posted[i] = replace(posted[i], number=s.number + 1)
 
     async def check_invalidation(self) -> None:
         """If a challenge invalidated slots we posted, roll the sequencer back to the last
@@ -258,7 +249,9 @@ class Poster:
             log.warning(
                 "L1 invalidated slots from %d on: rolling back to slot %d", onchain, onchain - 1
             )
-            self.sequencer.rewind_to(onchain - 1)
+            epoch = await asyncio.to_thread(self.contract.epoch)
+            self.sequencer.rewind_to(onchain - 1, invalidated=True)
+            self.sequencer.set_epoch(max(epoch, self.sequencer.epoch))
             self.next_slot = onchain
             self.batches = [b for b in self.batches if b.last_slot < onchain]
             self.invalidations += 1
@@ -268,15 +261,18 @@ class Poster:
         slots = [s for s in self.sequencer.slots if s.number >= self.next_slot][:BATCH_MAX]
         if not slots or slots[0].number != self.next_slot:
             return False
+        slots = [s for s in slots if s.epoch == slots[0].epoch]  # one epoch per batch
         posted = [posted_slot(s) for s in slots]
         states = [slot_rollup_states(self.sequencer, s) for s in slots]
         commitments = [posted_commitment(p, st) for p, st in zip(posted, states)]
         self._inject_fault(slots, posted, states, commitments)
         data = encode_batch(posted, states)
-        calldata = POST_SELECTOR + encode(
-            ["uint256", "bytes32[]", "bytes"], [slots[0].number, commitments, data]
-        )
-        receipt = await asyncio.to_thread(self.client.send, self.key, self.address, calldata)
+        calldata = post_calldata(slots[0].number, slots[0].epoch, commitments, data)
+        self._posting_through = slots[-1].number
+        try:
+            receipt = await asyncio.to_thread(self.client.send, self.key, self.address, calldata)
+        finally:
+            self._posting_through = 0
         self.batches.append(
             Posted(
                 slots[-1].number,

@@ -78,13 +78,13 @@ def anvil_mine(c: RollupCall, params: list[Any]) -> None:
 @dev.method("evm_increaseTime")
 def evm_increase_time(c: RollupCall, params: list[Any]) -> str:
     (seconds,) = p.positional(params, 1, 1)
-    return fmt.q(c.services.sequencer.increase_time(p.quantity(seconds, "seconds")))
+    return fmt.q(c.services.sequencer.dev.increase_time(p.quantity(seconds, "seconds")))
 
 
 @dev.method("evm_setNextBlockTimestamp")
 def evm_set_next_block_timestamp(c: RollupCall, params: list[Any]) -> None:
     (ts,) = p.positional(params, 1, 1)
-    c.services.sequencer.set_next_timestamp(p.quantity(ts, "timestamp"))
+    c.services.sequencer.dev.set_next_timestamp(p.quantity(ts, "timestamp"))
 
 
 @dev.method("evm_setAutomine")
@@ -107,13 +107,13 @@ def evm_set_interval_mining(c: RollupCall, params: list[Any]) -> None:
 
 @dev.method("evm_snapshot")
 def evm_snapshot(c: RollupCall, params: list[Any]) -> str:
-    return fmt.q(c.services.sequencer.take_snapshot())
+    return fmt.q(c.services.sequencer.dev.take_snapshot())
 
 
 @dev.method("evm_revert")
 def evm_revert(c: RollupCall, params: list[Any]) -> bool:
     (snap,) = p.positional(params, 1, 1)
-    return c.services.sequencer.revert_snapshot(p.quantity(snap, "snapshot id"))
+    return c.services.sequencer.dev.revert_snapshot(p.quantity(snap, "snapshot id"))
 
 
 # -- state changes ------------------------------------------------------------------------

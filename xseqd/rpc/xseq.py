@@ -9,15 +9,15 @@ import rlp
 
 from xseqd.chains.predeploys import MAILBOX, REFERENCE_TOKEN, SYSTEM, TOKEN_BRIDGE
 from xseqd.core.atomic import BundleOutcome, Delivery, Leg
+from xseqd.core.items import Item
 from xseqd.core.messages import MAX_DEPTH
-from xseqd.core.order import DOMAIN_NAME, DOMAIN_VERSION
+from xseqd.core.transition import Slot, committed_states
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.envelope import Registry
 from xseqd.rpc.eth import check_backlog, decode_tx
-from xseqd.sequencer.ordering import Item
-from xseqd.sequencer.sequencer import MAX_BUNDLE_LEGS, BundleRejected, Slot
+from xseqd.sequencer.intake import MAX_BUNDLE_LEGS, BundleRejected
 
 
 @dataclass
@@ -121,7 +121,7 @@ def outcome_json(outcome: BundleOutcome | None, legs: tuple[Leg, ...]) -> dict[s
 def item_json(item: Item) -> dict[str, Any]:
     out: dict[str, Any] = {
         "bundleHash": fmt.h(item.item_hash),
-        "kind": item.kind,
+        "kind": item.kind.label,
         "status": item.status,
         "slot": None if item.slot is None else fmt.q(item.slot),
         "index": None if item.index is None else fmt.q(item.index),
@@ -180,7 +180,15 @@ def cancel_bundle(c: Ctx, params: list[Any]) -> bool:
 def get_bundle(c: Ctx, params: list[Any]) -> Any:
     (value,) = p.positional(params, 1, 1)
     item = c.services.sequencer.book.find(p.hash32(value, "bundle hash"))
-    return None if item is None else item_json(item)
+    if item is None:
+        return None
+    out = item_json(item)
+    l1 = c.services.l1
+    if l1 is not None and item.status == "included" and item.slot is not None:
+        settled = l1.slot_status(item.slot)["status"]
+        if settled in ("safe", "finalized"):
+            out["status"] = settled
+    return out
 
 
 def message_json(item: Item, delivery: Delivery) -> dict[str, Any]:
@@ -230,11 +238,8 @@ def sequencer_info(c: Ctx, params: list[Any]) -> dict[str, Any]:
         "chainIds": sorted(seq.rollups),
         "slotMode": c.services.driver.mode.value,
         "slotTime": c.services.driver.slot_time,
-        "receiptDomain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": seq.book.domain_chain_id,
-        },
+        "receiptDomain": seq.book.domain.to_json(),
+        "epoch": seq.epoch,
         "maxBundleLegs": MAX_BUNDLE_LEGS,
         "mailbox": fmt.h(MAILBOX),
         "tokenBridge": fmt.h(TOKEN_BRIDGE),
@@ -289,11 +294,11 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
         {}
         if slot is None
         else {
-            str(cid): {
+            str(st.chain_id): {
                 str(o): {"outbox": fmt.h(out), "inbox": fmt.h(inn)}
-                for o, (out, inn) in others.items()
+                for o, out, inn in zip(st.counterparties, st.outbox_roots, st.inbox_roots)
             }
-            for cid, others in seq.mailbox_roots(slot.blocks).items()
+            for st in committed_states(seq.rollups, slot.blocks)
         }
     )
     return {
@@ -309,7 +314,7 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
         else [
             {
                 "itemHash": fmt.h(i.item_hash),
-                "kind": i.kind,
+                "kind": i.kind.label,
                 "status": i.status,
                 "legs": [{"chainId": leg.chain_id, "txHash": fmt.h(leg.tx_hash)} for leg in i.legs],
             }

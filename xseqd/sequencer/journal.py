@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from eth.abc import SignedTransactionAPI
 
-    from xseqd.sequencer.ordering import Item
+    from xseqd.core.items import Item
 
 
 class Journal(Protocol):
     def item(self, item: Item, slot_timestamp: int | None) -> None: ...
     def retime(self, slot: int, timestamp: int) -> None: ...
-    def sealed(self, number: int, timestamp: int, order_root: bytes) -> None: ...
+    def sealed(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None: ...
     def queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None: ...
     def dequeued(self, tx_hash: bytes) -> None: ...
-    def rewound(self, slot: int) -> None: ...
+    def rewound(self, slot: int, epoch: int) -> None: ...
     def wants_snapshot(self, slot: int) -> bool: ...
     def snapshot(self, slot: int, payload: bytes) -> None: ...
 
@@ -34,7 +34,7 @@ class NullJournal:
     def retime(self, slot: int, timestamp: int) -> None:
         pass
 
-    def sealed(self, number: int, timestamp: int, order_root: bytes) -> None:
+    def sealed(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None:
         pass
 
     def queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None:
@@ -43,7 +43,7 @@ class NullJournal:
     def dequeued(self, tx_hash: bytes) -> None:
         pass
 
-    def rewound(self, slot: int) -> None:
+    def rewound(self, slot: int, epoch: int) -> None:
         pass
 
     def wants_snapshot(self, slot: int) -> bool:

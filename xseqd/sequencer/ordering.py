@@ -9,33 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xseqd.core.atomic import BundleOutcome, Delivery, Leg
-from xseqd.core.devchange import DevChange
-from xseqd.core.order import OrderReceipt, chain_next, chain_start, sign_receipt
+from xseqd.core.atomic import Delivery
+from xseqd.core.items import Item
+from xseqd.core.order import OrderReceipt, ReceiptDomain, chain_next, chain_start, sign_receipt
+from xseqd.errors import XseqError
 
 
-@dataclass
-class Item:
-    """One accepted submission: a bundle or a single transaction."""
-
-    item_hash: bytes
-    bundle: bool
-    legs: tuple[Leg, ...]
-    status: str = "ordered"  # ordered -> included | aborted ; ordered -> cancelled
-    slot: int | None = None
-    index: int | None = None
-    receipt: OrderReceipt | None = None
-    outcome: BundleOutcome | None = None
-    min_slot: int | None = None
-    max_slot: int | None = None
-    replacement_uuid: str | None = None
-    change: DevChange | None = None  # a devnet state change ordered as a system item
-
-    @property
-    def kind(self) -> str:
-        if self.change is not None:
-            return "devchange"
-        return "bundle" if self.bundle else "transaction"
+class OrderMismatch(XseqError):
+    """Raised when a replayed item's place does not re-derive its stored receipt."""
 
 
 @dataclass
@@ -43,7 +24,8 @@ class OrderBook:
     """Items of the open slot (with their hash chain), all items, and held bundles."""
 
     key: bytes
-    domain_chain_id: int
+    domain: ReceiptDomain
+    epoch: int = 0
     items: dict[bytes, Item] = field(default_factory=dict)
     by_tx: dict[bytes, bytes] = field(default_factory=dict)
     held: list[Item] = field(default_factory=list)
@@ -60,16 +42,30 @@ class OrderBook:
     def order(self, item: Item) -> OrderReceipt:
         """Give ``item`` the next position in the open slot and sign its receipt."""
         assert self.open_slot is not None, "no open slot"
-        self.chain = chain_next(self.chain, item.item_hash)
+        self.chain = chain_next(self.chain, item.entry.hash)
+        index = len(self.open_items)
         receipt = sign_receipt(
-            OrderReceipt(self.open_slot, len(self.open_items), item.item_hash, self.chain),
+            OrderReceipt(self.open_slot, index, item.item_hash, self.chain, self.epoch),
             self.key,
-            self.domain_chain_id,
+            self.domain,
         )
-        item.slot, item.index, item.receipt = self.open_slot, len(self.open_items), receipt
+        item.slot, item.index, item.receipt = self.open_slot, index, receipt
         self.open_items.append(item)
         self.remember(item)
         return receipt
+
+    def replay(self, item: Item) -> None:
+        """Put a logged item back in its place, checking that its stored receipt's
+        order chain and index re-derive (receipts are kept, never re-signed)."""
+        assert self.open_slot is not None, "no open slot"
+        self.chain = chain_next(self.chain, item.entry.hash)
+        label = f"item 0x{item.item_hash.hex()}"
+        if item.receipt is None or item.receipt.order_chain != self.chain:
+            raise OrderMismatch(f"{label}: order chain does not re-derive")
+        if item.index != len(self.open_items) or item.slot != self.open_slot:
+            raise OrderMismatch(f"{label}: place does not re-derive")
+        self.open_items.append(item)
+        self.remember(item)
 
     def remember(self, item: Item) -> None:
         self.items[item.item_hash] = item
@@ -110,11 +106,16 @@ class OrderBook:
             item.status = "cancelled"
         return cancelled
 
-    def forget_after(self, slot: int) -> None:
-        """Drop every item ordered in a slot after ``slot`` (evm_revert)."""
+    def forget_after(self, slot: int, invalidated: bool = False) -> None:
+        """Drop every item ordered in a slot after ``slot`` (evm_revert). With
+        ``invalidated`` (an L1 challenge) they stay findable, with status
+        ``invalidated``, until resubmitted."""
         for mid in [m for m, (i, _) in self.messages.items() if (i.slot or 0) > slot]:
             del self.messages[mid]
         for h in [h for h, i in self.items.items() if i.slot is not None and i.slot > slot]:
+            if invalidated:
+                self.items[h].status = "invalidated"
+                continue
             item = self.items.pop(h)
             for leg in item.legs:
                 if self.by_tx.get(leg.tx_hash) == h:

@@ -1,63 +1,80 @@
-"""Items <-> the JSON bodies stored in the sequencer log (pinned by tests)."""
+"""Items <-> the rows stored in the sequencer log (pinned by tests).
+
+An item's body is its one canonical encoding (``Entry.encode``, core/items.py: the same
+tuple that L1 batch data carries) plus what the log keeps beside it: the order receipt,
+the execution outcome, and a held bundle's options.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from eth.abc import SignedTransactionAPI
-
-from xseqd.core.atomic import Abort, BundleOutcome, Delivery, Leg, LegResult
-from xseqd.core.devchange import DevChange
+from xseqd.core.atomic import Abort, BundleOutcome, Delivery, LegResult
+from xseqd.core.items import Decode, Entry, Item
 from xseqd.core.messages import Message
 from xseqd.core.order import OrderReceipt
-from xseqd.sequencer.ordering import Item
 from xseqd.storage.log import ItemRow
 
-Decode = Callable[[int, bytes], SignedTransactionAPI]
+
+def outcome_json(outcome: BundleOutcome) -> dict[str, Any]:
+    abort = outcome.abort
+    return {
+        "legs": [
+            [
+                r.chain_id,
+                r.tx_hash.hex(),
+                r.status,
+                r.gas_used,
+                r.output.hex(),
+                [[a.hex(), [t.hex() for t in topics], d.hex()] for a, topics, d in r.logs],
+            ]
+            for r in outcome.legs
+        ],
+        "abort": None
+        if abort is None
+        else {
+            "leg": abort.leg,
+            "reason": abort.reason,
+            "data": abort.data.hex(),
+            "kind": abort.kind,
+        },
+        "deliveries": [
+            [d.message.to_json(), d.tx_hash.hex(), d.depth, d.leg] for d in outcome.deliveries
+        ],
+    }
+
+
+def outcome_from_json(o: dict[str, Any]) -> BundleOutcome:
+    results = tuple(
+        LegResult(
+            c,
+            bytes.fromhex(h),
+            st,
+            g,
+            bytes.fromhex(out),
+            tuple(
+                (bytes.fromhex(a), tuple(bytes.fromhex(t) for t in topics), bytes.fromhex(d))
+                for a, topics, d in logs
+            ),
+        )
+        for c, h, st, g, out, logs in o["legs"]
+    )
+    abort = None
+    if o["abort"] is not None:
+        a = o["abort"]
+        abort = Abort(a["leg"], a["reason"], bytes.fromhex(a["data"]), a["kind"])
+    deliveries = tuple(
+        Delivery(Message.from_json(m), bytes.fromhex(h), depth, leg)
+        for m, h, depth, leg in o["deliveries"]
+    )
+    return BundleOutcome(results, abort, deliveries)
 
 
 def item_body(item: Item) -> dict[str, Any]:
-    outcome = None
-    if item.outcome is not None:
-        outcome = {
-            "legs": [
-                [
-                    r.chain_id,
-                    r.tx_hash.hex(),
-                    r.status,
-                    r.gas_used,
-                    r.output.hex(),
-                    [[a.hex(), [t.hex() for t in topics], d.hex()] for a, topics, d in r.logs],
-                ]
-                for r in item.outcome.legs
-            ],
-            "abort": None
-            if item.outcome.abort is None
-            else {
-                "leg": item.outcome.abort.leg,
-                "reason": item.outcome.abort.reason,
-                "data": item.outcome.abort.data.hex(),
-                "kind": item.outcome.abort.kind,
-            },
-            "deliveries": [
-                [d.message.to_json(), d.tx_hash.hex(), d.depth, d.leg]
-                for d in item.outcome.deliveries
-            ],
-        }
     return {
-        "bundle": item.bundle,
-        "legs": [
-            {
-                "chainId": leg.chain_id,
-                "raw": bytes(leg.tx.encode()).hex(),
-                "sender": None if leg.sender is None else leg.sender.hex(),
-            }
-            for leg in item.legs
-        ],
-        "change": None if item.change is None else item.change.to_json(),
+        "entry": item.entry.encode().hex(),
         "receipt": None if item.receipt is None else item.receipt.to_json(),
-        "outcome": outcome,
+        "outcome": None if item.outcome is None else outcome_json(item.outcome),
         "minSlot": item.min_slot,
         "maxSlot": item.max_slot,
         "uuid": item.replacement_uuid,
@@ -72,40 +89,12 @@ def item_row(item: Item, slot_timestamp: int | None) -> ItemRow:
 
 def item_from_row(row: ItemRow, decode: Decode) -> Item:
     body = row.body
-    legs = []
-    for leg in body["legs"]:
-        tx = decode(int(leg["chainId"]), bytes.fromhex(leg["raw"]))
-        sender = bytes.fromhex(leg["sender"]) if leg["sender"] else None
-        legs.append(Leg(int(leg["chainId"]), tx, bytes(tx.hash), sender))
-    outcome = None
-    if body["outcome"] is not None:
-        o = body["outcome"]
-        results = tuple(
-            LegResult(c, bytes.fromhex(h), st, g, bytes.fromhex(out), n)
-            for c, h, st, g, out, n in o["legs"]
-        )
-        abort = None
-        if o["abort"] is not None:
-            a = o["abort"]
-            abort = Abort(
-                a["leg"], a["reason"], bytes.fromhex(a["data"]), a.get("kind", "reverted")
-            )
-        deliveries = tuple(
-            Delivery(Message.from_json(m), bytes.fromhex(h), depth, leg)
-            for m, h, depth, leg in o.get("deliveries", [])
-        )
-        outcome = BundleOutcome(results, abort, deliveries)
-    return Item(
-        item_hash=row.item_hash,
-        bundle=bool(body["bundle"]),
-        legs=tuple(legs),
-        status=row.status,
-        slot=row.slot,
-        index=row.idx,
-        receipt=None if body["receipt"] is None else OrderReceipt.from_json(body["receipt"]),
-        outcome=outcome,
-        min_slot=body["minSlot"],
-        max_slot=body["maxSlot"],
-        replacement_uuid=body["uuid"],
-        change=None if body["change"] is None else DevChange.from_json(body["change"]),
-    )
+    item = Item.from_entry(Entry.decode(bytes.fromhex(body["entry"])), decode)
+    if item.item_hash != row.item_hash:
+        raise ValueError(f"log row 0x{row.item_hash.hex()} holds another item")
+    item.status, item.slot, item.index = row.status, row.slot, row.idx
+    item.receipt = None if body["receipt"] is None else OrderReceipt.from_json(body["receipt"])
+    item.outcome = None if body["outcome"] is None else outcome_from_json(body["outcome"])
+    item.min_slot, item.max_slot = body["minSlot"], body["maxSlot"]
+    item.replacement_uuid = body["uuid"]
+    return item

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eth.abc import SignedTransactionAPI
 
-from xseqd.sequencer.ordering import Item
+from xseqd.core.items import Item
 from xseqd.storage.codec import item_row
 from xseqd.storage.log import SequencerLog
 
@@ -28,8 +28,8 @@ class LogJournal:
     def retime(self, slot: int, timestamp: int) -> None:
         self.log.retime_slot(slot, timestamp)
 
-    def sealed(self, number: int, timestamp: int, order_root: bytes) -> None:
-        self.log.seal_slot(number, timestamp, order_root)
+    def sealed(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None:
+        self.log.seal_slot(number, timestamp, order_root, epoch)
 
     def queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None:
         self.log.queue(chain_id, bytes(tx.hash), bytes(tx.encode()), sender)
@@ -37,5 +37,5 @@ class LogJournal:
     def dequeued(self, tx_hash: bytes) -> None:
         self.log.dequeue(tx_hash)
 
-    def rewound(self, slot: int) -> None:
-        self.log.rewind(slot)
+    def rewound(self, slot: int, epoch: int) -> None:
+        self.log.rewind(slot, epoch)

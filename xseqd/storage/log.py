@@ -33,7 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-SCHEMA_VERSION = "1"
+from xseqd.errors import XseqError
+
+SCHEMA_VERSION = "2"  # 2: items stored as their canonical entry; slots carry the epoch
 
 metadata = MetaData()
 
@@ -44,6 +46,7 @@ slots = Table(
     Column("number", BigInteger, primary_key=True),
     Column("timestamp", BigInteger, nullable=False),
     Column("order_root", LargeBinary, nullable=False),
+    Column("epoch", BigInteger, nullable=False),
 )
 items = Table(
     "items",
@@ -91,7 +94,7 @@ class ItemRow:
 class LogContents:
     """Everything recovery needs, in order."""
 
-    sealed: list[tuple[int, int, bytes]] = field(default_factory=list)  # number, ts, root
+    sealed: list[tuple[int, int, bytes, int]] = field(default_factory=list)  # n, ts, root, epoch
     items: list[ItemRow] = field(default_factory=list)  # ordered by (slot, idx); held last
     queued: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # chain, raw, sender
     meta: dict[str, str] = field(default_factory=dict)
@@ -124,11 +127,30 @@ class SequencerLog:
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
         self._conn = self.engine.connect()
+        self._check_schema(url)
         self._seq = self._max_seq()
 
     def close(self) -> None:
         self._conn.close()
         self.engine.dispose()
+
+    def _check_schema(self, url: str) -> None:
+        """Refuse a log written by another schema version (it would not re-derive)."""
+        found = self._conn.execute(select(meta.c.value).where(meta.c.key == "schema")).scalar()
+        if found is None:
+            used = self._conn.execute(select(items.c.seq).limit(1)).first() is not None
+            used = used or self._conn.execute(select(slots.c.number).limit(1)).first() is not None
+            if used:
+                found = "1"
+            else:
+                self.set_meta("schema", SCHEMA_VERSION)
+                return
+        if found != SCHEMA_VERSION:
+            self.close()
+            raise XseqError(
+                f"the sequencer log at {url} has schema {found}, this xseqd writes "
+                f"{SCHEMA_VERSION}: start with another --data-dir (or delete it)"
+            )
 
     def _max_seq(self) -> int:
         a = self._conn.execute(select(items.c.seq).order_by(items.c.seq.desc()).limit(1)).scalar()
@@ -169,9 +191,11 @@ class SequencerLog:
         )
         self._conn.commit()
 
-    def seal_slot(self, number: int, timestamp: int, order_root: bytes) -> None:
+    def seal_slot(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None:
         self._conn.execute(
-            insert(slots).values(number=number, timestamp=timestamp, order_root=order_root)
+            insert(slots).values(
+                number=number, timestamp=timestamp, order_root=order_root, epoch=epoch
+            )
         )
         self._conn.commit()
 
@@ -194,8 +218,11 @@ class SequencerLog:
         self._conn.execute(insert(snapshots).values(slot=slot, data=data))
         self._conn.commit()
 
-    def rewind(self, slot: int) -> None:
-        """Forget every slot and item after ``slot``, and all queued transactions."""
+    def rewind(self, slot: int, epoch: int) -> None:
+        """Forget every slot and item after ``slot``, and all queued transactions; items
+        ordered from now on belong to ``epoch``."""
+        self._conn.execute(delete(meta).where(meta.c.key == "epoch"))
+        self._conn.execute(insert(meta).values(key="epoch", value=str(epoch)))
         self._conn.execute(delete(snapshots).where(snapshots.c.slot > slot))
         self._conn.execute(delete(slots).where(slots.c.number > slot))
         self._conn.execute(delete(items).where(items.c.slot > slot))
@@ -208,7 +235,7 @@ class SequencerLog:
         out = LogContents()
         out.meta = {r.key: r.value for r in self._conn.execute(select(meta))}
         out.sealed = [
-            (r.number, r.timestamp, bytes(r.order_root))
+            (r.number, r.timestamp, bytes(r.order_root), int(r.epoch))
             for r in self._conn.execute(select(slots).order_by(slots.c.number))
         ]
         rows = self._conn.execute(select(items).order_by(items.c.seq)).all()

@@ -11,28 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_keys import keys
 
+from xseqd.abi import calldata, event_topic
 from xseqd.core.order import OrderReceipt
 from xseqd.l1.client import L1Client
+from xseqd.l1.settlement import CHALLENGE_BOND
 from xseqd.verify.verifier import Finding
 
-CHALLENGE_BOND = 10**18
-CHALLENGE_DATA = keccak(b"challengeData(uint256,bytes)")[:4]
-CHALLENGE_MAILBOX = keccak(b"challengeMailbox(uint256,bytes,uint256,uint256)")[:4]
-CHALLENGE_RECEIPT = keccak(b"challengeReceipt(uint256,bytes,uint256,bytes32,bytes32,bytes)")[:4]
-ATTEST = keccak(b"attest(uint256,bytes)")[:4]
-SLOT_INVALIDATED = "0x" + keccak(b"SlotInvalidated(uint256,address,string)").hex()
+SLOT_INVALIDATED = "0x" + event_topic("Settlement", "SlotInvalidated").hex()
 
 
 def challenge_data(
     client: L1Client, key: LocalAccount, settlement: str, slot: int, data: bytes
 ) -> dict[str, Any]:
-    call = CHALLENGE_DATA + encode(["uint256", "bytes"], [slot, data])
+    call = calldata("Settlement", "challengeData", slot, data)
     return client.send(key, settlement, call, value=CHALLENGE_BOND, gas=25_000_000)
 
 
@@ -44,25 +40,23 @@ def challenge_mailbox(
     data: bytes,
     pair: tuple[int, int],
 ) -> dict[str, Any]:
-    call = CHALLENGE_MAILBOX + encode(
-        ["uint256", "bytes", "uint256", "uint256"], [slot, data, pair[0], pair[1]]
-    )
+    call = calldata("Settlement", "challengeMailbox", slot, data, pair[0], pair[1])
     return client.send(key, settlement, call, value=CHALLENGE_BOND, gas=25_000_000)
 
 
 def challenge_receipt(
     client: L1Client, key: LocalAccount, settlement: str, data: bytes, receipt: OrderReceipt
 ) -> dict[str, Any]:
-    call = CHALLENGE_RECEIPT + encode(
-        ["uint256", "bytes", "uint256", "bytes32", "bytes32", "bytes"],
-        [
-            receipt.slot,
-            data,
-            receipt.index,
-            receipt.item_hash,
-            receipt.order_chain,
-            receipt.signature,
-        ],
+    call = calldata(
+        "Settlement",
+        "challengeReceipt",
+        receipt.slot,
+        data,
+        receipt.epoch,
+        receipt.index,
+        receipt.item_hash,
+        receipt.order_chain,
+        receipt.signature,
     )
     return client.send(key, settlement, call, value=CHALLENGE_BOND, gas=25_000_000)
 
@@ -90,7 +84,7 @@ def attest(
     commitment: bytes,
 ) -> dict[str, Any]:
     signature = attestation(verifier_key, client.chain_id(), settlement, slot, commitment)
-    call = ATTEST + encode(["uint256", "bytes"], [slot, signature])
+    call = calldata("Settlement", "attest", slot, signature)
     return client.send(sender, settlement, call, gas=1_000_000)
 
 

@@ -1,38 +1,44 @@
-"""The independent verifier: reads only the L1, re-executes every posted slot on fresh
-py-evm chains, and checks each slot's commitment and that mailbox roots pair up.
+"""The independent verifier: reads only the L1, rebuilds the rollups from the genesis the
+deployment committed to, re-executes every posted slot through core/transition.py (the
+sequencer's own slot transition) and checks each slot's commitment, that mailbox roots
+pair up, and that the committed roots are the re-executed ones.
 
-Inputs are the L1 (Settlement's ``SlotsPosted`` events and the calldata of the posting
-transactions) and the rollup definitions (genesis); nothing is asked of the sequencer.
+Inputs are the L1 (Settlement's ``Genesis`` and ``SlotsPosted`` events and the calldata
+of the posting transactions); nothing is asked of the sequencer. Every problem is a named
+fault with its slot, never a crash and never skipped:
+
+    genesis    the deployment's genesis is not the one rebuilt (no slot is checked)
+    data       batch data that does not decode, a slot missing from the data, a rollup
+               left out or added, or data that does not hash to the slot's commitment
+    mailbox    committed mailbox roots that do not pair up
+    execution  an item that does not end as ordered (included / aborted) on re-execution
+    state      committed block hash, state root or mailbox roots differ from re-execution
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from eth_abi import decode
-from eth_hash.auto import keccak
 
-from xseqd.chains.genesis import RollupSpec
-from xseqd.chains.predeploys import MAILBOX
+from xseqd.abi import event_topic, input_types
+from xseqd.chains.genesis import GenesisError, RollupSpec, genesis_commitment
+from xseqd.chains.genesis import specs_from_description as _specs
 from xseqd.chains.rollup import Rollup
-from xseqd.core.atomic import Leg, execute_bundle
 from xseqd.core.commitment import (
     POST_SELECTOR,
+    BatchError,
     PostedSlot,
     RollupState,
     decode_batch,
     posted_commitment,
 )
-from xseqd.core.devchange import DevChange
-from xseqd.core.messages import root_slot
+from xseqd.core.transition import TransitionFault, committed_states, items_of, replay_slot
 from xseqd.l1.client import L1Client
+from xseqd.l1.settlement import Settlement
 
-SLOTS_POSTED = "0x" + keccak(b"SlotsPosted(uint256,uint256,bytes32)").hex()
-SLOTS = keccak(b"slots(uint256)")[:4]
-SEQUENCER = keccak(b"sequencer()")[:4]
-NEXT_SLOT = keccak(b"nextSlot()")[:4]
+SLOTS_POSTED = "0x" + event_topic("Settlement", "SlotsPosted").hex()
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,54 @@ class Verdict:
     checked: int
     bad_slot: int | None = None
     reason: str = ""
+    fault: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What is wrong with a slot, and the challenge that proves it on L1."""
+
+    slot: int
+    fault: str  # "data", "mailbox", "state", "execution"
+    reason: str
+    batch: bytes = b""
+    pair: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One posted batch: its first slot, and its data (decoded, or why it does not)."""
+
+    first: int
+    count: int
+    data: bytes
+    slots: list[PostedSlot]
+    states: list[list[RollupState]]
+    error: str = ""
+
+
+def posted_batches(client: L1Client, settlement: str) -> list[Batch]:
+    """Every batch posted, in order."""
+    logs = client.call(
+        "eth_getLogs",
+        {"address": settlement, "fromBlock": "0x0", "toBlock": "latest", "topics": [SLOTS_POSTED]},
+    )
+    out = []
+    for log in logs:
+        first = int(log["topics"][1], 16)
+        count = int(decode(["uint256", "bytes32"], bytes.fromhex(log["data"][2:]))[0])
+        tx = client.call("eth_getTransactionByHash", log["transactionHash"])
+        calldata = bytes.fromhex(tx["input"][2:])
+        data = b""
+        try:
+            if calldata[:4] != POST_SELECTOR:
+                raise BatchError("the posting transaction is not a direct post() call")
+            data = bytes(decode(input_types("Settlement", "post"), calldata[4:])[3])
+            slots, states = decode_batch(data)
+            out.append(Batch(first, count, data, slots, states))
+        except Exception as exc:
+            out.append(Batch(first, count, data, [], [], str(exc)))
+    return out
 
 
 def find_settlement(client: L1Client) -> str:
@@ -62,45 +116,15 @@ def find_settlement(client: L1Client) -> str:
 
 def _answers_like_settlement(client: L1Client, address: str) -> bool:
     try:
-        return len(client.eth_call(address, SEQUENCER)) == 32
+        Settlement(client, address).genesis()
+        return True
     except Exception:
         return False
 
 
-@dataclass(frozen=True)
-class Finding:
-    """What is wrong with a slot, and the challenge that proves it on L1."""
-
-    slot: int
-    fault: str  # "data", "mailbox", "state", "execution"
-    reason: str
-    batch: bytes = b""
-    pair: tuple[int, int] = (0, 0)
-
-
-def posted_batches(
-    client: L1Client, settlement: str
-) -> list[tuple[int, list[PostedSlot], list[list[RollupState]], bytes]]:
-    """Every batch posted, in order: (first slot, slots, states, raw batch data)."""
-    logs = client.call(
-        "eth_getLogs",
-        {"address": settlement, "fromBlock": "0x0", "toBlock": "latest", "topics": [SLOTS_POSTED]},
-    )
-    out = []
-    for log in logs:
-        tx = client.call("eth_getTransactionByHash", log["transactionHash"])
-        calldata = bytes.fromhex(tx["input"][2:])
-        if calldata[:4] != POST_SELECTOR:
-            raise ValueError(f"posting tx {log['transactionHash']} is not a post() call")
-        first, _commitments, data = decode(["uint256", "bytes32[]", "bytes"], calldata[4:])
-        slots, states = decode_batch(bytes(data))
-        out.append((int(first), slots, states, bytes(data)))
-    return out
-
-
 def verify(
     client: L1Client,
-    specs: list[RollupSpec],
+    specs: list[RollupSpec] | None = None,
     settlement: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Verdict:
@@ -108,92 +132,90 @@ def verify(
     return verdict
 
 
+def build_rollups(contract: Settlement, specs: list[RollupSpec] | None) -> dict[int, Rollup]:
+    """Fresh rollups at the deployment's genesis; ``GenesisError`` if they do not match
+    what the deployment committed to."""
+    record = contract.genesis()
+    specs = specs if specs is not None else _specs(record.description)
+    rollups = {spec.chain_id: Rollup(spec) for spec in specs}
+    ids = sorted(rollups)
+    if tuple(ids) != record.rollups:
+        raise GenesisError(f"wrong genesis: rollups {ids}, the deployment has {record.rollups}")
+    hashes = [rollups[c].blocks[0].hash for c in ids]
+    if genesis_commitment(ids, hashes) != record.genesis:
+        raise GenesisError("wrong genesis: the rebuilt genesis blocks differ from the committed")
+    return rollups
+
+
 def inspect(
     client: L1Client,
-    specs: list[RollupSpec],
+    specs: list[RollupSpec] | None = None,
     settlement: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Verdict, Finding | None]:
     """Re-execute every posted, still-valid slot; the first problem found, if any."""
-    settlement = settlement or find_settlement(client)
-    batches = posted_batches(client, settlement)
-    next_slot = int(decode(["uint256"], client.eth_call(settlement, NEXT_SLOT))[0])
+    contract = Settlement(client, settlement or find_settlement(client))
+    try:
+        rollups = build_rollups(contract, specs)
+    except GenesisError as exc:
+        return Verdict(False, 0, None, exc.message, "genesis"), None
+    next_slot = contract.next_slot()
     # batches re-posted after an invalidation replace the earlier ones from their slot on
-    latest: dict[int, tuple[PostedSlot, list[RollupState], bytes]] = {}
-    for first, slots, states, data in batches:
-        for offset, (posted, st) in enumerate(zip(slots, states)):
-            latest[first + offset] = (posted, st, data)
-    numbers = [n for n in sorted(latest) if n < next_slot]
-    rollups = {spec.chain_id: Rollup(spec) for spec in specs}
+    latest: dict[int, tuple[Batch, int]] = {}
+    for batch in posted_batches(client, contract.address):
+        for offset in range(batch.count):
+            latest[batch.first + offset] = (batch, offset)
     checked = 0
-    for number in numbers:
-        posted, slot_states, data = latest[number]
-        finding: Finding | None = None
-        if posted.number != number:
-            finding = Finding(number, "data", "posted data does not match its slot", data)
-            return Verdict(False, checked, number, finding.reason), finding
-        reason = _reexecute(rollups, posted)
-        if reason is not None:
-            finding = Finding(number, "execution", reason, data)
-        else:
-            finding = _check(client, settlement, rollups, posted, slot_states, data)
+    for number in range(1, next_slot):
+        finding = _slot_finding(contract, rollups, number, latest.get(number))
         if finding is not None:
-            return Verdict(False, checked, number, finding.reason), finding
+            return Verdict(False, checked, number, finding.reason, finding.fault), finding
         checked += 1
         if progress is not None:
-            progress(checked, len(numbers))
+            progress(checked, next_slot - 1)
     return Verdict(True, checked), None
 
 
-def _reexecute(rollups: dict[int, Rollup], posted: PostedSlot) -> str | None:
-    for rollup in rollups.values():
-        rollup.open_block(posted.timestamp)
-    for i, item in enumerate(posted.items):
-        if not item.included:
-            continue
-        if item.kind == 2:
-            change = DevChange.from_json(json.loads(item.change))
-            rollups[change.chain_id].apply_change(change.apply)
-            continue
-        legs = []
-        for chain_id, raw, sender in item.legs:
-            if chain_id not in rollups:
-                return f"item {i}: unknown chain {chain_id}"
-            rollup = rollups[chain_id]
-            tx = rollup.vm_class_for(rollup.head.number + 1).get_transaction_builder().decode(raw)
-            legs.append(Leg(chain_id, tx, bytes(tx.hash), sender or None))
-        outcome = execute_bundle(dict(rollups), legs, abort_on_revert=item.kind == 1)
-        if not outcome.included:
-            return f"item {i} marked included does not execute: {outcome.abort}"
-    for rollup in rollups.values():
-        rollup.seal()
-    return None
-
-
-def _own_states(rollups: dict[int, Rollup]) -> list[RollupState]:
-    states = []
-    for cid, rollup in sorted(rollups.items()):
-        state = rollup.state_at(rollup.head.block.header)
-        others = tuple(sorted(c for c in rollups if c != cid))
-        outbox = tuple(
-            state.get_storage(MAILBOX, root_slot(0, o)).to_bytes(32, "big")  # type: ignore[arg-type]
-            for o in others
-        )
-        inbox = tuple(
-            state.get_storage(MAILBOX, root_slot(1, o)).to_bytes(32, "big")  # type: ignore[arg-type]
-            for o in others
-        )
-        states.append(
-            RollupState(
-                cid,
-                rollup.head.hash,
-                bytes(rollup.head.block.header.state_root),
-                others,
-                outbox,
-                inbox,
+def _slot_finding(
+    contract: Settlement,
+    rollups: dict[int, Rollup],
+    number: int,
+    where: tuple[Batch, int] | None,
+) -> Finding | None:
+    if where is None:
+        return Finding(number, "data", f"slot {number} is committed but missing from every batch")
+    batch, offset = where
+    if batch.error:
+        return Finding(number, "data", f"batch data does not decode: {batch.error}", batch.data)
+    if offset >= len(batch.slots) or batch.slots[offset].number != number:
+        return Finding(number, "data", f"slot {number} is missing from its batch", batch.data)
+    posted, states = batch.slots[offset], batch.states[offset]
+    if [s.chain_id for s in states] != sorted(rollups):
+        return Finding(number, "data", "committed rollup set or order is wrong", batch.data)
+    if posted_commitment(posted, states) != contract.slot(number).commitment:
+        return Finding(number, "data", "posted data does not match its commitment", batch.data)
+    pair = _unpaired(states)
+    if pair is not None:
+        a, b = states[pair[0]].chain_id, states[pair[1]].chain_id
+        reason = f"committed mailbox roots do not pair up: {a}->{b}"
+        return Finding(number, "mailbox", reason, batch.data, pair)
+    try:
+        blocks = replay_slot(rollups, posted.timestamp, items_of(rollups, posted.items))
+    except TransitionFault as exc:
+        for rollup in rollups.values():
+            rollup.discard_open()
+        return Finding(number, "execution", exc.reason, batch.data)
+    for mine, theirs in zip(committed_states(rollups, blocks), states, strict=True):
+        if mine != theirs:
+            what = "state root" if mine.state_root != theirs.state_root else "block or roots"
+            return Finding(
+                number,
+                "state",
+                f"rollup {mine.chain_id}: committed {what} differs from re-execution "
+                f"(0x{theirs.state_root.hex()[:16]}… vs 0x{mine.state_root.hex()[:16]}…)",
+                batch.data,
             )
-        )
-    return states
+    return None
 
 
 def _unpaired(states: list[RollupState]) -> tuple[int, int] | None:
@@ -206,42 +228,4 @@ def _unpaired(states: list[RollupState]) -> tuple[int, int] | None:
             inn = dict(zip(b.counterparties, b.inbox_roots)).get(a.chain_id, b"\x00" * 32)
             if out != inn:
                 return i, index[b_id]
-    return None
-
-
-def _check(
-    client: L1Client,
-    settlement: str,
-    rollups: dict[int, Rollup],
-    posted: PostedSlot,
-    posted_states: list[RollupState],
-    data: bytes,
-) -> Finding | None:
-    onchain = bytes(
-        decode(
-            ["bytes32", "bytes32", "uint64", "bool"],
-            client.eth_call(settlement, SLOTS + posted.number.to_bytes(32, "big")),
-        )[0]
-    )
-    n = posted.number
-    if posted_commitment(posted, posted_states) != onchain:
-        return Finding(n, "data", "posted data does not match its commitment on L1", data)
-    pair = _unpaired(posted_states)
-    if pair is not None:
-        a, b = posted_states[pair[0]].chain_id, posted_states[pair[1]].chain_id
-        return Finding(
-            n, "mailbox", f"committed mailbox roots do not pair up: {a}->{b}", data, pair
-        )
-    ours = _own_states(rollups)
-    for mine, theirs in zip(ours, posted_states):
-        if mine != theirs:
-            what = "state root" if mine.state_root != theirs.state_root else "block or roots"
-            return Finding(
-                n,
-                "state",
-                f"rollup {mine.chain_id}: committed {what} differs from "
-                f"re-execution (0x{theirs.state_root.hex()[:16]}… vs "
-                f"0x{mine.state_root.hex()[:16]}…)",
-                data,
-            )
     return None
