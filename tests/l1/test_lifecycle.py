@@ -148,3 +148,22 @@ def test_verify_with_nothing_to_point_at_says_so(
     (tmp_path / "no-l1" / "endpoints.json").write_text(json.dumps({"rpc": "x", "l1": None}))
     assert main(["verify", "--data-dir", str(tmp_path / "no-l1")]) == 2
     assert "without L1 settlement" in capsys.readouterr().err
+
+
+def test_anvil_started_from_a_short_lived_thread_keeps_running() -> None:
+    """PDEATHSIG follows the forking thread: starting from a worker thread that then exits
+    (as asyncio.to_thread's may) must not take anvil down with it."""
+    import threading
+
+    from xseqd.l1.anvil import Anvil
+
+    anvil = Anvil(free_port(), 900)
+    worker = threading.Thread(target=anvil.start)
+    worker.start()
+    worker.join(30)
+    try:
+        time.sleep(0.5)
+        assert rpc(anvil.url, "eth_chainId") == hex(900)
+    finally:
+        anvil.stop()
+    assert not anvil_pids(anvil.port)
