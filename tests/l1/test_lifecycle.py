@@ -21,7 +21,7 @@ from xseqd.accounts import dev_accounts
 from xseqd.cli import main
 
 KEY = dev_accounts(1)[0]
-SINK = "0x00000000000000000000000000000000000a11ce"
+SINK = "0x00000000000000000000000000000000000A11cE"
 
 
 def send_one(rollup_url: str, nonce: int = 0) -> int:
