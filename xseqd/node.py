@@ -87,6 +87,7 @@ class Node:
         self.anvil: Anvil | None = None
         self.poster: Poster | None = None
         self.l1_url: str | None = None
+        self.l1_chain_id: int | None = None
 
     def _recover(self) -> int:
         """Replay the log (if any) and from then on journal every decision to it."""
@@ -176,6 +177,7 @@ class Node:
             url = await asyncio.to_thread(self.anvil.start)
         self.l1_url = url
         client = L1Client(url)
+        self.l1_chain_id = await asyncio.to_thread(client.chain_id)
         key = Account.from_key(DEFAULT_SEQUENCER_KEY)
         try:  # a dev L1 funds the sequencer; a real one must be funded by its operator
             await asyncio.to_thread(client.call, "anvil_setBalance", key.address, hex(10**24))
@@ -200,13 +202,20 @@ class Node:
     def _write_endpoints_file(self) -> None:
         assert self.settings.data_dir is not None and self.endpoints is not None
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        info = {
+        info: dict[str, Any] = {
             "rpc": self.endpoints.base_url,
             "rollups": {
                 str(r.chain_id): self.endpoints.rollup_url(r.chain_id) for r in self.rollups
             },
             "accounts": [a.address for a in dev_accounts(self.settings.accounts)],
+            "l1": None,  # no settlement; else what `xseqd verify --data-dir` checks
         }
+        if self.poster is not None:
+            info["l1"] = {
+                "rpc": self.l1_url,
+                "chainId": self.l1_chain_id,
+                "settlement": self.poster.address,
+            }
         (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
 
     async def stop(self) -> None:
