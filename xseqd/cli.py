@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     logging.getLogger("eth").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per L1 request otherwise
     try:
         asyncio.run(run_devnet(settings))
     except XseqError as exc:
