@@ -88,10 +88,11 @@ def test_bad_rollups_dir_fails_with_a_clear_message(tmp_path: Path) -> None:
     assert "no rollup files" in done.stderr
 
 
-def test_no_l1_flag_runs_without_settlement() -> None:
+def test_no_l1_flag_runs_without_settlement(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [str(EXE), "devnet", "--no-l1", "--port", str(port), "--db", "memory"],
+        [str(EXE), "devnet", "--no-l1", "--port", str(port), "--db", "memory"]
+        + ["--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

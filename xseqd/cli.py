@@ -1,4 +1,6 @@
-"""Command line: ``xseqd devnet`` (and later ``xseqd verify``)."""
+"""Command line: ``xseqd devnet`` (run the devnet, print its banner) and ``xseqd verify``
+(re-execute what a devnet posted on L1; exit codes 0 OK, 1 bad slot, 2 no sound target,
+3 nothing verified)."""
 
 from __future__ import annotations
 
@@ -38,10 +40,16 @@ def banner(node: Node) -> str:
             "",
             "L1 (settlement)",
             "===============",
-            f"  L1 RPC          {node.l1_url}   (chain id 900 when started by xseqd)",
+            f"  L1 RPC          {node.l1_url}   (chain id {node.l1_chain_id})",
             f"  Settlement      {node.poster.address}",
             f"  challenge window {node.settings.challenge_window} L1 blocks",
         ]
+        if node.anvil is not None and node.anvil.block_time > 0:
+            lines.append(
+                f"  L1 block time   {node.anvil.block_time:g}s (and one per L1 transaction)"
+            )
+        if node.settings.data_dir is not None:
+            lines.append(f"  verify with     xseqd verify --data-dir {node.settings.data_dir}")
     lines += ["", "Available Accounts (10,000 ETH on every rollup)", "=================="]
     lines += [f"({i}) {a.address}" for i, a in enumerate(accounts)]
     lines += ["", "Private Keys", "=================="]
@@ -79,14 +87,32 @@ async def run_devnet(settings: Settings) -> None:
     await node.stop()
 
 
+NOTHING_VERIFIED = 3  # `xseqd verify` exit code when no slot was re-executed
+
+
 def run_verify(args: argparse.Namespace) -> int:
-    """`xseqd verify`: exit 0 and print OK, or exit 1 naming the first bad slot."""
+    """`xseqd verify`: exit 0 and print OK, 1 naming the first bad slot, 2 when there is no
+    sound target, 3 when nothing was re-executed (never "OK: 0 slots")."""
     from pathlib import Path
 
     from xseqd.chains.genesis import load_rollups
     from xseqd.l1.client import L1Client
+    from xseqd.verify.target import TargetError, resolve_target
     from xseqd.verify.verifier import find_settlement, inspect
 
+    try:
+        target = resolve_target(args.l1_rpc, args.settlement, Path(args.data_dir), find_settlement)
+    except TargetError as exc:
+        print(f"xseqd verify: {exc.message}", file=sys.stderr)
+        return 2
+    for warning in target.warnings:
+        print(warning, file=sys.stderr, flush=True)
+    settlement = target.settlement
+    print(
+        f"Settlement {settlement} on L1 {target.l1_rpc} (chain id {target.chain_id}; "
+        f"from {target.source})",
+        flush=True,
+    )
     specs = None  # by default the genesis the deployment committed to on L1
     if args.rollups_dir:
         accounts = [bytes.fromhex(a.address[2:]) for a in dev_accounts(args.accounts)]
@@ -96,16 +122,26 @@ def run_verify(args: argparse.Namespace) -> int:
         if done == total or done % 100 == 0:
             print(f"  verified {done}/{total} slots", flush=True)
 
-    client = L1Client(args.l1_rpc)
-    settlement = args.settlement or find_settlement(client)
+    client = L1Client(target.l1_rpc)
     verdict, finding = inspect(client, specs, settlement, progress)
+    if verdict.ok and verdict.checked == 0:
+        print(
+            f"NOTHING VERIFIED: 0 slots re-executed: Settlement {settlement} (from "
+            f"{target.source}) has no posted slots. If the devnet you mean has sealed slots, "
+            "this is not its deployment: pass its --data-dir, or the Settlement address its "
+            "banner printed with --settlement."
+        )
+        return NOTHING_VERIFIED
     if verdict.ok:
         print(f"OK: {verdict.checked} slots re-executed, every commitment matches")
         return 0
     if verdict.fault == "genesis":
         print(f"WRONG GENESIS: {verdict.reason}")
         return 1
-    print(f"BAD slot {verdict.bad_slot} ({verdict.fault}): {verdict.reason}")
+    print(
+        f"BAD slot {verdict.bad_slot} ({verdict.fault}): {verdict.reason} "
+        f"({verdict.checked} slots re-executed and matched before it)"
+    )
     if args.challenge and finding is not None:
         from xseqd.l1.settlement import Settlement
         from xseqd.node import DEV_VERIFIER_KEY as VERIFIER_KEY
@@ -130,7 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(devnet)
     devnet.add_argument("--no-l1", action="store_true", help="run without L1 settlement")
     verify_cmd = sub.add_parser("verify", help="re-execute every slot posted on L1 and check it")
-    verify_cmd.add_argument("--l1-rpc", required=True, help="L1 JSON-RPC URL")
+    verify_cmd.add_argument(
+        "--data-dir",
+        default=".xseqd",
+        help="the devnet's data dir: its endpoints.json says which L1 and Settlement to "
+        "verify when --l1-rpc/--settlement are not given (default .xseqd)",
+    )
+    verify_cmd.add_argument(
+        "--l1-rpc", default=None, help="L1 JSON-RPC URL (default: the one in the data dir)"
+    )
     verify_cmd.add_argument(
         "--rollups-dir",
         default=None,
@@ -141,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         "--accounts", type=int, default=10, help="dev accounts, with --rollups-dir"
     )
     verify_cmd.add_argument(
-        "--settlement", default=None, help="Settlement address (found if omitted)"
+        "--settlement",
+        default=None,
+        help="Settlement address (default: the one in the data dir, else a scan of the L1)",
     )
     verify_cmd.add_argument(
         "--challenge",
@@ -162,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     logging.getLogger("eth").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per L1 request otherwise
     try:
         asyncio.run(run_devnet(settings))
     except XseqError as exc:

@@ -27,6 +27,7 @@ class Settings:
     snapshot_every: int = 256
     l1_rpc: str = ""
     l1_port: int = 8545
+    l1_block_time: float = 1.0
     challenge_window: int = 5
     fault: str = ""
     accounts: int = 10
@@ -57,6 +58,8 @@ HELP = {
     "snapshot_every": "slots between state snapshots in the log (bounds restart time; 0 = never)",
     "l1_rpc": "URL of an existing L1; default: start anvil on --l1-port; 'none' = no settlement",
     "l1_port": "port of the anvil xseqd starts (default 8545, chain id 900)",
+    "l1_block_time": "seconds between the blocks of the anvil xseqd starts, besides one per "
+    "transaction, so finality advances while idle (default 1; 0 = only on transactions)",
     "challenge_window": "L1 blocks after which a committed slot is finalized (default 5)",
     "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test verify",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",

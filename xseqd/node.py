@@ -96,6 +96,7 @@ class Node:
         self.anvil: Anvil | None = None
         self.poster: Poster | None = None
         self.l1_url: str | None = None
+        self.l1_chain_id: int | None = None
 
     def _recover(self) -> int:
         """Replay the log (if any) and from then on journal every decision to it."""
@@ -181,18 +182,21 @@ class Node:
             state = None
             if self.settings.data_dir is not None:
                 state = self.settings.data_dir.resolve() / "l1-state.json"
-            self.anvil = Anvil(self.settings.l1_port, 900, state)
+            self.anvil = Anvil(
+                self.settings.l1_port, 900, state, block_time=self.settings.l1_block_time
+            )
             url = await asyncio.to_thread(self.anvil.start)
         self.l1_url = url
         client = L1Client(url)
+        self.l1_chain_id = await asyncio.to_thread(client.chain_id)
         key = Account.from_key(DEV_SEQUENCER_KEY)
         try:  # a dev L1 funds the sequencer; a real one must be funded by its operator
             await asyncio.to_thread(client.call, "anvil_setBalance", key.address, hex(10**24))
         except Exception:
             pass
         address = await asyncio.to_thread(self._settlement, client, key, url)
-        chain_id = await asyncio.to_thread(client.chain_id)
-        self.sequencer.set_receipt_domain(ReceiptDomain(chain_id, bytes.fromhex(address[2:])))
+        domain = ReceiptDomain(self.l1_chain_id, bytes.fromhex(address[2:]))
+        self.sequencer.set_receipt_domain(domain)
         self.poster = Poster.for_key(
             self.sequencer, client, DEV_SEQUENCER_KEY, address, self.settings.challenge_window
         )
@@ -235,13 +239,20 @@ class Node:
     def _write_endpoints_file(self) -> None:
         assert self.settings.data_dir is not None and self.endpoints is not None
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        info = {
+        info: dict[str, Any] = {
             "rpc": self.endpoints.base_url,
             "rollups": {
                 str(r.chain_id): self.endpoints.rollup_url(r.chain_id) for r in self.rollups
             },
             "accounts": [a.address for a in dev_accounts(self.settings.accounts)],
+            "l1": None,  # no settlement; else what `xseqd verify --data-dir` checks
         }
+        if self.poster is not None:
+            info["l1"] = {
+                "rpc": self.l1_url,
+                "chainId": self.l1_chain_id,
+                "settlement": self.poster.address,
+            }
         (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
 
     async def stop(self) -> None:

@@ -1,14 +1,24 @@
-"""The local L1: an anvil process (npm package @foundry-rs/anvil) started and stopped by us."""
+"""The local L1: an anvil process (npm package @foundry-rs/anvil) started and stopped by us.
+
+Guarantees: anvil never outlives the process that started it (even one killed by SIGKILL:
+the native binary is run directly, with PDEATHSIG, forked from a keeper thread that lives
+exactly as long as the child); a port something already listens on is refused, never
+silently shared with a stale process; "ready" means *our* child answers on the port.
+"""
 
 from __future__ import annotations
 
+import platform
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 
 from xseqd.errors import XseqError
+from xseqd.l1.process import die_with_parent, listens_on, port_in_use
 
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
@@ -18,8 +28,27 @@ class AnvilError(XseqError):
     """Raised when anvil cannot be started (the CLI prints it and exits 2)."""
 
 
+def anvil_binary() -> Path:
+    """The native anvil binary of this platform's npm package, else the npm wrapper.
+
+    The wrapper (a node script) spawns the binary as *its* child, which nothing would
+    kill if the wrapper were killed: the binary is preferred wherever it is installed.
+    """
+    system = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, "")
+    machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), ""
+    )
+    name = "anvil.exe" if system == "win32" else "anvil"
+    native = ROOT / "node_modules" / "@foundry-rs" / f"anvil-{system}-{machine}" / "bin" / name
+    return native if native.exists() else ANVIL
+
+
 class Anvil:
-    """An anvil child process on 127.0.0.1:<port> with the given chain id."""
+    """An anvil child process on 127.0.0.1:<port> with the given chain id.
+
+    ``block_time`` > 0 mines a block every that many seconds besides one per transaction
+    (anvil's mixed mining), so that L1 time, and with it finality, advances while idle.
+    """
 
     def __init__(
         self,
@@ -27,19 +56,20 @@ class Anvil:
         chain_id: int = 900,
         state_file: Path | None = None,
         host: str = "127.0.0.1",
+        block_time: float = 0.0,
     ) -> None:
         self.port, self.chain_id, self.state_file, self.host = port, chain_id, state_file, host
+        self.block_time = block_time
         self.proc: subprocess.Popen[bytes] | None = None
+        self._keeper: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> str:
-        if not ANVIL.exists():
-            raise AnvilError(f"anvil not found at {ANVIL}: run `make install` (npm install)")
+    def args(self) -> list[str]:
         args = [
-            str(ANVIL),
+            str(anvil_binary()),
             "--host",
             self.host,
             "--port",
@@ -48,17 +78,64 @@ class Anvil:
             str(self.chain_id),
             "--silent",
         ]
+        if self.block_time > 0:
+            seconds = int(self.block_time) if self.block_time.is_integer() else self.block_time
+            args += ["--block-time", str(seconds), "--mixed-mining"]
         if self.state_file is not None:
             args += ["--dump-state", str(self.state_file)]
             if self.state_file.exists():
                 args += ["--load-state", str(self.state_file)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return args
+
+    def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
+        """Fork anvil from a keeper thread that waits for it: PDEATHSIG follows the forking
+        thread, so that thread must not exit before the child does (a to_thread worker
+        could, and would take anvil with it)."""
+        started = threading.Event()
+        box: dict[str, subprocess.Popen[bytes] | BaseException] = {}
+
+        def keep() -> None:
+            try:
+                proc = subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    preexec_fn=die_with_parent(),
+                )
+            except BaseException as exc:  # reported to start() below
+                box["error"] = exc
+                started.set()
+                return
+            box["proc"] = proc
+            started.set()
+            proc.wait()
+
+        self._keeper = threading.Thread(target=keep, name=f"anvil:{self.port}", daemon=True)
+        self._keeper.start()
+        started.wait()
+        if "error" in box:
+            raise AnvilError(f"cannot run {args[0]}: {box['error']}")
+        proc = box["proc"]
+        assert isinstance(proc, subprocess.Popen)
+        return proc
+
+    def start(self, timeout: float = 30.0) -> str:
+        binary = anvil_binary()
+        if not binary.exists():
+            raise AnvilError(f"anvil not found at {ANVIL}: run `make install` (npm install)")
+        if port_in_use(self.host, self.port):
+            raise AnvilError(self._busy("is already in use"))
+        self.proc = proc = self._spawn(self.args())
+        owned = binary != ANVIL  # the wrapper's socket belongs to its child: cannot check
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AnvilError(
-                    f"anvil exited with {self.proc.returncode} (port {self.port} busy?)"
-                )
+            if proc.poll() is not None:
+                self.stop()
+                raise AnvilError(self._busy(f"could not be bound (anvil exited {proc.returncode})"))
+            if owned and listens_on(proc.pid, self.port) is False:  # not bound by our child yet
+                time.sleep(0.05)
+                continue
             try:
                 httpx.post(
                     self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1
@@ -69,12 +146,23 @@ class Anvil:
         self.stop()
         raise AnvilError("anvil did not answer in time")
 
+    def _busy(self, what: str) -> str:
+        return (
+            f"L1 port {self.port} on {self.host} {what}: something else listens there "
+            "(an anvil left over from an earlier devnet?). xseqd does not settle on an L1 it "
+            f"did not start unless told to: stop that process, or pass --l1-port <free port> "
+            f"to start a new L1, or --l1-rpc {self.url} to settle on that L1 deliberately."
+        )
+
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+        proc, keeper = self.proc, self._keeper
+        if proc is not None and proc.poll() is None:
+            proc.terminate()  # anvil dumps its state (--dump-state) on SIGTERM
             try:
-                self.proc.wait(10)
+                proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
+                proc.kill()
+                proc.wait(5)
+        if keeper is not None:
+            keeper.join(5)
+        self.proc = self._keeper = None
