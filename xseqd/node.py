@@ -16,23 +16,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
-from eth_account import Account
 
 from xseqd.accounts import dev_accounts
 from xseqd.chains.genesis import load_rollups
 from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
 from xseqd.errors import XseqError
+from xseqd.keys import devnet_keys
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
-from xseqd.l1.poster import Poster, deploy_settlement
+from xseqd.l1.parties import settlement_for
+from xseqd.l1.poster import Poster
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
 from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.recovery import restore
-from xseqd.sequencer.sequencer import DEFAULT_SEQUENCER_KEY, Sequencer
+from xseqd.sequencer.sequencer import Sequencer
 from xseqd.storage.journal import LogJournal
 from xseqd.storage.log import SequencerLog
 
@@ -65,7 +66,8 @@ class Node:
         accounts = dev_accounts(settings.accounts)
         specs = load_rollups(settings.rollups_dir, [bytes.fromhex(a.address[2:]) for a in accounts])
         self.rollups = [Rollup(spec) for spec in specs]
-        self.sequencer = Sequencer(self.rollups)
+        self.keys = devnet_keys(settings)
+        self.sequencer = Sequencer(self.rollups, key=self.keys.sequencer)
         if settings.data_dir is not None and not settings.db:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = SequencerLog(settings.db_url)
@@ -174,22 +176,13 @@ class Node:
             url = await asyncio.to_thread(self.anvil.start)
         self.l1_url = url
         client = L1Client(url)
-        key = Account.from_key(DEFAULT_SEQUENCER_KEY)
-        try:  # a dev L1 funds the sequencer; a real one must be funded by its operator
-            await asyncio.to_thread(client.call, "anvil_setBalance", key.address, hex(10**24))
-        except Exception:
-            pass
-        known = json.loads(self.log.load().meta.get("l1", "{}"))
-        address = known.get("settlement")
-        if address is None or await asyncio.to_thread(
-            client.call, "eth_getCode", address, "latest"
-        ) in ("0x", "0x0"):
-            address = await asyncio.to_thread(
-                deploy_settlement, client, key, self.settings.challenge_window
-            )
+        known = json.loads(self.log.load().meta.get("l1", "{}")).get("settlement")
+        window = self.settings.challenge_window
+        address = await asyncio.to_thread(settlement_for, client, self.keys, known, window)
+        if address != known:
             self.log.set_meta("l1", json.dumps({"url": url, "settlement": address}))
         self.poster = Poster.for_key(
-            self.sequencer, client, DEFAULT_SEQUENCER_KEY, address, self.settings.challenge_window
+            self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
         await self.poster.start()

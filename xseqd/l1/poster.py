@@ -42,14 +42,13 @@ SLOTS = keccak(b"slots(uint256)")[:4]
 KINDS = {"transaction": 0, "bundle": 1, "devchange": 2}
 
 
-VERIFIER_KEY = keccak(b"xseqd devnet verifier key")
 SEQUENCER_BOND = 10 * 10**18
 
 
-def deploy_settlement(client: L1Client, key: LocalAccount, window: int) -> str:
-    """Deploy Settlement with the sequencer's bond; the devnet verifier key may attest."""
+def deploy_settlement(client: L1Client, key: LocalAccount, verifier: str, window: int) -> str:
+    """Deploy Settlement from the sequencer's account, with its bond; ``verifier`` is the
+    address whose attestations it accepts."""
     code = bytes.fromhex(artifact("Settlement")["bytecode"][2:])
-    verifier = Account.from_key(VERIFIER_KEY).address
     args = encode(["address", "address", "uint256"], [key.address, verifier, window])
     receipt = client.send(key, None, code + args, gas=6_000_000, value=SEQUENCER_BOND)
     return str(receipt["contractAddress"])
