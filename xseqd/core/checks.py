@@ -149,12 +149,12 @@ def refuse_system_sender(account: bytes, message: str = FROM_SYSTEM) -> None:
         raise SystemAccountRefused(message)
 
 
-def refuse_protected_account(account: bytes) -> None:
-    """Raise ``ProtectedAccount`` if a cheat method targets a predeploy or the system
-    account."""
+def refuse_protected_account(account: bytes, action: str = "rewrite") -> None:
+    """Raise ``ProtectedAccount`` if a cheat method would ``action`` (rewrite,
+    impersonate) a predeploy or the system account."""
     name = PROTECTED.get(account)
     if name is not None:
         raise ProtectedAccount(
-            f"cheat methods cannot rewrite the predeploys or the system account "
+            f"cheat methods cannot {action} the predeploys or the system account "
             f"({name} at 0x{account.hex()})"
         )

@@ -4,7 +4,7 @@ impersonation, and ``eth_sendTransaction`` / signing for the unlocked dev accoun
 State changes (setBalance, setCode, ...) are applied to the open slot and, in instant
 mode, sealed at once like a transaction, so ``latest`` shows them on the next request.
 They are refused on the predeploys and the system account, which cannot be impersonated
-either: cross-rollup deliveries must stay the sequencer's alone (core/checks.py).
+either: cross-rollup effects must stay the sequencer's alone (core/checks.py).
 """
 
 from __future__ import annotations
@@ -165,6 +165,7 @@ def impersonate(c: RollupCall, params: list[Any]) -> None:
     (who,) = p.positional(params, 1, 1)
     account = p.address(who)
     refuse_system_sender(account, "the system account cannot be impersonated")
+    refuse_protected_account(account, "impersonate")
     c.services.impersonated.add(account)
 
 
