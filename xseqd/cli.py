@@ -7,8 +7,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+from pathlib import Path
+from typing import Any
 
 from xseqd.accounts import DEV_MNEMONIC, dev_accounts
 from xseqd.config import Settings, add_arguments, resolve
@@ -66,12 +69,33 @@ def banner(node: Node) -> str:
     lines += [
         f"Slot mode:         {mode}",
         f"Sequencer:         {node.sequencer.address}",
+        f"Verifier:          {node.keys.verifier_address}   (its key may attest on L1)",
+        f"Keys:              {key_origins(node)}",
         f"Sequencer log:     {node.settings.db_url}"
         + (f" (resumed {node.resumed_slots} slots)" if node.resumed_slots else ""),
         f"Listening on {ep.host}:{ep.port}",
         "",
     ]
     return "\n".join(lines)
+
+
+def key_origins(node: Node) -> str:
+    """Where each of the devnet's keys comes from, for the banner."""
+    from xseqd.keys import SEQUENCER_FILE, VERIFIER_FILE, key_dir
+
+    directory = key_dir(node.settings)
+    origins = []
+    for role, supplied, name in (
+        ("sequencer", node.settings.sequencer_key, SEQUENCER_FILE),
+        ("verifier", node.settings.verifier_key, VERIFIER_FILE),
+    ):
+        if supplied:
+            origins.append(f"{role} supplied")
+        elif directory is None:
+            origins.append(f"{role} generated for this run")
+        else:
+            origins.append(f"{role} in {(directory / name).resolve()}")
+    return ", ".join(origins)
 
 
 async def run_devnet(settings: Settings) -> None:
@@ -93,8 +117,6 @@ NOTHING_VERIFIED = 3  # `xseqd verify` exit code when no slot was re-executed
 def run_verify(args: argparse.Namespace) -> int:
     """`xseqd verify`: exit 0 and print OK, 1 naming the first bad slot, 2 when there is no
     sound target, 3 when nothing was re-executed (never "OK: 0 slots")."""
-    from pathlib import Path
-
     from xseqd.chains.genesis import load_rollups
     from xseqd.l1.client import L1Client
     from xseqd.verify.target import TargetError, resolve_target
@@ -144,19 +166,45 @@ def run_verify(args: argparse.Namespace) -> int:
     )
     if args.challenge and finding is not None:
         from xseqd.l1.settlement import Settlement
-        from xseqd.node import DEV_VERIFIER_KEY as VERIFIER_KEY
         from xseqd.verify.challenge import challenge_finding, challenger
 
+        attester = b""
+        if finding.fault not in ("data", "mailbox"):  # the contract alone cannot judge it
+            try:
+                attester = attester_key(args, client, settlement)
+            except XseqError as exc:
+                print(f"cannot attest: {exc.message}")
+                return 2
         commitment = Settlement(client, settlement).slot(finding.slot).commitment
-        receipt = challenge_finding(
-            client, challenger(), VERIFIER_KEY, settlement, finding, commitment
-        )
+        receipt = challenge_finding(client, challenger(), attester, settlement, finding, commitment)
         kind = "attestation" if finding.fault in ("state", "execution") else "challenge"
         print(
             f"{kind} accepted on L1 in tx {receipt['transactionHash']}: slot "
             f"{finding.slot} and every later slot invalidated"
         )
     return 1
+
+
+def attester_key(args: argparse.Namespace, client: Any, settlement: str) -> bytes:
+    """The verifier key for an attestation: ``--verifier-key`` / ``XSEQD_VERIFIER_KEY``,
+    else ``<--data-dir>/verifier.key``; ``XseqError`` if none, or if it is not the key
+    ``settlement`` accepts attestations from."""
+    from xseqd.keys import address_of, verifier_key
+    from xseqd.l1.parties import settlement_party
+
+    key = verifier_key(args.verifier_key or os.environ.get("XSEQD_VERIFIER_KEY"), args.data_dir)
+    if key is None:
+        raise XseqError(
+            f"no verifier key: pass --verifier-key, or --data-dir of the devnet "
+            f"(no {args.data_dir / 'verifier.key'})"
+        )
+    expected = settlement_party(client, settlement, "verifier")
+    if address_of(key).lower() != expected.lower():
+        raise XseqError(
+            f"the verifier key is {address_of(key)}, but Settlement {settlement} "
+            f"accepts attestations from {expected} only"
+        )
+    return key
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     verify_cmd = sub.add_parser("verify", help="re-execute every slot posted on L1 and check it")
     verify_cmd.add_argument(
         "--data-dir",
-        default=".xseqd",
+        type=Path,
+        default=Path(os.environ.get("XSEQD_DATA_DIR", ".xseqd")),
         help="the devnet's data dir: its endpoints.json says which L1 and Settlement to "
-        "verify when --l1-rpc/--settlement are not given (default .xseqd)",
+        "verify when --l1-rpc/--settlement are not given, its verifier.key attests "
+        "(default .xseqd)",
     )
     verify_cmd.add_argument(
         "--l1-rpc", default=None, help="L1 JSON-RPC URL (default: the one in the data dir)"
@@ -193,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         "--challenge",
         action="store_true",
         help="challenge the first bad slot on L1 (bond from a dev key)",
+    )
+    verify_cmd.add_argument(
+        "--verifier-key",
+        default=None,
+        help="hex private key to attest with (or XSEQD_VERIFIER_KEY; default: verifier.key "
+        "in --data-dir)",
     )
     args = parser.parse_args(argv)
     if args.command == "verify":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 DEFAULT_ROLLUPS_DIR = Path(__file__).resolve().parent.parent / "rollups"
@@ -33,6 +33,8 @@ class Settings:
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
+    sequencer_key: str = field(default="", repr=False)
+    verifier_key: str = field(default="", repr=False)
 
     @classmethod
     def for_tests(cls, **overrides: object) -> Settings:
@@ -54,7 +56,8 @@ HELP = {
     "port": "port of the RPC server (default 9545)",
     "rollups_dir": "directory of rollup definitions, one *.toml per rollup",
     "slot_time": "seconds per slot; 0 = instant (seal as soon as the intake is idle)",
-    "data_dir": "directory for xseqd's data: the sequencer log and endpoints.json (default .xseqd)",
+    "data_dir": "directory for xseqd's data: the sequencer log, keys and endpoints.json "
+    "(default .xseqd)",
     "snapshot_every": "slots between state snapshots in the log (bounds restart time; 0 = never)",
     "l1_rpc": "URL of an existing L1; default: start anvil on --l1-port; 'none' = no settlement",
     "l1_port": "port of the anvil xseqd starts (default 8545, chain id 900)",
@@ -66,6 +69,10 @@ HELP = {
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",
     "log_level": "debug, info, warning, error",
+    "sequencer_key": "hex private key that signs receipts and L1 posts "
+    "(default: generated, kept in <data-dir>/sequencer.key)",
+    "verifier_key": "hex private key Settlement accepts attestations from "
+    "(default: generated, kept in <data-dir>/verifier.key)",
 }
 
 

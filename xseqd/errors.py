@@ -77,3 +77,18 @@ class InvalidInput(XseqError):
     """Raised where geth answers -32000 for malformed input (e.g. a storage key)."""
 
     code = -32000
+
+
+class SystemAccountRefused(XseqError):
+    """Raised when a submission would act as the system account, which alone delivers
+    cross-rollup messages: signed with its (public) key, sent or impersonated as it, or
+    carrying an EIP-7702 authorization that would give it code."""
+
+    code = -38011
+
+
+class ProtectedAccount(XseqError):
+    """Raised when a cheat method (setBalance, setNonce, setCode, setStorageAt) is aimed at
+    a predeploy (mailbox, token bridge, reference token) or the system account."""
+
+    code = -38012

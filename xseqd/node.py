@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
-from eth_account import Account
-from eth_hash.auto import keccak
 
 from xseqd.accounts import dev_accounts
 from xseqd.chains.genesis import genesis_commitment, genesis_description, load_rollups
@@ -25,9 +23,10 @@ from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
 from xseqd.core.order import ReceiptDomain
 from xseqd.errors import XseqError
-from xseqd.l1 import settlement
+from xseqd.keys import devnet_keys
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
+from xseqd.l1.parties import GenesisCommitment, settlement_for
 from xseqd.l1.poster import Poster
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
@@ -40,10 +39,6 @@ from xseqd.storage.journal import LogJournal
 from xseqd.storage.log import SequencerLog
 
 log = logging.getLogger("xseqd")
-
-# TEMPORARY public devnet keys (being replaced by per-devnet generated keys)
-DEV_SEQUENCER_KEY = keccak(b"xseqd devnet sequencer key")
-DEV_VERIFIER_KEY = keccak(b"xseqd devnet verifier key")
 
 
 @dataclass
@@ -74,7 +69,8 @@ class Node:
         specs = load_rollups(settings.rollups_dir, addresses)
         self.genesis_description = genesis_description(specs, addresses)
         self.rollups = [Rollup(spec) for spec in specs]
-        self.sequencer = Sequencer(self.rollups, key=DEV_SEQUENCER_KEY)
+        self.keys = devnet_keys(settings)
+        self.sequencer = Sequencer(self.rollups, key=self.keys.sequencer)
         if settings.data_dir is not None and not settings.db:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = SequencerLog(settings.db_url)
@@ -189,52 +185,28 @@ class Node:
         self.l1_url = url
         client = L1Client(url)
         self.l1_chain_id = await asyncio.to_thread(client.chain_id)
-        key = Account.from_key(DEV_SEQUENCER_KEY)
-        try:  # a dev L1 funds the sequencer; a real one must be funded by its operator
-            await asyncio.to_thread(client.call, "anvil_setBalance", key.address, hex(10**24))
-        except Exception:
-            pass
-        address = await asyncio.to_thread(self._settlement, client, key, url)
+        known = json.loads(self.log.load().meta.get("l1", "{}")).get("settlement")
+        window = self.settings.challenge_window
+        address = await asyncio.to_thread(
+            settlement_for, client, self.keys, known, window, self._genesis_commitment()
+        )
+        if address != known:
+            self.log.set_meta("l1", json.dumps({"url": url, "settlement": address}))
         domain = ReceiptDomain(self.l1_chain_id, bytes.fromhex(address[2:]))
         self.sequencer.set_receipt_domain(domain)
         self.poster = Poster.for_key(
-            self.sequencer, client, DEV_SEQUENCER_KEY, address, self.settings.challenge_window
+            self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
         self.sequencer.rewind_guard = self.poster.guard_rewind
         await self.poster.start()
         self.services.l1 = self.poster
 
-    def _settlement(self, client: L1Client, key: Any, url: str) -> str:
-        """The Settlement this log settles on (found again via the log), or a new one
-        committing to this devnet's genesis."""
-        known = json.loads(self.log.load().meta.get("l1", "{}"))
-        address = known.get("settlement")
-        if address is not None and client.call("eth_getCode", address, "latest") not in (
-            "0x",
-            "0x0",
-        ):
-            found = settlement.Settlement(client, address).sequencer()
-            if found.lower() != key.address.lower():
-                raise XseqError(
-                    f"Settlement {address} belongs to sequencer {found}, not {key.address}"
-                )
-            return str(address)
+    def _genesis_commitment(self) -> GenesisCommitment:
         ids = sorted(r.chain_id for r in self.rollups)
         by_id = {r.chain_id: r for r in self.rollups}
         genesis = genesis_commitment(ids, [by_id[c].blocks[0].hash for c in ids])
-        verifier = Account.from_key(DEV_VERIFIER_KEY).address
-        address = settlement.deploy(
-            client,
-            key,
-            verifier,
-            self.settings.challenge_window,
-            ids,
-            genesis,
-            self.genesis_description,
-        )
-        self.log.set_meta("l1", json.dumps({"url": url, "settlement": address}))
-        return address
+        return GenesisCommitment(ids, genesis, self.genesis_description)
 
     def _write_endpoints_file(self) -> None:
         assert self.settings.data_dir is not None and self.endpoints is not None

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_hash.auto import keccak
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
@@ -35,6 +36,7 @@ from xseqd.verify.challenge import (
 from xseqd.verify.verifier import posted_batches
 
 EXE = Path(sys.executable).parent / "xseqd"
+OLD = "0x" + keccak(b"xseqd devnet verifier key").hex()  # a public constant once
 
 
 @pytest.fixture()
@@ -81,13 +83,32 @@ def batch_of(client: L1Client, settlement: str, slot: int) -> bytes:
 
 
 @pytest.mark.parametrize("fault", ["commitment", "data", "mailbox", "state"])
-def test_verify_names_the_slot_and_the_challenge_invalidates_it(l1: Anvil, fault: str) -> None:
-    node = NodeThread(Settings.for_tests(l1_rpc=l1.url, fault=f"{fault}:2", challenge_window=100))
+def test_verify_names_the_slot_and_the_challenge_invalidates_it(
+    l1: Anvil, fault: str, tmp_path: Path
+) -> None:
+    # the verifier key is the devnet's own: read from its data dir (one case) or passed
+    kept = fault == "state"
+    data = {"data_dir": tmp_path, "db": ""} if kept else {}
+    node = NodeThread(
+        Settings.for_tests(l1_rpc=l1.url, fault=f"{fault}:2", challenge_window=100, **data)
+    )
     node.start()
+    verifier = ["--data-dir", str(tmp_path)]
+    if not kept:
+        verifier = ["--verifier-key", "0x" + node.node.keys.verifier.hex()]
     try:
         s = scenario(node)
+        if kept:  # without the verifier key, or with a guessed one, nothing is attested
+            for wrong in (["--data-dir", str(tmp_path / "elsewhere")], ["--verifier-key", OLD]):
+                refused = subprocess.run(
+                    [str(EXE), "verify", "--l1-rpc", l1.url, "--challenge", *wrong],
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                )
+                assert refused.returncode == 2 and "cannot attest" in refused.stdout, refused
         done = subprocess.run(
-            [str(EXE), "verify", "--l1-rpc", l1.url, "--challenge"],
+            [str(EXE), "verify", "--l1-rpc", l1.url, "--challenge", *verifier],
             capture_output=True,
             text=True,
             timeout=300,

@@ -4,14 +4,25 @@ py-evm reports an invalid transaction as a Python exception with its own wording
 and libraries match on geth's wording instead. ``check_admission`` runs the same checks
 first, on plain numbers, and raises ``TxRejected`` with geth's message. It returns which
 queue the transaction belongs to: executable now, or a future nonce to hold back.
+
+``refuse_system_account`` and ``refuse_protected_account`` keep cross-rollup deliveries
+unforgeable: the system account's key is public (Mailbox.sol names the account), so intake
+refuses every submission that would act as it, and cheat methods leave the predeploys and
+the system account alone.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from xseqd.errors import TxRejected
+import rlp
+from eth.abc import SignedTransactionAPI
+from eth_keys import keys
+
+from xseqd.chains.predeploys import MAILBOX, REFERENCE_TOKEN, SYSTEM, TOKEN_BRIDGE
+from xseqd.errors import ProtectedAccount, SystemAccountRefused, TxRejected
 
 
 class Admission(enum.Enum):
@@ -87,3 +98,63 @@ def check_admission(tx: TxFacts, account: AccountFacts, block: BlockFacts) -> Ad
     if tx.gas > block.gas_left:
         return Admission.NEXT_SLOT
     return Admission.EXECUTE
+
+
+# -- the system account and the predeploys --------------------------------------------------
+
+SET_CODE_MAGIC = b"\x05"  # EIP-7702: an authorization signs keccak(0x05 || rlp([...]))
+SET_CODE_TX_TYPE = 4
+FROM_SYSTEM = "transactions from the system account are refused"
+PROTECTED = {
+    MAILBOX: "the Mailbox",
+    TOKEN_BRIDGE: "the TokenBridge",
+    REFERENCE_TOKEN: "the reference token",
+    SYSTEM: "the system account",
+}
+
+
+def authorities(tx: SignedTransactionAPI) -> list[bytes]:
+    """The accounts an EIP-7702 transaction's authorizations would give code to (those
+    whose signature does not recover are skipped, as the EVM skips them)."""
+    if getattr(tx, "type_id", None) != SET_CODE_TX_TYPE:
+        return []
+    out = []
+    for auth in tx.authorization_list:
+        try:
+            message = SET_CODE_MAGIC + rlp.encode([auth.chain_id, auth.address, auth.nonce])
+            signature = keys.Signature(vrs=(auth.y_parity, auth.r, auth.s))
+            out.append(signature.recover_public_key_from_msg(message).to_canonical_address())
+        except Exception:
+            continue
+    return out
+
+
+def refuse_system_account(txs: Iterable[tuple[SignedTransactionAPI, bytes | None]]) -> None:
+    """Raise ``SystemAccountRefused`` if any of ``txs`` (transaction, sender override of an
+    impersonated account or None) would act as the system account: sent as it (signed or
+    impersonated), or authorizing code for it. ``data.index`` is the offending position."""
+    for index, (tx, sender) in enumerate(txs):
+        if SYSTEM in (bytes(tx.sender), sender):
+            raise SystemAccountRefused(FROM_SYSTEM, {"index": index})
+        if SYSTEM in authorities(tx):
+            raise SystemAccountRefused(
+                "authorizations signed by the system account are refused", {"index": index}
+            )
+
+
+def refuse_system_sender(account: bytes, message: str = FROM_SYSTEM) -> None:
+    """Raise ``SystemAccountRefused`` with ``message`` if ``account`` is the system account
+    (eth_sendTransaction from it, impersonating it)."""
+    if account == SYSTEM:
+        raise SystemAccountRefused(message)
+
+
+def refuse_protected_account(account: bytes, action: str = "rewrite") -> None:
+    """Raise ``ProtectedAccount`` if a cheat method would ``action`` (rewrite,
+    impersonate) a predeploy or the system account."""
+    name = PROTECTED.get(account)
+    if name is not None:
+        raise ProtectedAccount(
+            f"cheat methods cannot {action} the predeploys or the system account "
+            f"({name} at 0x{account.hex()})"
+        )

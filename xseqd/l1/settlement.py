@@ -13,6 +13,7 @@ from typing import Any
 
 from eth_abi import decode, encode
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from xseqd.abi import artifact, calldata, decode_output, event_topic, input_types
 from xseqd.l1.client import L1Client
@@ -91,7 +92,10 @@ class Settlement:
         return int(self._view("epoch")[0])
 
     def sequencer(self) -> str:
-        return str(self._view("sequencer")[0])
+        return str(to_checksum_address(self._view("sequencer")[0]))
+
+    def verifier(self) -> str:
+        return str(to_checksum_address(self._view("verifier")[0]))
 
     def slot(self, number: int) -> SlotRecord:
         c, d, block, invalid, epoch = self._view("slots", number)

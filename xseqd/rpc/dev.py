@@ -3,6 +3,8 @@ impersonation, and ``eth_sendTransaction`` / signing for the unlocked dev accoun
 
 State changes (setBalance, setCode, ...) are applied to the open slot and, in instant
 mode, sealed at once like a transaction, so ``latest`` shows them on the next request.
+They are refused on the predeploys and the system account, which cannot be impersonated
+either: cross-rollup effects must stay the sequencer's alone (core/checks.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_typing import Address
 
 from xseqd.chains import calls
+from xseqd.core.checks import refuse_protected_account, refuse_system_sender
 from xseqd.core.devchange import DevChange
 from xseqd.errors import InvalidParams, TxRejected
 from xseqd.rpc import format as fmt
@@ -120,6 +123,7 @@ def evm_revert(c: RollupCall, params: list[Any]) -> bool:
 
 
 def _change(c: RollupCall, kind: str, account: bytes, value: int | bytes, slot: int = 0) -> None:
+    refuse_protected_account(account)
     change = DevChange(c.rollup.chain_id, kind, account, value, slot)
     c.services.sequencer.apply_dev_change(change)
     c.services.driver.submitted()
@@ -159,7 +163,10 @@ def set_storage_at(c: RollupCall, params: list[Any]) -> bool:
 @_register_both("impersonateAccount")
 def impersonate(c: RollupCall, params: list[Any]) -> None:
     (who,) = p.positional(params, 1, 1)
-    c.services.impersonated.add(p.address(who))
+    account = p.address(who)
+    refuse_system_sender(account, "the system account cannot be impersonated")
+    refuse_protected_account(account, "impersonate")
+    c.services.impersonated.add(account)
 
 
 @_register_both("stopImpersonatingAccount")
@@ -178,6 +185,7 @@ def send_transaction(c: RollupCall, params: list[Any]) -> str:
     if not isinstance(obj, dict) or not obj.get("from"):
         raise InvalidParams("from is required")
     sender = req.sender
+    refuse_system_sender(sender)
     key = c.services.accounts.get(sender)
     if key is None and sender not in c.services.impersonated:
         raise TxRejected(f"unknown account {fmt.h(sender)}")

@@ -23,7 +23,7 @@ from eth_typing import Address
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
 from xseqd.chains.snapshot import export_rollups, import_rollups
-from xseqd.core import transition
+from xseqd.core import checks, transition
 from xseqd.core.atomic import BundleOutcome, Leg
 from xseqd.core.checks import Admission
 from xseqd.core.devchange import DevChange
@@ -195,6 +195,7 @@ class Sequencer:
         Returns the transaction hash; an identical resubmission returns the same hash
         and changes nothing. Raises ``TxRejected`` with geth's wording if invalid.
         """
+        checks.refuse_system_account([(tx, sender)])
         tx_hash = bytes(tx.hash)
         if self.knows(chain_id, tx_hash):
             return tx_hash
@@ -251,6 +252,7 @@ class Sequencer:
         Raises ``BundleRejected`` for structural problems (nothing is ordered then);
         execution failures are an ordered, ``aborted`` item.
         """
+        checks.refuse_system_account([(leg.tx, leg.sender) for leg in legs])
         check_bundle_shape(legs, self.rollups)
         held = {leg.tx_hash for item in self.book.held for leg in item.legs}
         for leg in legs:
