@@ -193,7 +193,7 @@ class Node:
         if address != known:
             self.log.set_meta("l1", json.dumps({"url": url, "settlement": address}))
         domain = ReceiptDomain(self.l1_chain_id, bytes.fromhex(address[2:]))
-        self.sequencer.set_receipt_domain(domain)
+        self.sequencer.book.bind(domain)
         self.poster = Poster.for_key(
             self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )

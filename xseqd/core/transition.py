@@ -6,8 +6,7 @@ Everyone who executes the order calls these functions and nothing else:
 
 - the live sequencer (``sequencer/sequencer.py``: ``apply_item`` for every submission,
   ``keep=False`` for ``xseq_callBundle``; ``open_slot`` / ``seal_slot``),
-- restart (``sequencer/recovery.py`` through ``Sequencer.replay_item``, which calls
-  ``reapply``),
+- restart (``sequencer/recovery.py``: ``reapply`` for every logged item),
 - the independent verifier (``verify/verifier.py``: ``replay_slot`` on items decoded from
   L1 batch data, then ``committed_states``),
 - the L1 poster (``committed_states`` of each sealed slot) and test replays.

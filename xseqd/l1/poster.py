@@ -250,8 +250,8 @@ class Poster:
                 "L1 invalidated slots from %d on: rolling back to slot %d", onchain, onchain - 1
             )
             epoch = await asyncio.to_thread(self.contract.epoch)
-            self.sequencer.rewind_to(onchain - 1, invalidated=True)
-            self.sequencer.set_epoch(max(epoch, self.sequencer.epoch))
+            self.sequencer.dev.rewind_to(onchain - 1, invalidated=True)
+            self.sequencer.book.begin_epoch(max(epoch, self.sequencer.book.epoch))
             self.next_slot = onchain
             self.batches = [b for b in self.batches if b.last_slot < onchain]
             self.invalidations += 1

@@ -376,7 +376,7 @@ def get_transaction_by_hash(c: RollupCall, params: list[Any]) -> Any:
         for tx, sender in zip(ob.txs, ob.senders):
             if bytes(tx.hash) == tx_hash:
                 return fmt.pending_tx_json(tx, sender)
-    for queued in c.services.sequencer.queues[c.rollup.chain_id].all():
+    for queued in c.services.sequencer.pending.all(c.rollup.chain_id):
         if queued.tx_hash == tx_hash:
             return fmt.pending_tx_json(queued.payload.tx, queued.payload.sender)
     return None

@@ -239,7 +239,7 @@ def sequencer_info(c: Ctx, params: list[Any]) -> dict[str, Any]:
         "slotMode": c.services.driver.mode.value,
         "slotTime": c.services.driver.slot_time,
         "receiptDomain": seq.book.domain.to_json(),
-        "epoch": seq.epoch,
+        "epoch": seq.book.epoch,
         "maxBundleLegs": MAX_BUNDLE_LEGS,
         "mailbox": fmt.h(MAILBOX),
         "tokenBridge": fmt.h(TOKEN_BRIDGE),

@@ -1,28 +1,21 @@
-"""Devnet time and snapshots: ``evm_increaseTime``, ``evm_setNextBlockTimestamp``,
-``evm_snapshot`` / ``evm_revert``.
+"""Devnet time, snapshots and rewinds: ``evm_increaseTime``,
+``evm_setNextBlockTimestamp``, ``evm_snapshot`` / ``evm_revert``, and the shared-fate
+rollback after an L1 challenge.
 
 ``TimeControl`` is the sequencer's notion of devnet time (an offset added to the wall
 clock, and a pinned next timestamp). ``DevControls`` keeps the snapshots and rewinds the
-sequencer through its public ``rewind_to`` (which refuses to rewrite settled history).
+sequencer through its public methods. A rewind opens a new receipt epoch (receipts given
+for the forgotten slots prove nothing about what replaces them), and one that would drop
+a slot already committed on L1 is refused (``Sequencer.rewind_guard``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from xseqd.errors import InvalidParams
-
-if TYPE_CHECKING:
-    from xseqd.sequencer.sequencer import Sequencer
-
-
-@dataclass
-class TimeControl:
-    """Devnet time: an offset added to the wall clock, and a pinned next timestamp."""
-
-    offset: int = 0
-    next_timestamp: int | None = None
+from xseqd.sequencer.devtime_types import TimeControl
+from xseqd.sequencer.view import SequencerView
 
 
 @dataclass(frozen=True)
@@ -36,7 +29,7 @@ class DevSnapshot:
 class DevControls:
     """Time travel and snapshots over one sequencer."""
 
-    def __init__(self, seq: Sequencer) -> None:
+    def __init__(self, seq: SequencerView) -> None:
         self.seq = seq
         self._snapshots: dict[int, DevSnapshot] = {}
         self._next_id = 1
@@ -66,12 +59,25 @@ class DevControls:
         snap = self._snapshots.get(snap_id)
         if snap is None:
             return False
-        self.seq.rewind_to(snap.slot)  # raises if that would rewrite settled history
+        self.rewind_to(snap.slot)  # raises if that would rewrite settled history
         for sid in [s for s in self._snapshots if s >= snap_id]:
             del self._snapshots[sid]
         self.seq.time = replace(snap.time)
         return True
 
-    def forget_after(self, slot: int) -> None:
-        """Drop snapshots of slots that no longer exist (after an L1 rollback)."""
+    def rewind_to(self, slot: int, invalidated: bool = False) -> None:
+        """Make ``slot`` the head again on every rollup, forgetting every later slot and
+        item: evm_revert, or an L1 challenge invalidated them (``invalidated``: shared
+        fate; the items stay findable as ``invalidated``). Opens a new receipt epoch."""
+        seq = self.seq
+        if not invalidated:
+            seq.rewind_guard(slot)
+        seq.discard_open_slot()
+        for rollup in seq.rollups.values():
+            rollup.rewind(slot)
+        seq.pending.clear()
+        seq.book.forget_after(slot, invalidated)
+        seq.book.begin_epoch(seq.book.epoch + 1)
+        seq.journal.rewound(slot, seq.book.epoch)
+        seq.truncate(slot)
         self._snapshots = {k: v for k, v in self._snapshots.items() if v.slot <= slot}

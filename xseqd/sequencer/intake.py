@@ -66,6 +66,22 @@ def check_bundle_shape(legs: list[Leg], rollups: Mapping[int, Any]) -> None:
         seen.add(leg.tx_hash)
 
 
+def check_slot_bounds(min_slot: int | None, max_slot: int | None, next_slot: int) -> None:
+    if max_slot is not None and max_slot < next_slot:
+        raise BundleRejected(-38005, f"maxSlot {max_slot} has passed (next slot {next_slot})")
+    if min_slot is not None and max_slot is not None and min_slot > max_slot:
+        raise BundleRejected(-38005, "minSlot is after maxSlot")
+
+
+def check_not_known(known_txs: list[bytes], existing: Any) -> None:
+    """Refuse a bundle holding a transaction already known (included, open, queued or held
+    by another bundle), or a bundle already ordered."""
+    if known_txs:
+        raise BundleRejected(-38004, f"transaction {known_txs[0].hex()} is already known")
+    if existing is not None and existing.status in ("included", "ordered"):
+        raise BundleRejected(-38004, "bundle is already known")
+
+
 def admit(rollup: Rollup, tx: SignedTransactionAPI, sender: bytes) -> Admission:
     """Whether ``tx`` runs now, queues for a nonce gap, or needs the next slot (the
     rollup's block must be open)."""

@@ -34,6 +34,20 @@ class OrderBook:
     chain: bytes = b""
     messages: dict[bytes, tuple[Item, Delivery]] = field(default_factory=dict)
 
+    def bind(self, domain: ReceiptDomain) -> None:
+        """Receipts from now on are valid for this settlement deployment."""
+        self.domain = domain
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Receipts from now on are given in ``epoch`` (rollbacks, restart)."""
+        self.epoch = epoch
+
+    def restore_held(self, item: Item) -> None:
+        """A logged bundle that was never placed: held again if it still waits."""
+        self.remember(item)
+        if item.status == "ordered":
+            self.held.append(item)
+
     def begin_slot(self, slot: int) -> None:
         self.open_slot = slot
         self.open_items = []

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from xseqd.chains.snapshot import import_rollups
 from xseqd.core.items import Item
-from xseqd.core.transition import Slot, TransitionFault, decoder
+from xseqd.core.transition import Slot, TransitionFault, decoder, reapply
 from xseqd.errors import XseqError
 from xseqd.sequencer.journal import NullJournal
 from xseqd.sequencer.ordering import OrderMismatch
@@ -61,19 +62,28 @@ def _restore(seq: Sequencer, contents: LogContents) -> int:
         if number != seq.head_slot + 1:
             raise RecoveryError(f"log has slot {number} after slot {seq.head_slot}")
         if number in sealed:
-            seq.set_epoch(sealed[number][2])
+            seq.book.begin_epoch(sealed[number][2])
         seq.open_slot_at(sealed[number][0] if number in sealed else timestamps[number])
         for item in sorted(by_slot.get(number, []), key=lambda i: i.index or 0):
-            seq.replay_item(item)
+            _replay_item(seq, item)
         if number in sealed:
             if seq.seal_slot().order_root != sealed[number][1]:
                 raise RecoveryError(f"slot {number}: order root does not re-derive")
-    seq.set_epoch(int(contents.meta.get("epoch", seq.epoch)))
+    seq.book.begin_epoch(int(contents.meta.get("epoch", seq.book.epoch)))
     for item in held:
-        seq.restore_held(item)
+        seq.book.restore_held(item)
     for chain_id, raw, sender in contents.queued:
-        seq.restore_queued(chain_id, decode(chain_id, raw), sender)
+        seq.pending.add(chain_id, decode(chain_id, raw), sender)
     return total
+
+
+def _replay_item(seq: Sequencer, item: Item) -> None:
+    """Re-execute a logged item in the open slot (the slot transition) and put it back in
+    its place in the order (checked against its stored receipt)."""
+    outcome = reapply(seq.rollups, item)
+    if item.outcome is None:
+        item.outcome = outcome
+    seq.book.replay(item)
 
 
 def _from_snapshot(
@@ -88,7 +98,7 @@ def _from_snapshot(
         return 0
     base, payload = contents.snapshot
     slots: list[Slot] = []
-    seq.load_snapshot(payload)
+    import_rollups(seq.rollups, payload)
     if seq.head_slot != base:
         raise RecoveryError(f"snapshot of slot {base} holds head {seq.head_slot}")
     for number in range(min(sealed), base + 1):

@@ -2,11 +2,13 @@
 
 Synchronous and single-threaded by design: every method runs to completion, so one
 submission is ordered, checked and executed before the next is looked at. Executing an
-item and opening/sealing a slot is core/transition.py's job (the same code the verifier
-and restart run); this class decides *what* is ordered and *when*. Timers and "seal when
-idle" live in ``driver.py``, admission checks in ``intake.py``, devnet time and
-snapshots in ``devtime.py``, restart in ``recovery.py`` (through the public
-``open_slot_at`` / ``replay_item`` / ``adopt_snapshot`` / ``restore_*`` methods).
+item and opening/sealing a slot is core/transition.py's job (the same code restart, the
+verifier and the poster run); this class decides *what* is ordered and *when*. Around it:
+``driver.py`` (slot modes, the only timers), ``intake.py`` (admission checks and
+rejection errors), ``bundles.py`` (held and simulated bundles), ``pending.py``
+(future-nonce queue), ``devtime.py`` (devnet time, snapshots, rewinds), ``ordering.py``
+(the order book and receipts) and ``recovery.py`` (restart through ``open_slot_at``,
+``seal_slot``, ``adopt_slots`` and the book's public methods).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from eth_typing import Address
 
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
-from xseqd.chains.snapshot import export_rollups, import_rollups
+from xseqd.chains.snapshot import export_rollups
 from xseqd.core import checks, transition
 from xseqd.core.atomic import BundleOutcome, Leg
 from xseqd.core.checks import Admission
@@ -30,28 +32,19 @@ from xseqd.core.devchange import DevChange
 from xseqd.core.items import Item, ItemKind
 from xseqd.core.order import ReceiptDomain
 from xseqd.core.transition import Slot
-from xseqd.core.txpool import NonceQueue, Queued
 from xseqd.errors import InvalidParams, TxRejected, XseqError
-from xseqd.sequencer.devtime import DevControls, TimeControl
+from xseqd.sequencer.bundles import BundleDesk
+from xseqd.sequencer.devtime import DevControls
+from xseqd.sequencer.devtime_types import TimeControl
 from xseqd.sequencer.intake import (
-    BundleRejected,
     MessageFailed,
     admit,
-    check_bundle_shape,
-    fits,
 )
 from xseqd.sequencer.journal import Journal, NullJournal
 from xseqd.sequencer.ordering import OrderBook
+from xseqd.sequencer.pending import PendingPool
 
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A future-nonce transaction waiting in the queue."""
-
-    tx: SignedTransactionAPI
-    sender: bytes
 
 
 @dataclass
@@ -78,7 +71,8 @@ class Sequencer:
         self.clock = clock
         self.time = TimeControl()
         self.dev = DevControls(self)
-        self.queues: dict[int, NonceQueue[Pending]] = {cid: NonceQueue() for cid in self.rollups}
+        self.bundles = BundleDesk(self)
+        self.pending = PendingPool(list(self.rollups))
         self.listeners = Listeners()
         self.slots: list[Slot] = []
         key = key or secrets.token_bytes(32)  # a fresh key unless one is supplied
@@ -127,14 +121,14 @@ class Sequencer:
         """Open the next slot on every rollup (idempotent); returns its timestamp."""
         if self._speculative and not self.open_slot_has_items:
             if self.next_timestamp() != self._open_timestamp:
-                self._drop_open()
+                self.discard_open_slot()
         self._speculative = False
         if self._open_timestamp is None:
             self._open_timestamp = self.next_timestamp()
             transition.open_slot(self.rollups, self._open_timestamp)
             self.book.begin_slot(self.head_slot + 1)
             for item in self.book.due(self.head_slot + 1):
-                self._run_held(item)
+                self.bundles.run_held(item)
         return self._open_timestamp
 
     def open_slot_at(self, timestamp: int) -> None:
@@ -142,7 +136,8 @@ class Sequencer:
         self.time.next_timestamp = timestamp
         self.open_slot()
 
-    def _drop_open(self) -> None:
+    def discard_open_slot(self) -> None:
+        """Forget the open slot and everything applied to it."""
         for rollup in self.rollups.values():
             rollup.discard_open()
         self._open_timestamp = None
@@ -187,7 +182,7 @@ class Sequencer:
             return True
         if rollup.open is not None and any(bytes(t.hash) == tx_hash for t in rollup.open.txs):
             return True
-        return self.queues[chain_id].contains(tx_hash)
+        return self.pending.contains(chain_id, tx_hash)
 
     def submit(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes | None = None) -> bytes:
         """Order and execute one transaction now (or queue it for a nonce gap).
@@ -210,14 +205,11 @@ class Sequencer:
             self.open_slot()
             admission = admit(rollup, tx, sender)
         if admission is Admission.QUEUE:
-            fee_cap = int(getattr(tx, "max_fee_per_gas", None) or tx.gas_price)
-            self.queues[chain_id].add(
-                sender, int(tx.nonce), Queued(tx_hash, fee_cap, Pending(tx, sender))
-            )
+            self.pending.add(chain_id, tx, sender)
             self.journal.queued(chain_id, tx, sender)
         else:
             self._execute_single(chain_id, tx, sender)
-            self._promote(chain_id, sender)
+            self.promote(chain_id, sender)
         for callback in self.listeners.on_pending:
             callback(chain_id, tx_hash)
         return tx_hash
@@ -233,9 +225,9 @@ class Sequencer:
                 raise MessageFailed(outcome.abort, chain_id)
             raise TxRejected(outcome.abort.reason)
         item.outcome = outcome
-        self._ordered(item)
+        self.order(item)
 
-    def _ordered(self, item: Item) -> None:
+    def order(self, item: Item) -> None:
         """Give ``item`` its place and receipt, and make it durable before anyone hears."""
         self.book.order(item)
         self.journal.item(item, self._open_timestamp)
@@ -247,92 +239,28 @@ class Sequencer:
         max_slot: int | None = None,
         replacement_uuid: str | None = None,
     ) -> Item:
-        """Order a bundle: run it atomically now, or hold it until ``min_slot``.
-
-        Raises ``BundleRejected`` for structural problems (nothing is ordered then);
-        execution failures are an ordered, ``aborted`` item.
-        """
-        checks.refuse_system_account([(leg.tx, leg.sender) for leg in legs])
-        check_bundle_shape(legs, self.rollups)
-        held = {leg.tx_hash for item in self.book.held for leg in item.legs}
-        for leg in legs:
-            if self.knows(leg.chain_id, leg.tx_hash) or leg.tx_hash in held:
-                raise BundleRejected(-38004, f"transaction {leg.tx_hash.hex()} is already known")
-        next_slot = self.head_slot + 1
-        if max_slot is not None and max_slot < next_slot:
-            raise BundleRejected(-38005, f"maxSlot {max_slot} has passed (next slot {next_slot})")
-        if min_slot is not None and max_slot is not None and min_slot > max_slot:
-            raise BundleRejected(-38005, "minSlot is after maxSlot")
-        item = Item(ItemKind.BUNDLE, tuple(legs), b"", "ordered", None, None, None, None,
-                    min_slot, max_slot, replacement_uuid)  # fmt: skip
-        existing = self.book.items.get(item.item_hash)
-        if existing is not None and existing.status in ("included", "ordered"):
-            raise BundleRejected(-38004, "bundle is already known")
-        if min_slot is not None and min_slot > next_slot:
-            self.book.hold(item)
-            self.journal.item(item, None)
-            return item
-        self._run_bundle(item)
-        return item
-
-    def _run_held(self, item: Item) -> None:
-        slot = self.head_slot + 1
-        if item.max_slot is not None and item.max_slot < slot:
-            item.status = "expired"
-        elif any(self.knows(leg.chain_id, leg.tx_hash) for leg in item.legs):
-            item.status = "aborted"
-        else:
-            return self._run_bundle(item)
-        self.journal.item(item, None)
-
-    def _run_bundle(self, item: Item) -> None:
-        self.open_slot()
-        if not fits(self.rollups, item.legs) and self.open_slot_has_items:
-            self.seal_slot()
-            self.open_slot()
-        item.outcome = transition.apply_item(self.rollups, item.kind, item.legs, b"")
-        item.status = "included" if item.outcome.included else "aborted"
-        self._ordered(item)
-        if item.outcome.included:
-            for leg in item.legs:
-                self._promote(leg.chain_id, bytes(leg.tx.sender))
-                for callback in self.listeners.on_pending:
-                    callback(leg.chain_id, leg.tx_hash)
+        """Order a bundle now, or hold it until ``min_slot`` (see bundles.py)."""
+        return self.bundles.submit(legs, min_slot, max_slot, replacement_uuid)
 
     def simulate_bundle(self, legs: list[Leg]) -> BundleOutcome:
-        """Run a bundle on the open slot's state and undo it (xseq_callBundle)."""
-        check_bundle_shape(legs, self.rollups)
-        was_open = self.has_open_slot
-        self.open_slot()
-        try:
-            return transition.apply_item(self.rollups, ItemKind.BUNDLE, legs, b"", keep=False)
-        finally:
-            if not was_open and not self.open_slot_has_items:
-                self._drop_open()
+        return self.bundles.simulate(legs)
 
     def cancel_bundle(self, uuid: str) -> bool:
-        cancelled = self.book.cancel(uuid)
-        for item in cancelled:
-            self.journal.item(item, None)
-        return bool(cancelled)
+        return self.bundles.cancel(uuid)
 
-    def _promote(self, chain_id: int, sender: bytes) -> None:
+    def promote(self, chain_id: int, sender: bytes) -> None:
         """Execute queued transactions of ``sender`` whose nonce is now next."""
-        rollup, queue = self.rollups[chain_id], self.queues[chain_id]
-        while True:
-            assert rollup.open is not None
+        rollup = self.rollups[chain_id]
+        while rollup.open is not None:
             nonce = rollup.open.workspace.state.get_nonce(Address(sender))
-            for stale in queue.drop_stale(sender, nonce):
-                self.journal.dequeued(stale.tx_hash)
-            ready = queue.pop_ready(sender, nonce)
+            ready = self.pending.next_ready(chain_id, sender, nonce, self.journal)
             if ready is None:
                 return
-            self.journal.dequeued(ready.tx_hash)
             try:
-                if admit(rollup, ready.payload.tx, sender) is Admission.NEXT_SLOT:
+                if admit(rollup, ready.tx, sender) is Admission.NEXT_SLOT:
                     self.seal_slot()
                     self.open_slot()
-                self._execute_single(chain_id, ready.payload.tx, sender)
+                self._execute_single(chain_id, ready.tx, sender)
             except TxRejected:
                 return
 
@@ -343,50 +271,13 @@ class Sequencer:
         self.open_slot()
         item = Item.devchange(change)
         transition.apply_item(self.rollups, item.kind, (), item.payload)
-        self._ordered(item)
+        self.order(item)
 
-    # -- history: rewinds, and restoring from the log -------------------------------------
+    # -- history (rewinds are in devtime.py, restart in recovery.py) -----------------------
 
-    def rewind_to(self, slot: int, invalidated: bool = False) -> None:
-        """Make ``slot`` the head again on every rollup, forgetting every later slot and
-        item (evm_revert; or an L1 challenge invalidated them: shared fate). Receipts
-        given for the forgotten slots belong to the old epoch."""
-        if not invalidated:
-            self.rewind_guard(slot)
-        for rollup in self.rollups.values():
-            rollup.rewind(slot)
-        for queue in self.queues.values():
-            queue.clear()
-        self._open_timestamp = None
-        self._speculative = False
-        self.book.forget_after(slot, invalidated)
-        self.book.epoch += 1
-        self.journal.rewound(slot, self.book.epoch)
+    def truncate(self, slot: int) -> None:
+        """Forget sealed slots after ``slot`` (their blocks are rewound by the caller)."""
         self.slots = [s for s in self.slots if s.number <= slot]
-        self.dev.forget_after(slot)
-
-    def replay_item(self, item: Item) -> None:
-        """Re-execute a logged item in the open slot and put it back in its place."""
-        outcome = transition.reapply(self.rollups, item)
-        if item.outcome is None:
-            item.outcome = outcome
-        self.book.replay(item)
-
-    def set_receipt_domain(self, domain: ReceiptDomain) -> None:
-        """Receipts from now on are valid for this settlement deployment."""
-        self.book.domain = domain
-
-    @property
-    def epoch(self) -> int:
-        return self.book.epoch
-
-    def set_epoch(self, epoch: int) -> None:
-        """Receipts from now on are given in ``epoch`` (restart; L1 invalidations)."""
-        self.book.epoch = epoch
-
-    def load_snapshot(self, payload: bytes) -> None:
-        """Replace every rollup's state by a snapshot's (taken between slots)."""
-        import_rollups(self.rollups, payload)
 
     def adopt_slots(self, slots: list[Slot]) -> None:
         """Take sealed slots whose state is already loaded (from a snapshot)."""
@@ -394,14 +285,3 @@ class Sequencer:
             for item in slot.items:
                 self.book.remember(item)
         self.slots.extend(slots)
-
-    def restore_held(self, item: Item) -> None:
-        self.book.remember(item)
-        if item.status == "ordered":
-            self.book.held.append(item)
-
-    def restore_queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None:
-        fee_cap = int(getattr(tx, "max_fee_per_gas", 0) or tx.gas_price)
-        self.queues[chain_id].add(
-            sender, int(tx.nonce), Queued(bytes(tx.hash), fee_cap, Pending(tx, sender))
-        )

@@ -1,0 +1,91 @@
+"""Bundles at the sequencer: checked, then run atomically in the open slot (through the
+slot transition), or held until their ``minSlot`` and dropped past their ``maxSlot``;
+simulated (``xseq_callBundle``) and cancelled (``xseq_cancelBundle``).
+
+An execution failure is an ordered item with status ``aborted`` (it has a receipt and a
+place); a structural problem is a ``BundleRejected`` error and nothing is ordered.
+"""
+
+from __future__ import annotations
+
+from xseqd.core import checks, transition
+from xseqd.core.atomic import BundleOutcome, Leg
+from xseqd.core.items import Item, ItemKind
+from xseqd.sequencer.intake import check_bundle_shape, check_not_known, check_slot_bounds, fits
+from xseqd.sequencer.view import SequencerView
+
+
+class BundleDesk:
+    """Submission, holding, simulation and cancellation of bundles for one sequencer."""
+
+    def __init__(self, seq: SequencerView) -> None:
+        self.seq = seq
+
+    def submit(
+        self,
+        legs: list[Leg],
+        min_slot: int | None = None,
+        max_slot: int | None = None,
+        replacement_uuid: str | None = None,
+    ) -> Item:
+        """Order a bundle: run it atomically now, or hold it until ``min_slot``."""
+        seq = self.seq
+        checks.refuse_system_account([(leg.tx, leg.sender) for leg in legs])
+        check_bundle_shape(legs, seq.rollups)
+        held = {leg.tx_hash for item in seq.book.held for leg in item.legs}
+        known = [g.tx_hash for g in legs if seq.knows(g.chain_id, g.tx_hash) or g.tx_hash in held]
+        next_slot = seq.head_slot + 1
+        check_slot_bounds(min_slot, max_slot, next_slot)
+        item = Item(ItemKind.BUNDLE, tuple(legs), b"", "ordered", None, None, None, None,
+                    min_slot, max_slot, replacement_uuid)  # fmt: skip
+        check_not_known(known, seq.book.items.get(item.item_hash))
+        if min_slot is not None and min_slot > next_slot:
+            seq.book.hold(item)
+            seq.journal.item(item, None)
+            return item
+        self.run(item)
+        return item
+
+    def run_held(self, item: Item) -> None:
+        """A held bundle whose slot has come: run it, or drop it (expired / known)."""
+        seq = self.seq
+        if item.max_slot is not None and item.max_slot < seq.head_slot + 1:
+            item.status = "expired"
+        elif any(seq.knows(leg.chain_id, leg.tx_hash) for leg in item.legs):
+            item.status = "aborted"
+        else:
+            return self.run(item)
+        seq.journal.item(item, None)
+
+    def run(self, item: Item) -> None:
+        seq = self.seq
+        seq.open_slot()
+        if not fits(seq.rollups, item.legs) and seq.open_slot_has_items:
+            seq.seal_slot()
+            seq.open_slot()
+        item.outcome = transition.apply_item(seq.rollups, item.kind, item.legs, b"")
+        item.status = "included" if item.outcome.included else "aborted"
+        seq.order(item)
+        if item.outcome.included:
+            for leg in item.legs:
+                seq.promote(leg.chain_id, bytes(leg.tx.sender))
+                for callback in seq.listeners.on_pending:
+                    callback(leg.chain_id, leg.tx_hash)
+
+    def simulate(self, legs: list[Leg]) -> BundleOutcome:
+        """Run a bundle on the open slot's state and undo it (xseq_callBundle)."""
+        seq = self.seq
+        check_bundle_shape(legs, seq.rollups)
+        was_open = seq.has_open_slot
+        seq.open_slot()
+        try:
+            return transition.apply_item(seq.rollups, ItemKind.BUNDLE, legs, b"", keep=False)
+        finally:
+            if not was_open and not seq.open_slot_has_items:
+                seq.discard_open_slot()
+
+    def cancel(self, uuid: str) -> bool:
+        cancelled = self.seq.book.cancel(uuid)
+        for item in cancelled:
+            self.seq.journal.item(item, None)
+        return bool(cancelled)
