@@ -129,6 +129,8 @@ def test_verify_names_the_slot_and_the_challenge_invalidates_it(
         for gone in (s["b"], s["c"], s["d"]):
             with pytest.raises(TransactionNotFound):
                 w3.eth.get_transaction_receipt(gone)
+            # the user can still see what happened to it
+            assert s["seq"].get_bundle(gone.to_0x_hex())["status"] == "invalidated"
         assert w3.eth.get_transaction_count(KEYS[1].address) == 0
         node.node.poster.fault = ""  # type: ignore[union-attr]
         again = w3.eth.send_raw_transaction(sign(901, KEYS[1], 0))  # slot 2 again, honestly

@@ -100,8 +100,10 @@ def test_slots_are_committed_on_l1_and_match_the_rollups(l1: Anvil) -> None:
         a = Web3(Web3.HTTPProvider(ep.rollup_url(901)))
         for i in range(3):
             a.eth.send_raw_transaction(sign(901, KEYS[0], i))
-        seq.send_bundle([sign(901, KEYS[1], 0), sign(902, KEYS[2], 0)])
+        bundle = seq.send_bundle([sign(901, KEYS[1], 0), sign(902, KEYS[2], 0)])
+        assert bundle["status"] == "included"
         wait_posted(node)
+        assert seq.get_bundle(bundle["bundleHash"])["status"] == "safe"
         client = L1Client(l1.url)
         settlement = seq.info()["l1"]["settlement"]
         head = node.node.sequencer.head_slot
@@ -135,6 +137,7 @@ def test_slots_are_committed_on_l1_and_match_the_rollups(l1: Anvil) -> None:
             time.sleep(0.05)
         assert a.eth.get_block("finalized")["number"] == head
         assert seq.get_slot(head)["l1"]["status"] == "finalized"
+        assert seq.get_bundle(bundle["bundleHash"])["status"] == "finalized"
     finally:
         node.stop()
 
