@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_hash.auto import keccak
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
@@ -78,6 +79,13 @@ def test_two_rollup_bundle_lands_in_one_slot(
     assert seq.verify(result["receipt"])
     header = seq.get_slot(slot)
     assert result["bundleHash"] in [i["itemHash"] for i in header["items"]]
+    # a client recomputes the order chain from the slot header alone
+    chain = keccak(b"xseqd/order" + slot.to_bytes(8, "big"))
+    for i, item in enumerate(header["items"]):
+        chain = keccak(chain + bytes.fromhex(item["entryHash"][2:]))
+        if i == int(result["index"], 16):
+            assert "0x" + chain.hex() == result["receipt"]["orderChain"]
+    assert "0x" + chain.hex() == header["orderRoot"]
     assert seq.get_bundle(result["bundleHash"])["status"] == "included"
     assert seq.get_bundle(result["legs"][1]["txHash"])["bundleHash"] == result["bundleHash"]
 

@@ -314,6 +314,7 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
         else [
             {
                 "itemHash": fmt.h(i.item_hash),
+                "entryHash": fmt.h(i.entry.hash),
                 "kind": i.kind.label,
                 "status": i.status,
                 "legs": [{"chainId": leg.chain_id, "txHash": fmt.h(leg.tx_hash)} for leg in i.legs],
