@@ -100,6 +100,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> N
         time.sleep(0.02)
 
 
+def wait_head(node: NodeThread, slot: int) -> None:
+    """Wait until ``slot`` is sealed and the head (instant mode seals on the next turn)."""
+    seq = node.node.sequencer
+    wait_for(lambda: seq.head_slot == slot and not seq.open_slot_has_items, f"slot {slot}")
+
+
 def wait_safe(node: NodeThread, slot: int) -> None:
     """Wait until ``slot`` is committed on L1 (the poster saw its post mined)."""
     poster = node.node.poster
