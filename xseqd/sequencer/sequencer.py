@@ -106,9 +106,17 @@ class Sequencer:
 
     @property
     def open_slot_has_items(self) -> bool:
+        """Whether the open slot's blocks hold transactions or state changes."""
         return any(
             r.open is not None and (r.open.txs or r.open.dirty) for r in self.rollups.values()
         )
+
+    @property
+    def open_slot_needs_seal(self) -> bool:
+        """Whether the open slot holds anything a seal must commit: transactions, state
+        changes, or ordered items (an aborted bundle changes no block, but its receipt
+        names this slot)."""
+        return self.open_slot_has_items or bool(self.book.open_items)
 
     def next_timestamp(self) -> int:
         """The timestamp the next slot gets: pinned, or wall clock + offset, > parent."""
