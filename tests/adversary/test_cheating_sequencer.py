@@ -28,6 +28,7 @@ from tests.adversary.support import (
     scenario,
     sequencer,
     settled_devnet,
+    settlement_of,
     slot_status,
     submit,
     verify_cli,
@@ -90,7 +91,7 @@ def test_a_cheating_sequencer_never_goes_unpunished(l1: Anvil, fault: str, tmp_p
         s = scenario(node)
         wait_safe(node, 3)
         client = L1Client(l1.url)
-        settlement = node.node.poster.address  # type: ignore[union-attr]
+        settlement = settlement_of(node)
         target = ["--l1-rpc", l1.url, "--settlement", settlement]
         # the verifier names the slot and the fault, and the slots before it are fine
         code, out = verify_cli(*target)

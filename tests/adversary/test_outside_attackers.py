@@ -29,6 +29,7 @@ from tests.adversary.support import (
     scenario,
     sequencer,
     settled_devnet,
+    settlement_of,
     simulated,
     slot_status,
     submit,
@@ -55,7 +56,7 @@ def test_honest_slots_are_never_successfully_challenged(l1: Anvil) -> None:
     with settled_devnet(l1.url) as node:
         s = scenario(node)
         wait_safe(node, 3)
-        client, settlement = L1Client(l1.url), settlement_address(node)
+        client, settlement = L1Client(l1.url), settlement_of(node)
         data = batch_of(client, settlement, 2)
         receipt = OrderReceipt.from_json(s["receipt_b"])
         guessed = attestation(Account.create().key, 900, settlement, 2, b"\x00" * 32)
@@ -75,11 +76,6 @@ def test_honest_slots_are_never_successfully_challenged(l1: Anvil) -> None:
         assert bond(client, settlement) == SEQUENCER_BOND
         code, out = verify_cli("--l1-rpc", l1.url, "--settlement", settlement)
         assert code == 0 and "OK: 3 slots re-executed" in out, out
-
-
-def settlement_address(node: NodeThread) -> str:
-    assert node.node.poster is not None
-    return node.node.poster.address
 
 
 # -- two deployments of one operator on one L1 -----------------------------------------
@@ -117,7 +113,7 @@ def deployments() -> Iterator[Deployments]:
                     receipts[name].append(OrderReceipt.from_json(got))
                     wait_head(node, slot)
                 wait_posted(node)
-                settlements[name] = settlement_address(node)
+                settlements[name] = settlement_of(node)
         assert [r.slot for r in receipts["a"] + receipts["b"]] == [1, 2, 1, 2]
         yield Deployments(
             L1Client(anvil.url),
@@ -224,11 +220,12 @@ def test_a_receipt_of_an_old_epoch_never_slashes_the_reposted_slot(l1: Anvil) ->
     with settled_devnet(l1.url, fault="data:2") as node:
         s = scenario(node)
         wait_safe(node, 3)
-        client, settlement = L1Client(l1.url), settlement_address(node)
+        client, settlement = L1Client(l1.url), settlement_of(node)
         call = calldata("Settlement", "challengeData", 2, batch_of(client, settlement, 2))
         assert_bond_paid(client, settlement, submit(client, settlement, call)["transactionHash"], 2)
         wait_head(node, 1)
-        node.node.poster.fault = ""  # type: ignore[union-attr]
+        assert node.node.poster is not None
+        node.node.poster.fault = ""
         b = rollup(node, 902)
         for who in (1, 2):  # slots 2 and 3 again: other items (on 902)
             b.eth.send_raw_transaction(sign(902, KEYS[who], 0))
@@ -247,7 +244,7 @@ def test_evm_revert_of_unposted_slots_opens_a_new_epoch_and_old_receipts_prove_n
 ) -> None:
     with settled_devnet(l1.url) as node:
         a, b, seq = rollup(node, 901), rollup(node, 902), sequencer(node)
-        client, settlement = L1Client(l1.url), settlement_address(node)
+        client, settlement = L1Client(l1.url), settlement_of(node)
         a.eth.send_raw_transaction(sign(901, KEYS[0], 0))
         wait_safe(node, 1)
         with posting_held(node):
@@ -304,7 +301,7 @@ def settled_world(node: NodeThread, client: L1Client, settlement: str) -> dict[s
 def test_evm_revert_never_rewrites_history_committed_on_l1(l1: Anvil) -> None:
     with settled_devnet(l1.url) as node:
         a, b = rollup(node, 901), rollup(node, 902)
-        client, settlement = L1Client(l1.url), settlement_address(node)
+        client, settlement = L1Client(l1.url), settlement_of(node)
         before_slot_1 = rpc(a, "evm_snapshot")["result"]
         a.eth.send_raw_transaction(sign(901, KEYS[0], 0))
         wait_safe(node, 1)
