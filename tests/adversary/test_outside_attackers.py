@@ -330,3 +330,58 @@ def test_time_never_runs_backwards_while_settling(l1: Anvil) -> None:
             assert refused(a, method, hex(ts))["code"] == -32602, (method, ts)
         assert a.eth.get_block("latest").hash == head.hash
         assert a.eth.get_block("safe").number == 1
+
+
+GATE = "0x000000000000000000000000000000000000A7E0"
+
+
+def gate_code(deadline: int) -> str:
+    """Runtime code of ``require(block.timestamp < deadline)``, and nothing else."""
+    # PUSH8 deadline TIMESTAMP LT PUSH1 0x11 JUMPI PUSH0 PUSH0 REVERT JUMPDEST STOP
+    return "0x67" + deadline.to_bytes(8, "big").hex() + "4210601157" + "5f5ffd" + "5b00"
+
+
+def call_gate(w3: Any, who: int) -> str:
+    tx = {
+        "chainId": w3.eth.chain_id,
+        "nonce": w3.eth.get_transaction_count(KEYS[who].address, "pending"),
+        "to": GATE,
+        "value": 0,
+        "gas": 60_000,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 1,
+    }
+    return "0x" + bytes(Account.sign_transaction(tx, KEYS[who].key).raw_transaction).hex()
+
+
+def test_evm_mine_with_a_timestamp_never_breaks_an_ordered_bundle(l1: Anvil) -> None:
+    """Manual mode: a bundle is ordered, receipted and executed as included at the open
+    slot's time; `evm_mine(ts)` would re-run the slot at a time its leg reverts. Refused:
+    the slot keeps its time and the bundle stays whole. Must never happen: an included
+    bundle with a reverted leg, and with it an honest slot the verifier reports bad (its
+    attestation would slash the sequencer's bond)."""
+    with settled_devnet(l1.url) as node:
+        a, seq = rollup(node, 901), sequencer(node)
+        rpc(a, "evm_mine")
+        deadline = a.eth.get_block("latest").timestamp + 1000
+        assert "error" not in rpc(a, "anvil_setCode", GATE, gate_code(deadline))
+        rpc(a, "evm_setAutomine", False)
+        result = seq.send_bundle([call_gate(a, 0)])
+        assert result["status"] == "included"
+        error = refused(a, "evm_mine", hex(deadline + 10))
+        assert error["code"] == -32602 and result["bundleHash"] in error["message"], error
+        assert "ordered as included" in error["message"], error
+        # a time at which every item ends as ordered is fine (hardhat-style evm_mine(ts))
+        plain = a.eth.send_raw_transaction(sign(901, KEYS[1], 0))
+        ts = a.eth.get_block("latest").timestamp + 50
+        assert "error" not in rpc(a, "evm_mine", hex(ts))
+        rpc(a, "evm_setAutomine", True)
+        block = a.eth.get_block("latest")
+        assert block.timestamp == ts < deadline
+        leg = result["legs"][0]["txHash"]
+        assert a.eth.get_transaction_receipt(leg).status == 1
+        assert a.eth.get_transaction_receipt(plain).blockNumber == block.number
+        wait_posted(node)
+        head = node.node.sequencer.head_slot
+        code, out = verify_cli("--l1-rpc", l1.url, "--settlement", settlement_of(node))
+        assert code == 0 and f"OK: {head} slots re-executed" in out, out

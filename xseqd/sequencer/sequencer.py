@@ -159,12 +159,14 @@ class Sequencer:
     def seal_slot(self, timestamp: int | None = None) -> Slot:
         """Seal one block on every rollup (empty where nothing happened)."""
         if timestamp is not None:
+            pinned = self.time.next_timestamp
             self.dev.set_next_timestamp(timestamp)
             if self._open_timestamp is not None:  # evm_mine(ts): re-run under the new time
-                for rollup in self.rollups.values():
-                    rollup.retime(timestamp)
-                self._open_timestamp = timestamp
-                self.journal.retime(self.head_slot + 1, timestamp)
+                try:
+                    self._retime_open(self._open_timestamp, timestamp)
+                except InvalidParams:
+                    self.time.next_timestamp = pinned
+                    raise
         ts = self.open_slot()
         blocks = transition.seal_slot(self.rollups)
         items, root = self.book.end_slot()
@@ -179,6 +181,30 @@ class Sequencer:
             for callback in self.listeners.on_block:
                 callback(cid, record)
         return slot
+
+    def _retime_open(self, original: int, timestamp: int) -> None:
+        """Re-execute the open slot's items, in order, under ``timestamp``. Their receipts
+        are given: if one would not end as it was ordered (an included bundle whose leg
+        reverts at that time), the slot keeps its time and ``InvalidParams`` is raised."""
+        try:
+            self._reapply_open(timestamp)
+        except transition.TransitionFault as exc:
+            self._reapply_open(original)
+            raise InvalidParams(
+                f"cannot seal slot {self.head_slot + 1} at timestamp {timestamp}: "
+                f"{exc.reason} (its receipt is given); mine without a timestamp, or set "
+                "it with evm_setNextBlockTimestamp before sending"
+            ) from None
+        self._open_timestamp = timestamp
+        self.journal.retime(self.head_slot + 1, timestamp)
+
+    def _reapply_open(self, timestamp: int) -> None:
+        for rollup in self.rollups.values():
+            rollup.discard_open()
+        transition.open_slot(self.rollups, timestamp)
+        for item in self.book.open_items:
+            item.outcome = transition.reapply(self.rollups, item)
+            self.book.remember(item)
 
     # -- submissions ------------------------------------------------------------------
 
