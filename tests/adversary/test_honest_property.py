@@ -1,6 +1,7 @@
 """Property: on random honest runs (plain transactions, reverting ones, bundles that are
 included and bundles that abort, cross-rollup messages and a bundle whose message fails,
-legitimate cheat methods: setCode, setBalance, impersonation, evm_mine) `xseqd verify`
+queued nonces, legitimate cheat methods: setCode, setBalance, impersonation, evm_mine,
+evm_snapshot/evm_revert (allowed before the slot is posted, refused after)) `xseqd verify`
 says OK about every slot, and no challenge of any kind succeeds: challengeData and
 challengeMailbox (both directions) on every slot, challengeReceipt with every receipt
 the run got, attest with a random key. Must never happen: an honest run reported bad,
@@ -67,6 +68,8 @@ STEPS = (
     "failing-message-bundle",
     "set-balance",
     "impersonated-tx",
+    "nonce-gap",
+    "rewind",
     "mine",
 )
 step = st.tuples(st.sampled_from(STEPS), st.sampled_from(CHAINS), st.integers(0, 4))
@@ -85,11 +88,11 @@ def other(chain: int) -> int:
     return CHAINS[1 - CHAINS.index(chain)]
 
 
-def signed(w3: Web3, who: int, to: str, value: int = 1, data: bytes = b"") -> str:
+def signed(w3: Web3, who: int, to: str, value: int = 1, data: bytes = b"", ahead: int = 0) -> str:
     key = KEYS[who]
     tx = {
         "chainId": w3.eth.chain_id,
-        "nonce": w3.eth.get_transaction_count(key.address, "pending"),
+        "nonce": w3.eth.get_transaction_count(key.address, "pending") + ahead,
         "to": to,
         "value": value,
         "data": data,
@@ -137,6 +140,17 @@ def run_step(node: Any, kind: str, chain: int, who: int) -> list[dict[str, Any]]
     elif kind == "impersonated-tx":
         reply = rpc(w3, "eth_sendTransaction", {"from": IMPERSONATED, "to": SINK, "value": "0x1"})
         tx_hash = reply["result"]
+    elif kind == "nonce-gap":  # the later nonce waits in the queue, then is promoted
+        later = w3.eth.send_raw_transaction(signed(w3, who, SINK, ahead=1))
+        tx_hash = w3.eth.send_raw_transaction(signed(w3, who, SINK))
+        return [seq.get_bundle(h.to_0x_hex())["receipt"] for h in (tx_hash, later)]
+    elif kind == "rewind":  # allowed while the slot is unposted (new epoch), else -38020
+        snap = rpc(w3, "evm_snapshot")["result"]
+        tx_hash = w3.eth.send_raw_transaction(signed(w3, who, SINK))
+        receipt = seq.get_bundle(tx_hash.to_0x_hex())["receipt"]
+        reply = rpc(w3, "evm_revert", snap)
+        assert reply.get("result") is True or reply["error"]["code"] == -38020, reply
+        return [receipt]
     else:
         assert "error" not in rpc(w3, "evm_mine")
     if tx_hash is None:
@@ -145,9 +159,11 @@ def run_step(node: Any, kind: str, chain: int, who: int) -> list[dict[str, Any]]
     return [found["receipt"]]
 
 
-def refused_everywhere(client: L1Client, settlement: str, head: int, receipts: list[Any]) -> None:
+def refused_everywhere(
+    client: L1Client, settlement: str, head: int, epoch: int, receipts: list[Any]
+) -> None:
     """Every challenge, simulated on every slot: NotAFault; one of each kind sent for
-    real fails as well."""
+    real fails as well. ``epoch`` is the sequencer's (L1 opens it with the next post)."""
     contract = Settlement(client, settlement)
     stranger = Account.create().key
     last: dict[str, bytes] = {}
@@ -166,8 +182,15 @@ def refused_everywhere(client: L1Client, settlement: str, head: int, receipts: l
             last[name] = call
     for doc in receipts:
         receipt = OrderReceipt.from_json(doc)
+        if receipt.slot > head:  # given for a slot a rewind dropped, not sealed again
+            assert receipt.epoch < epoch and contract.status(receipt.slot) == 0
+            continue
         call = receipt_call(receipt.slot, batch_of(client, settlement, receipt.slot), receipt)
-        assert "receipt honoured" in simulated(client, settlement, call), receipt
+        said = simulated(client, settlement, call)
+        if receipt.epoch == contract.slot(receipt.slot).epoch:
+            assert "receipt honoured" in said, (receipt, said)
+        else:  # given before a rewind: another epoch
+            assert "receipt of another epoch" in said, (receipt, said)
         last["receipt"] = call
     for name, call in last.items():
         with pytest.raises(L1Error):
@@ -198,6 +221,7 @@ def test_honest_runs_are_never_reported_bad_nor_successfully_challenged(
         client, settlement = L1Client(shared_l1.url), settlement_of(node)
         code, out = verify_cli("--l1-rpc", shared_l1.url, "--settlement", settlement)
         assert code == 0 and f"OK: {head} slots re-executed" in out, (steps, out)
-        refused_everywhere(client, settlement, head, receipts)
+        epoch = node.node.sequencer.epoch
+        refused_everywhere(client, settlement, head, epoch, receipts)
         assert [slot_status(client, settlement, n) for n in range(1, head + 1)] == [SAFE] * head
         assert bond(client, settlement) == SEQUENCER_BOND
