@@ -180,12 +180,8 @@ def test_a_replayed_attestation_never_invalidates(deployments: Deployments, repl
     # the genuine attestation of the cited slot would be accepted: the binding stops it
     own = Settlement(d.client, at[cited_at]).slot(cited_slot).commitment
     genuine = attestation(d.verifier_key, 900, at[cited_at], cited_slot, own)
-    assert (
-        simulated(
-            d.client, at[cited_at], calldata("Settlement", "attest", cited_slot, genuine), value=0
-        )
-        == ""
-    )
+    accepted = calldata("Settlement", "attest", cited_slot, genuine)
+    assert simulated(d.client, at[cited_at], accepted, value=0) == ""
     unharmed(d)
 
 
