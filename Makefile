@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install compose-tool devnet test lint typecheck contracts contracts-check bench clean
+.PHONY: install compose-tool devnet test fuzz lint typecheck contracts contracts-check bench clean
 
 install: $(STAMP) $(NODE_STAMP) compose-tool
 
@@ -32,6 +32,10 @@ devnet: install
 
 test: install
 	$(PY) -m pytest tests
+
+# the adversary property (random honest runs on a real anvil) with 60 examples, not 6
+fuzz: install
+	XSEQD_LONG=1 $(PY) -m pytest tests/adversary/test_honest_property.py
 
 lint: install
 	$(VENV)/bin/ruff format --check xseqd tests bench

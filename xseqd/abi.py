@@ -82,6 +82,27 @@ def decode_revert_reason(data: bytes) -> str | None:
     return None
 
 
+def decode_error(contract: str, data: bytes) -> str | None:
+    """Revert data as ``Name(arg, ...)`` when it is one of the errors ``contract``
+    declares (``BadBatch(rollup set)``), or an ``Error(string)`` / ``Panic`` reason."""
+    reason = decode_revert_reason(data)
+    if reason is not None:
+        return reason
+    for entry in artifact(contract)["abi"]:
+        if entry.get("type") != "error":
+            continue
+        types = [canonical_type(p) for p in entry["inputs"]]
+        if keccak(f"{entry['name']}({','.join(types)})".encode())[:4] != data[:4]:
+            continue
+        try:
+            values = decode(types, data[4:])
+        except Exception:  # malformed: not this error after all
+            return None
+        shown = ", ".join("0x" + v.hex() if isinstance(v, bytes) else str(v) for v in values)
+        return f"{entry['name']}({shown})"
+    return None
+
+
 def output_types(contract: str, name: str) -> list[str]:
     return [canonical_type(p) for p in _entry(contract, name, "function")["outputs"]]
 

@@ -18,15 +18,16 @@ from tests.adversary.support import (
     MAILBOX,
     SYSTEM,
     SYSTEM_KEY,
+    batch_of,
     bond,
     refused,
+    rollup,
     rpc,
     settled_devnet,
     settlement_of,
     slot_status,
 )
 from tests.conftest import artifact
-from tests.l1.test_challenges import batch_of
 from tests.l1.test_settlement import wait_posted
 from xseqd.client import SequencerClient, SequencerError
 from xseqd.l1.anvil import Anvil
@@ -42,12 +43,6 @@ FORWARDER = Web3.to_checksum_address("0x000000000000000000000000000000000000f0f0
 
 def mailbox(w3: Web3) -> Any:
     return w3.eth.contract(MAILBOX, abi=artifact("Mailbox")["abi"])
-
-
-def rollup(node: NodeThread, chain_id: int) -> Web3:
-    assert node.endpoints is not None
-    url = node.endpoints.rollup_url(chain_id)
-    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
 
 
 def forged_deliver(w3: Web3, source: int, nonce: int) -> bytes:

@@ -22,12 +22,12 @@ from web3 import Web3
 from tests.adversary.support import (
     OLD_SEQUENCER_KEY,
     OLD_VERIFIER_KEY,
+    batch_of,
     bond,
     settled_devnet,
     settlement_of,
     slot_status,
 )
-from tests.l1.test_challenges import batch_of
 from tests.l1.test_settlement import KEYS, sign, wait_posted
 from xseqd.client import SequencerClient
 from xseqd.config import Settings

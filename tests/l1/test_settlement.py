@@ -64,7 +64,7 @@ def wait_posted(node: NodeThread, timeout: float = 30) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         # everything submitted is sealed (instant mode seals on the next loop turn) and posted
-        sealed = not node.node.sequencer.open_slot_has_items
+        sealed = not node.node.sequencer.open_slot_needs_seal
         if sealed and poster.safe_slot >= node.node.sequencer.head_slot:
             return
         time.sleep(0.05)

@@ -10,6 +10,7 @@ post, and the mailbox invariants:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -160,7 +161,18 @@ def test_failing_action_drops_the_trigger_everywhere(
     result = seq.send_bundle([raw])
     assert result["status"] == "aborted" and result["abort"]["kind"] == "message"
     assert result["abort"]["message"]["destination"] == 902
-    assert world(w3a, w3b, key.address, MAILBOX) == pre
+    # ordered and aborted: the slot its receipt names is sealed with no transaction on
+    # any rollup, and balances and nonces are as before
+    slot = int(result["slot"], 16)
+    for w3 in (w3a, w3b):
+        deadline = time.time() + 5
+        while w3.eth.block_number < slot and time.time() < deadline:
+            time.sleep(0.02)
+        assert w3.eth.get_block(slot)["transactions"] == []
+    post = world(w3a, w3b, key.address, MAILBOX)
+    assert {c: {**w, "head": None} for c, w in post.items()} == {
+        c: {**w, "head": None} for c, w in pre.items()
+    }
 
 
 def test_users_cannot_deliver(

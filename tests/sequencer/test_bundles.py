@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -334,3 +335,29 @@ def test_plain_transactions_get_order_receipts_too(
     assert item["kind"] == "transaction" and item["bundleHash"] == tx_hash.to_0x_hex()
     assert seq.verify(item["receipt"])
     assert item["status"] == "included" and item["legs"][0]["chainId"] == 901
+
+
+def test_an_aborted_bundle_is_sealed_in_the_slot_its_receipt_names(
+    seq: SequencerClient, w3a: Web3, w3b: Web3, keys: list[Any]
+) -> None:
+    """Instant mode: the slot an aborted bundle's receipt names is sealed at once (empty
+    blocks on every rollup), like any other submission; it is not left open until the
+    next one arrives, to be sealed then with a stale timestamp. Must never happen: a
+    receipt naming a slot that does not exist, or time travel ignored by the next block."""
+    counter = deploy(w3b, keys[0], "Counter")
+    result = seq.send_bundle([signed(w3b, keys[8], counter.address, data=FAIL)])
+    assert result["status"] == "aborted"
+    slot = int(result["slot"], 16)
+    deadline = time.time() + 5
+    while int(seq.call("xseq_slotNumber"), 16) < slot and time.time() < deadline:
+        time.sleep(0.02)
+    header = seq.get_slot(slot)
+    assert header is not None, f"slot {slot} of the receipt was never sealed"
+    assert [i["itemHash"] for i in header["items"]] == [result["bundleHash"]]
+    assert w3a.eth.block_number == w3b.eth.block_number == slot
+    # the next submission goes to the next slot, at the time it was made
+    later = w3a.eth.get_block("latest")["timestamp"] + 1000
+    w3a.provider.make_request("evm_setNextBlockTimestamp", [hex(later)])  # type: ignore[arg-type]
+    tx_hash = w3a.eth.send_raw_transaction(signed(w3a, keys[8], SINK, 1, gas=21_000))
+    block = w3a.eth.get_block(w3a.eth.get_transaction_receipt(tx_hash).blockNumber)
+    assert (block["number"], block["timestamp"]) == (slot + 1, later)

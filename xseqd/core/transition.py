@@ -113,6 +113,16 @@ def replay_slot(rollups: Rollups, timestamp: int, items: Iterable[Item]) -> dict
     return seal_slot(rollups)
 
 
+def rerun_slot(rollups: Rollups, timestamp: int, items: Iterable[Item]) -> None:
+    """Re-open the slot's blocks at ``timestamp`` and re-apply its ``items`` in order
+    (``TransitionFault`` if one would end otherwise than it was ordered)."""
+    for rollup in rollups.values():
+        rollup.discard_open()
+    open_slot(rollups, timestamp)
+    for item in items:
+        item.outcome = reapply(rollups, item)
+
+
 def decoder(rollups: Rollups) -> Callable[[int, bytes], Any]:
     """Decode a raw transaction for the next block of its rollup (``TransitionFault`` for
     an unknown rollup or undecodable bytes)."""

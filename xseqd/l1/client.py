@@ -13,11 +13,31 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from xseqd.abi import decode_error
 from xseqd.errors import XseqError
+
+KNOWN_CONTRACTS = ("Settlement",)  # whose declared errors a revert is decoded against
 
 
 class L1Error(XseqError):
     """Raised when the L1 refuses a request or a transaction fails."""
+
+
+def describe(error: dict[str, Any]) -> str:
+    """An L1 JSON-RPC error in words: a revert is named from the contract's ABI
+    (``execution reverted: BadBatch(rollup set)``), never shown as raw bytes."""
+    message = str(error.get("message"))
+    data = error.get("data")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        try:
+            raw = bytes.fromhex(data[2:])
+        except ValueError:
+            return message
+        for contract in KNOWN_CONTRACTS:
+            reason = decode_error(contract, raw)
+            if reason is not None:
+                return f"execution reverted: {reason}"
+    return message
 
 
 class L1Client:
@@ -35,7 +55,7 @@ class L1Client:
         if not isinstance(reply, dict):
             raise L1Error(f"L1 at {self.url} answered {method} with a non-object")
         if "error" in reply:
-            raise L1Error(f"L1 {method}: {reply['error'].get('message')}", reply["error"])
+            raise L1Error(f"L1 {method}: {describe(reply['error'])}", reply["error"])
         return reply["result"]
 
     def chain_id(self) -> int:

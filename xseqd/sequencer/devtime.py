@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from xseqd.core import transition
 from xseqd.errors import InvalidParams
 from xseqd.sequencer.devtime_types import TimeControl
 from xseqd.sequencer.view import SequencerView
@@ -41,6 +42,31 @@ class DevControls:
                 f"timestamp {timestamp} must be greater than the latest block's ({head})"
             )
         self.seq.time.next_timestamp = timestamp
+
+    def retime_open_slot(self, timestamp: int) -> None:
+        """``evm_mine(ts)``: the next slot gets ``timestamp``, and an open slot's items are
+        re-run under it. Their receipts are given: if one would not end as it was ordered
+        (an included bundle whose leg reverts at that time), the slot keeps its time and
+        ``InvalidParams`` is raised."""
+        seq = self.seq
+        pinned = seq.time.next_timestamp
+        self.set_next_timestamp(timestamp)
+        original = seq.open_timestamp
+        if original is None:
+            return
+        try:
+            transition.rerun_slot(seq.rollups, timestamp, seq.book.open_items)
+        except transition.TransitionFault as exc:
+            transition.rerun_slot(seq.rollups, original, seq.book.open_items)
+            seq.time.next_timestamp = pinned
+            raise InvalidParams(
+                f"cannot seal slot {seq.head_slot + 1} at timestamp {timestamp}: "
+                f"{exc.reason} (its receipt is given); mine without a timestamp, or set "
+                "it with evm_setNextBlockTimestamp before sending"
+            ) from None
+        for item in seq.book.open_items:
+            seq.book.remember(item)
+        seq.reopened_at(timestamp)
 
     def increase_time(self, seconds: int) -> int:
         if seconds < 0:

@@ -70,7 +70,7 @@ class SlotDriver:
         if not self._seal_scheduled:
             return
         self._seal_scheduled = False
-        if self.mode is SlotMode.INSTANT and self.sequencer.open_slot_has_items:
+        if self.mode is SlotMode.INSTANT and self.sequencer.open_slot_needs_seal:
             self.seal()
 
     def seal(self, timestamp: int | None = None) -> Slot:
@@ -83,7 +83,7 @@ class SlotDriver:
 
     def seal_now_if_instant(self) -> None:
         """Seal synchronously (used where a caller must observe the sealed block)."""
-        if self.mode is SlotMode.INSTANT and self.sequencer.open_slot_has_items:
+        if self.mode is SlotMode.INSTANT and self.sequencer.open_slot_needs_seal:
             self.seal()
 
     def set_automine(self, enabled: bool) -> None:

@@ -100,9 +100,17 @@ class Sequencer:
 
     @property
     def open_slot_has_items(self) -> bool:
+        """Whether the open slot's blocks hold transactions or state changes."""
         return any(
             r.open is not None and (r.open.txs or r.open.dirty) for r in self.rollups.values()
         )
+
+    @property
+    def open_slot_needs_seal(self) -> bool:
+        """Whether the open slot holds anything a seal must commit: transactions, state
+        changes, or ordered items (an aborted bundle changes no block, but its receipt
+        names this slot)."""
+        return self.open_slot_has_items or bool(self.book.open_items)
 
     def next_timestamp(self) -> int:
         """The timestamp the next slot gets: pinned, or wall clock + offset, > parent."""
@@ -145,13 +153,8 @@ class Sequencer:
 
     def seal_slot(self, timestamp: int | None = None) -> Slot:
         """Seal one block on every rollup (empty where nothing happened)."""
-        if timestamp is not None:
-            self.dev.set_next_timestamp(timestamp)
-            if self._open_timestamp is not None:  # evm_mine(ts): re-run under the new time
-                for rollup in self.rollups.values():
-                    rollup.retime(timestamp)
-                self._open_timestamp = timestamp
-                self.journal.retime(self.head_slot + 1, timestamp)
+        if timestamp is not None:  # evm_mine(ts)
+            self.dev.retime_open_slot(timestamp)
         ts = self.open_slot()
         blocks = transition.seal_slot(self.rollups)
         items, root = self.book.end_slot()
@@ -166,6 +169,15 @@ class Sequencer:
             for callback in self.listeners.on_block:
                 callback(cid, record)
         return slot
+
+    @property
+    def open_timestamp(self) -> int | None:
+        return self._open_timestamp
+
+    def reopened_at(self, timestamp: int) -> None:
+        """The open slot was re-run under ``timestamp`` (evm_mine(ts), devtime.py)."""
+        self._open_timestamp = timestamp
+        self.journal.retime(self.head_slot + 1, timestamp)
 
     # -- submissions ------------------------------------------------------------------
 
