@@ -67,6 +67,7 @@ contract Settlement {
     bool public immutable rewindable;
     bytes32 public immutable genesis;
     uint256 public constant CHALLENGE_BOND = 1 ether;
+    uint256 public constant MIN_SEQUENCER_BOND = 1 ether;
     uint256 public nextSlot = 1;
     uint256 public sequencerBond;
     uint64 public epoch;
@@ -86,6 +87,7 @@ contract Settlement {
     error NotAFault(string why);
     error BadBatch(string why);
     error StaleEpoch(uint64 current, uint64 got);
+    error Unbonded(uint256 bond);
 
     /// @param rollups_ the chain ids of the deployment's rollups, ascending
     /// @param genesis_ keccak256(abi.encode(rollups_, genesisBlockHashes))
@@ -112,6 +114,12 @@ contract Settlement {
         emit Genesis(rollups_, genesis_, description);
     }
 
+    /// @notice Add to the sequencer's bond (after a successful challenge took it, nothing
+    /// more can be posted until it is back above MIN_SEQUENCER_BOND).
+    function bond() external payable {
+        sequencerBond += msg.value;
+    }
+
     function rollups() external view returns (uint256[] memory) {
         return rollupIds;
     }
@@ -126,6 +134,7 @@ contract Settlement {
         bytes calldata data
     ) external {
         if (msg.sender != sequencer) revert OnlySequencer();
+        if (sequencerBond < MIN_SEQUENCER_BOND) revert Unbonded(sequencerBond);
         if (firstSlot != nextSlot) revert WrongSlot(nextSlot, firstSlot);
         if (commitments.length == 0) revert Empty();
         if (epoch_ < epoch || (epoch_ > epoch && !rewindable)) revert StaleEpoch(epoch, epoch_);

@@ -77,6 +77,8 @@ def carries_on(node: NodeThread, l1: Anvil, s: dict[str, Any]) -> None:
     head = node.node.sequencer.head_slot
     assert [contract.status(n) for n in range(1, head + 1)] == [SAFE] * head
     assert contract.epoch() == node.node.sequencer.book.epoch == 1  # receipts are given anew
+    # it could only post again by bonding again: a second fault would cost it again
+    assert contract.bond() == SEQUENCER_BOND
     code, out = verify_cli("--l1-rpc", l1.url, "--settlement", poster.address)
     assert code == 0 and f"OK: {head} slots re-executed" in out, out
 

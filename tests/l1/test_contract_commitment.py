@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 from tests.l1.test_settlement import free_port
 from xseqd.abi import calldata, decode_output
-from xseqd.core.commitment import PostedSlot, RollupState, posted_commitment
+from xseqd.core.commitment import PostedSlot, RollupState, encode_batch, posted_commitment
 from xseqd.core.devchange import DevChange
 from xseqd.core.items import Entry, ItemKind, RawLeg
 from xseqd.core.order import order_root
 from xseqd.l1 import settlement
 from xseqd.l1.anvil import Anvil
-from xseqd.l1.client import L1Client
+from xseqd.l1.client import L1Client, L1Error
 
 OPERATOR = Account.from_key("0x" + "5e" * 32)
 
@@ -124,3 +124,26 @@ def test_the_contract_computes_the_same_commitment(
     slot = PostedSlot(number, ts, tuple(items))
     onchain = view(client, address, "commitmentOf", (number, ts, values), state_values(rs))
     assert bytes(onchain) == posted_commitment(slot, rs)
+
+
+def test_an_unbonded_sequencer_cannot_post(deployed: tuple[L1Client, str]) -> None:
+    """Must never happen: a sequencer whose bond a challenge took keeps posting (its next
+    fault would cost it nothing)."""
+    client, _ = deployed
+    address = settlement.deploy(
+        client, OPERATOR, OPERATOR.address, 5, [901, 902, 903], b"\x01" * 32, {}, bond=0
+    )
+    states = [
+        RollupState(c, b"\x00" * 32, b"\x00" * 32, tuple(o for o in (901, 902, 903) if o != c),
+                    (b"\x00" * 32,) * 2, (b"\x00" * 32,) * 2)
+        for c in (901, 902, 903)
+    ]  # fmt: skip
+    slot = PostedSlot(1, 7, ())
+    post = settlement.post_calldata(
+        1, 0, [posted_commitment(slot, states)], encode_batch([slot], [states])
+    )
+    with pytest.raises(L1Error, match="Unbonded"):
+        client.send(OPERATOR, address, post)
+    client.send(OPERATOR, address, settlement.bond_calldata(), value=10**18)
+    client.send(OPERATOR, address, post, gas=2_000_000)
+    assert settlement.Settlement(client, address).next_slot() == 2

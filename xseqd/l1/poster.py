@@ -27,7 +27,7 @@ from xseqd.core.commitment import (
 from xseqd.core.transition import Slot, committed_states
 from xseqd.errors import XseqError
 from xseqd.l1.client import L1Client
-from xseqd.l1.settlement import Settlement, post_calldata
+from xseqd.l1.settlement import SEQUENCER_BOND, Settlement, bond_calldata, post_calldata
 from xseqd.sequencer.sequencer import Sequencer
 
 log = logging.getLogger("xseqd.l1")
@@ -256,12 +256,21 @@ class Poster:
             self.batches = [b for b in self.batches if b.last_slot < onchain]
             self.invalidations += 1
 
+    def _ensure_bonded(self) -> None:
+        """A successful challenge took the bond: put it back before posting again (the
+        contract refuses posts from an unbonded sequencer)."""
+        contract = self.contract
+        if contract.bond() < contract.min_bond():
+            log.warning("sequencer bond was taken by a challenge: bonding again")
+            self.client.send(self.key, self.address, bond_calldata(), value=SEQUENCER_BOND)
+
     async def post_once(self) -> bool:
         """Post the next batch of sealed slots, if any; whether something was posted."""
         slots = [s for s in self.sequencer.slots if s.number >= self.next_slot][:BATCH_MAX]
         if not slots or slots[0].number != self.next_slot:
             return False
         slots = [s for s in slots if s.epoch == slots[0].epoch]  # one epoch per batch
+        await asyncio.to_thread(self._ensure_bonded)
         posted = [posted_slot(s) for s in slots]
         states = [slot_rollup_states(self.sequencer, s) for s in slots]
         commitments = [posted_commitment(p, st) for p, st in zip(posted, states)]

@@ -51,6 +51,7 @@ def deploy(
     genesis: bytes,
     description: dict[str, Any],
     rewindable: bool = True,
+    bond: int = SEQUENCER_BOND,
 ) -> str:
     """Deploy Settlement with the sequencer's bond; returns its address."""
     code = bytes.fromhex(artifact("Settlement")["bytecode"][2:])
@@ -66,7 +67,7 @@ def deploy(
             json.dumps(description, sort_keys=True).encode(),
         ],
     )
-    receipt = client.send(key, None, code + args, gas=8_000_000, value=SEQUENCER_BOND)
+    receipt = client.send(key, None, code + args, gas=8_000_000, value=bond)
     if int(receipt.get("status", "0x1"), 16) != 1:
         raise RuntimeError("Settlement deployment reverted")
     return str(receipt["contractAddress"])
@@ -87,6 +88,12 @@ class Settlement:
 
     def next_slot(self) -> int:
         return int(self._view("nextSlot")[0])
+
+    def bond(self) -> int:
+        return int(self._view("sequencerBond")[0])
+
+    def min_bond(self) -> int:
+        return int(self._view("MIN_SEQUENCER_BOND")[0])
 
     def epoch(self) -> int:
         return int(self._view("epoch")[0])
@@ -124,6 +131,10 @@ class Settlement:
         return GenesisRecord(
             tuple(int(i) for i in ids), bytes(genesis), json.loads(bytes(description))
         )
+
+
+def bond_calldata() -> bytes:
+    return calldata("Settlement", "bond")
 
 
 def post_calldata(first: int, epoch: int, commitments: list[bytes], data: bytes) -> bytes:
