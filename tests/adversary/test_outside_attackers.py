@@ -232,7 +232,9 @@ def test_a_receipt_of_an_old_epoch_never_slashes_the_reposted_slot(l1: Anvil) ->
         old = [OrderReceipt.from_json(s[f"receipt_{k}"]) for k in "bcd"]
         assert [(r.slot, r.epoch) for r in old] == [(2, 0), (2, 0), (3, 0)]
         old_receipts_prove_nothing(node, client, settlement, old)
-        assert bond(client, settlement) == 0  # paid once, to the one real challenge
+        # paid once, to the one real challenge; bonded again to post; the old receipts
+        # took nothing of the new bond
+        assert bond(client, settlement) == SEQUENCER_BOND
 
 
 def test_evm_revert_of_unposted_slots_opens_a_new_epoch_and_old_receipts_prove_nothing(
