@@ -173,8 +173,11 @@ class SequencerLog:
         """Record an item: a new row for each place it is ordered in (the same devnet
         change, or a bundle resubmitted after it aborted, is ordered again under the same
         hash), while a row not yet placed (held) is updated when the item is placed,
-        cancelled or expires."""
+        cancelled, expires or is held again. Either way the row moves to the end of the
+        log order, where the sequencer puts a bundle it holds (restart holds them in
+        log order)."""
         values = {
+            "seq": self._next(),
             "slot": row.slot,
             "slot_timestamp": row.slot_timestamp,
             "idx": row.idx,
@@ -187,9 +190,7 @@ class SequencerLog:
             .values(**values)
         )
         if done.rowcount == 0:
-            self._conn.execute(
-                insert(items).values(item_hash=row.item_hash, seq=self._next(), **values)
-            )
+            self._conn.execute(insert(items).values(item_hash=row.item_hash, **values))
         self._conn.commit()
 
     def retime_slot(self, number: int, timestamp: int) -> None:
