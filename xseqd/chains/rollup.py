@@ -217,10 +217,6 @@ class Rollup:
             return  # nothing was applied since the mark
         self._rebuild(ob.ops[: mark.ops], mark.timestamp)
 
-    def retime(self, timestamp: int) -> None:
-        """Re-execute the open block under another timestamp (evm_mine with a time)."""
-        self._rebuild(list(self._require_open().ops), timestamp)
-
     def _rebuild(self, ops: list[Op], timestamp: int) -> None:
         self._open = None
         self.open_block(timestamp)

@@ -151,11 +151,14 @@ class Sequencer:
     def seal_slot(self, timestamp: int | None = None) -> Slot:
         """Seal one block on every rollup (empty where nothing happened)."""
         if timestamp is not None:
+            pinned = self.time.next_timestamp
             self.dev.set_next_timestamp(timestamp)
             if self._open_timestamp is not None:  # evm_mine(ts): re-run under the new time
-                for rollup in self.rollups.values():
-                    rollup.retime(timestamp)
-                self._open_timestamp = timestamp
+                try:
+                    self._retime_open(self._open_timestamp, timestamp)
+                except InvalidParams:
+                    self.time.next_timestamp = pinned
+                    raise
                 self.journal.retime(self.head_slot + 1, timestamp)
         ts = self.open_slot()
         blocks = transition.seal_slot(self.rollups)
@@ -171,6 +174,24 @@ class Sequencer:
             for callback in self.listeners.on_block:
                 callback(cid, record)
         return slot
+
+    def _retime_open(self, old: int, new: int) -> None:
+        """Re-run the open slot's items under timestamp ``new`` through the transition, as
+        restart and the verifier will. Refused (``InvalidParams``), leaving the slot as it
+        was, if an item would no longer end as it was ordered: its receipt commits to that."""
+        try:
+            self._rerun_open(new)
+        except transition.TransitionFault as exc:
+            self._rerun_open(old)
+            raise InvalidParams(f"cannot mine the open slot at {new}: {exc.reason}") from None
+        self._open_timestamp = new
+
+    def _rerun_open(self, timestamp: int) -> None:
+        for rollup in self.rollups.values():
+            rollup.discard_open()
+        transition.open_slot(self.rollups, timestamp)
+        for item in self.book.open_items:
+            transition.reapply(self.rollups, item)
 
     # -- submissions ------------------------------------------------------------------
 
