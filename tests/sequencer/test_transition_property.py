@@ -10,7 +10,8 @@ bundles (included; aborted by a reverting leg, a bad nonce or a failing cross-ro
 action; resubmitted), cross-rollup messages (one hop, A -> B -> A, past the depth limit),
 ETH and token bridging through the predeployed Mailbox / TokenBridge, devnet changes,
 held bundles (``minSlot`` ahead, some cancelled), ``xseq_callBundle`` simulations, the
-driver opening the next slot ahead of time, ``evm_mine`` with a timestamp, rewinds
+driver opening the next slot ahead of time, ``evm_mine`` with a timestamp (with a contract
+that reverts at odd timestamps, so re-timing can flip an item), rewinds
 (``evm_snapshot`` / ``evm_revert``, and L1 invalidations) and restarts: a fresh sequencer
 restored from the log carries on, journaling to the same log.
 
@@ -94,6 +95,9 @@ SINK = b"\x5e" * 20
 SNAPSHOT_EVERY = 3
 T0 = 1_800_000_000
 XCOUNTER_CODE = bytes.fromhex(artifact("XCounter")["bytecode"][2:])
+# runtime code that reverts when block.timestamp is odd: evm_mine(timestamp) can flip it
+GATE_CODE = bytes.fromhex("42600116600857005b600080fd")
+GATE = b"\x6a" * 20
 
 # What a transaction does. Plain: a revert is included with status 0; a failing
 # cross-rollup action (refuse, bounce, eth to a reverting sink) drops it. In a bundle any
@@ -108,6 +112,7 @@ WHAT = (
     "eth",  # bridge ETH through the Mailbox
     "token",  # bridge the reference token through the TokenBridge
     "token-too-much",  # the burn reverts
+    "gate",  # reverts in a slot with an odd timestamp
 )
 
 
@@ -149,6 +154,8 @@ class Run:
         self.snapshots: list[int] = []
         self.queued: set[bytes] = set()
         self.events: Counter[str] = Counter()
+        for cid in CHAINS:
+            self.seq.apply_dev_change(DevChange(cid, "code", GATE, GATE_CODE))
         deploy = [self.leg(TxSpec(cid, 0, "deploy", 0, False, 0)) for cid in CHAINS]
         for leg in deploy:  # account 0, nonce 0: the same address on every rollup
             self.seq.submit(leg.chain_id, leg.tx)
@@ -170,6 +177,8 @@ class Run:
             return None, XCOUNTER_CODE, 0
         if what in ("transfer", "stale"):
             return SINK, b"", amount
+        if what == "gate":
+            return GATE, b"", 0
         if what == "ping-direct":
             return xc, calldata("XCounter", "ping"), 0
         if what == "send-ping":
@@ -291,8 +300,16 @@ class Run:
         self.seal(dt)
 
     def do_mine_at(self, dt: int) -> None:
-        """evm_mine with a timestamp: the open slot is re-run under it."""
-        self.seq.seal_slot(self.seq.head_timestamp + dt)
+        """evm_mine with a timestamp ``dt`` after the open slot's (an odd ``dt`` flips the
+        gate): the open slot is re-run under it (refused when an item would no longer end
+        as it was ordered)."""
+        ob = self.seq.rollups[CHAINS[0]].open
+        base = self.seq.head_timestamp if ob is None else int(ob.header.timestamp)
+        try:
+            self.seq.seal_slot(base + dt)
+        except XseqError:
+            self.events["retime-refused"] += 1
+            return
         self.events["retimed"] += 1
 
     def do_time(self, seconds: int) -> None:
@@ -522,7 +539,7 @@ tx_spec = st.builds(
     TxSpec, chains, who, st.sampled_from(WHAT), st.integers(0, 1), st.booleans(), st.integers(1, 3)
 )
 # bundle legs: mostly ones that succeed, so that bundles are included as well as aborted
-LEG_WHAT = (*WHAT, "transfer", "transfer", "transfer", "send-ping", "eth", "token", "stale")
+LEG_WHAT = (*WHAT, "transfer", "transfer", "transfer", "send-ping", "eth", "token", "gate", "stale")
 leg_spec = st.builds(
     TxSpec,
     chains,
@@ -595,6 +612,9 @@ action = st.one_of(
         ("restart", None),
     ]
 )
+# evm_mine(timestamp) re-ran the open block's transactions without the item rules: a bundle
+# whose leg reverts at the new time was sealed half-included (restart and verify refused it)
+@example(actions=[("bundle", [TxSpec(901, 1, "gate", 0, False, 1)]), ("mine-at", 1)])
 def test_live_log_and_l1_agree(actions: list[tuple[str, Any]]) -> None:
     run_actions(actions)
 
@@ -646,6 +666,9 @@ SCRIPT: list[tuple[str, Any]] = [
     ("dev", (901, "nonce", 0, 1)),
     ("dev", (902, "balance", 4, 3)),  # the same devnet change again: the same item hash
     ("mine-at", 3),
+    ("bundle", [part(902, 3, "gate")]),
+    ("mine-at", 1),  # the gate would now revert: refused, the slot stays as it was
+    ("mine-at", 2),
     ("snapshot", None),
     send(901, 0, "transfer"),
     ("held", ([part(903, 0, "transfer")], 1, None)),
@@ -686,6 +709,7 @@ def test_fixed_run_covers_every_kind() -> None:
     in_slots = {leg.tx_hash for i in items for leg in i.legs}
     assert len(run.queued & in_slots) >= 2  # promoted, once after the restart
     assert run.events["cancelled"] and run.events["rewind"] and run.events["retimed"]
+    assert run.events["retime-refused"]
     assert run.events["invalidated"] and run.events["simulated"] and run.events["spilled"]
     assert run.events["restart"] == 2 and run.events["tx-refused"] >= 2
     assert run.log.load().snapshot is not None
