@@ -5,7 +5,8 @@ mailbox roots).
 Everyone who executes the order calls these functions and nothing else:
 
 - the live sequencer (``sequencer/sequencer.py``: ``apply_item`` for every submission,
-  ``keep=False`` for ``xseq_callBundle``; ``open_slot`` / ``seal_slot``),
+  ``keep=False`` for ``xseq_callBundle``; ``open_slot`` / ``seal_slot``; ``rerun_slot``
+  to re-run the open slot under another timestamp for ``evm_mine``),
 - restart (``sequencer/recovery.py``: ``reapply`` for every logged item),
 - the independent verifier (``verify/verifier.py``: ``replay_slot`` on items decoded from
   L1 batch data, then ``committed_states``),

@@ -175,9 +175,10 @@ class Sequencer:
         return self._open_timestamp
 
     def reopened_at(self, timestamp: int) -> None:
-        """The open slot was re-run under ``timestamp`` (evm_mine(ts), devtime.py)."""
+        """The open slot was re-run under ``timestamp`` (evm_mine(ts), devtime.py); its
+        items' outcomes are those of the re-run."""
         self._open_timestamp = timestamp
-        self.journal.retime(self.head_slot + 1, timestamp)
+        self.journal.retime(self.head_slot + 1, timestamp, self.book.open_items)
 
     # -- submissions ------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ def outcome_json(outcome: BundleOutcome) -> dict[str, Any]:
             "reason": abort.reason,
             "data": abort.data.hex(),
             "kind": abort.kind,
+            "message": None if abort.message is None else abort.message.to_json(),
         },
         "deliveries": [
             [d.message.to_json(), d.tx_hash.hex(), d.depth, d.leg] for d in outcome.deliveries
@@ -62,7 +63,14 @@ def outcome_from_json(o: dict[str, Any]) -> BundleOutcome:
     abort = None
     if o["abort"] is not None:
         a = o["abort"]
-        abort = Abort(a["leg"], a["reason"], bytes.fromhex(a["data"]), a["kind"])
+        message = a.get("message")  # absent in rows written before it was kept
+        abort = Abort(
+            a["leg"],
+            a["reason"],
+            bytes.fromhex(a["data"]),
+            a["kind"],
+            None if message is None else Message.from_json(message),
+        )
     deliveries = tuple(
         Delivery(Message.from_json(m), bytes.fromhex(h), depth, leg)
         for m, h, depth, leg in o["deliveries"]

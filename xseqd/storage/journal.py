@@ -25,8 +25,8 @@ class LogJournal:
     def item(self, item: Item, slot_timestamp: int | None) -> None:
         self.log.save_item(item_row(item, slot_timestamp))
 
-    def retime(self, slot: int, timestamp: int) -> None:
-        self.log.retime_slot(slot, timestamp)
+    def retime(self, slot: int, timestamp: int, items: list[Item]) -> None:
+        self.log.retime_slot(slot, timestamp, [item_row(i, timestamp) for i in items])
 
     def sealed(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None:
         self.log.seal_slot(number, timestamp, order_root, epoch)

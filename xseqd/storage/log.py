@@ -35,7 +35,8 @@ from sqlalchemy.pool import StaticPool
 
 from xseqd.errors import XseqError
 
-SCHEMA_VERSION = "2"  # 2: items stored as their canonical entry; slots carry the epoch
+SCHEMA_VERSION = "3"  # 2: items stored as their canonical entry; slots carry the epoch
+# 3: one items row per place in the order (an item hash may be ordered more than once)
 
 metadata = MetaData()
 
@@ -51,8 +52,8 @@ slots = Table(
 items = Table(
     "items",
     metadata,
-    Column("item_hash", LargeBinary, primary_key=True),
-    Column("seq", Integer, nullable=False),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("item_hash", LargeBinary, nullable=False, index=True),
     Column("slot", BigInteger, index=True),
     Column("slot_timestamp", BigInteger),
     Column("idx", Integer),
@@ -169,7 +170,14 @@ class SequencerLog:
         self._conn.commit()
 
     def save_item(self, row: ItemRow) -> None:
+        """Record an item: a new row for each place it is ordered in (the same devnet
+        change, or a bundle resubmitted after it aborted, is ordered again under the same
+        hash), while a row not yet placed (held) is updated when the item is placed,
+        cancelled, expires or is held again. Either way the row moves to the end of the
+        log order, where the sequencer puts a bundle it holds (restart holds them in
+        log order)."""
         values = {
+            "seq": self._next(),
             "slot": row.slot,
             "slot_timestamp": row.slot_timestamp,
             "idx": row.idx,
@@ -177,18 +185,27 @@ class SequencerLog:
             "body": json.dumps(row.body, separators=(",", ":")),
         }
         done = self._conn.execute(
-            update(items).where(items.c.item_hash == row.item_hash).values(**values)
+            update(items)
+            .where(items.c.item_hash == row.item_hash, items.c.slot.is_(None))
+            .values(**values)
         )
         if done.rowcount == 0:
-            self._conn.execute(
-                insert(items).values(item_hash=row.item_hash, seq=self._next(), **values)
-            )
+            self._conn.execute(insert(items).values(item_hash=row.item_hash, **values))
         self._conn.commit()
 
-    def retime_slot(self, number: int, timestamp: int) -> None:
+    def retime_slot(self, number: int, timestamp: int, rows: list[ItemRow]) -> None:
+        """The open slot ``number`` was re-run under ``timestamp``: its items' rows get
+        the new time and their new bodies (outcomes), in one transaction."""
         self._conn.execute(
             update(items).where(items.c.slot == number).values(slot_timestamp=timestamp)
         )
+        for row in rows:
+            body = json.dumps(row.body, separators=(",", ":"))
+            self._conn.execute(
+                update(items)
+                .where(items.c.slot == row.slot, items.c.idx == row.idx)
+                .values(body=body)
+            )
         self._conn.commit()
 
     def seal_slot(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None:
