@@ -734,3 +734,14 @@ def test_fixed_run_covers_every_kind() -> None:
         ItemKind.BUNDLE,
         ItemKind.DEVCHANGE,
     }  # ordered twice under one hash
+
+
+def test_a_promoted_transaction_whose_action_fails_never_fails_the_one_that_filled_the_gap() -> (
+    None
+):
+    """A queued transaction whose cross-rollup action fails when it is promoted is
+    dropped; the transaction that filled the nonce gap was included and is answered as
+    such (it used to get -38010 for the other one's failure)."""
+    run = run_actions([("queue", (TxSpec(902, 1, "refuse", 0, False, 1), 1, True))])
+    assert run.events["queued"] == 1
+    assert run.events["tx-refused"] == 0

@@ -68,7 +68,7 @@ class BundleDesk:
         seq.order(item)
         if item.outcome.included:
             for leg in item.legs:
-                seq.promote(leg.chain_id, bytes(leg.tx.sender))
+                seq.promote(leg.chain_id, leg.sender or bytes(leg.tx.sender))
                 for callback in seq.listeners.on_pending:
                     callback(leg.chain_id, leg.tx_hash)
 

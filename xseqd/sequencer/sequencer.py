@@ -274,7 +274,7 @@ class Sequencer:
                     self.seal_slot()
                     self.open_slot()
                 self._execute_single(chain_id, ready.tx, sender)
-            except TxRejected:
+            except (TxRejected, MessageFailed):  # dropped; the gap stays until resubmitted
                 return
 
     def apply_dev_change(self, change: DevChange) -> None:
