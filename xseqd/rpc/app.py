@@ -26,7 +26,13 @@ from xseqd.errors import InvalidParams, InvalidRequest, XseqError
 from xseqd.rpc import format as fmt
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.dev import dev
-from xseqd.rpc.envelope import MAX_BODY_BYTES, Registry, error_object, handle_body
+from xseqd.rpc.envelope import (
+    MAX_BODY_BYTES,
+    Registry,
+    error_object,
+    handle_body,
+    json_depth_exceeds,
+)
 from xseqd.rpc.eth import criteria_of, eth
 from xseqd.rpc.filters import Subscription, queue_sender
 from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
@@ -150,8 +156,11 @@ async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None
 
 
 def _ws_request(text: str, registry: Registry[Any], ctx: Any, send: Any) -> bytes | str | None:
+    body = text.encode()
+    if len(body) > MAX_BODY_BYTES or json_depth_exceeds(body):
+        return handle_body(registry, ctx, body)  # answers the error without parsing
     try:
-        request = json.loads(text)
+        request = json.loads(body)
     except ValueError:
         request = None
     if isinstance(request, dict) and request.get("method") in ("eth_subscribe", "eth_unsubscribe"):
@@ -163,7 +172,7 @@ def _ws_request(text: str, registry: Registry[Any], ctx: Any, send: Any) -> byte
             return json.dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
         except XseqError as exc:
             return json.dumps({"jsonrpc": "2.0", "id": req_id, "error": error_object(exc)})
-    return handle_body(registry, ctx, text.encode())
+    return handle_body(registry, ctx, body)
 
 
 def _subscription(ctx: RollupCall, method: str, params: list[Any], send: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -23,6 +24,32 @@ Handler = Callable[[C, list[Any]], Any]
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_BATCH = 1000
+# Deepest nesting of arrays/objects a request may have. The JSON decoder recurses once per
+# level on the C stack; 100,000 levels crash the process (SIGSEGV), so deeper bodies are
+# refused before they are parsed. No Ethereum method needs more than a handful of levels.
+MAX_JSON_DEPTH = 128
+
+# A string, its closing quote optional so an unterminated one never makes the scan backtrack.
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+_OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``body`` nests arrays/objects deeper than ``limit`` (brackets in strings aside).
+
+    Cheap: a body with at most ``limit`` opening brackets cannot be too deep; otherwise the
+    strings are blanked out and the running depth over the remaining brackets is taken.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _STRINGS.sub(b'""', body).translate(_OPEN_CLOSE, _NOT_BRACKETS)
+    depth = 0
+    for step in brackets:
+        depth += step - 1
+        if depth > limit:
+            return True
+    return False
 
 
 @dataclass
@@ -106,9 +133,16 @@ def handle_body(registry: Registry[C], ctx: C, body: bytes) -> bytes | None:
                 None, error=InvalidRequest(f"request body larger than {MAX_BODY_BYTES} bytes")
             )
         )
+    if json_depth_exceeds(body):
+        return _dump(
+            _response(
+                None,
+                error=InvalidRequest(f"invalid request: JSON nested deeper than {MAX_JSON_DEPTH}"),
+            )
+        )
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _dump(_response(None, error=ParseError("parse error: invalid JSON")))
     if isinstance(payload, list):
         if not payload:
