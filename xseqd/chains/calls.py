@@ -46,7 +46,7 @@ class CallRequest:
     value: int = 0
     data: bytes = b""
     access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
-    nonce: int | None = None
+    nonce: int | None = None  # used by eth_sendTransaction; calls ignore it
 
     @property
     def has_fees(self) -> bool:
@@ -96,7 +96,10 @@ def _fee_context(state: StateAPI, req: CallRequest) -> Iterator[None]:
 def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> Any:
     vm_class = rollup.vm_class_for(state.block_number)
     builder: Any = vm_class.get_transaction_builder()
-    nonce = state.get_nonce(Address(req.sender)) if req.nonce is None else req.nonce
+    # A call's own nonce is ignored, as geth (SkipNonceChecks) and anvil do: ethers v6 sends
+    # the nonce of the transaction it is about to sign in eth_estimateGas/eth_call. The
+    # sender's current nonce is used (it also decides a CREATE's address).
+    nonce = state.get_nonce(Address(req.sender))
     to = req.to if req.to is not None else b""
     base_fee = getattr(state.execution_context, "base_fee_per_gas", None)
     if base_fee is None:
