@@ -128,6 +128,32 @@ def test_impersonation_and_unlocked_accounts(w3a: Web3, keys: list[Any]) -> None
     assert receipt.status == 1 and counter.functions.count().call() == 1
 
 
+def test_send_unsigned_transaction_from_an_impersonated_account(w3a: Web3, keys: list[Any]) -> None:
+    """viem's test client sends impersonated transactions with eth_sendUnsignedTransaction."""
+    whale = Web3.to_checksum_address("0x00000000000000000000000000000000000face8")
+    rpc(w3a, "anvil_setBalance", whale, hex(10**20))
+    tx = {"from": whale, "to": DAVE, "value": "0x7"}
+    bad = w3a.provider.make_request("eth_sendUnsignedTransaction", [tx])  # type: ignore[arg-type]
+    assert bad["error"]["code"] == -32000 and "not impersonated" in bad["error"]["message"]
+    # a dev account with a key is refused too unless impersonated: nothing is signed here
+    dev_tx = {"from": keys[4].address, "to": DAVE, "value": "0x1"}
+    bad = w3a.provider.make_request("eth_sendUnsignedTransaction", [dev_tx])  # type: ignore[arg-type]
+    assert bad["error"]["code"] == -32000
+    rpc(w3a, "anvil_impersonateAccount", whale)
+    try:
+        before = w3a.eth.get_balance(DAVE)
+        nonce = w3a.eth.get_transaction_count(whale)
+        tx_hash = rpc(w3a, "eth_sendUnsignedTransaction", tx)
+        receipt = w3a.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.01)
+        assert receipt["from"] == whale and receipt.status == 1
+        assert w3a.eth.get_balance(DAVE) == before + 7
+        assert w3a.eth.get_transaction_count(whale) == nonce + 1
+    finally:
+        rpc(w3a, "anvil_stopImpersonatingAccount", whale)
+    bad = w3a.provider.make_request("eth_sendUnsignedTransaction", [tx])  # type: ignore[arg-type]
+    assert bad["error"]["code"] == -32000
+
+
 def test_signing_for_dev_accounts(w3a: Web3, keys: list[Any]) -> None:
     from eth_account import Account
     from eth_account.messages import encode_defunct

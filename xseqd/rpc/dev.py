@@ -180,14 +180,27 @@ def stop_impersonating(c: RollupCall, params: list[Any]) -> None:
 
 @dev.method("eth_sendTransaction")
 def send_transaction(c: RollupCall, params: list[Any]) -> str:
+    return _send(c, params, unsigned=False)
+
+
+@dev.method("eth_sendUnsignedTransaction")
+def send_unsigned_transaction(c: RollupCall, params: list[Any]) -> str:
+    """viem test client's send: as ``eth_sendTransaction``, only from an impersonated account."""
+    return _send(c, params, unsigned=True)
+
+
+def _send(c: RollupCall, params: list[Any], *, unsigned: bool) -> str:
     (obj,) = p.positional(params, 1, 1)
     req = p.call_request(obj)
     if not isinstance(obj, dict) or not obj.get("from"):
         raise InvalidParams("from is required")
     sender = req.sender
     refuse_system_sender(sender)
+    impersonated = sender in c.services.impersonated
+    if unsigned and not impersonated:
+        raise TxRejected(f"account {fmt.h(sender)} is not impersonated")
     key = c.services.accounts.get(sender)
-    if key is None and sender not in c.services.impersonated:
+    if key is None and not impersonated:
         raise TxRejected(f"unknown account {fmt.h(sender)}")
     state = c.rollup.pending_state()
     nonce = req.nonce if req.nonce is not None else state.get_nonce(Address(sender))
