@@ -48,13 +48,24 @@ def _register_both(name: str):  # type: ignore[no-untyped-def]
 # -- mining and time ----------------------------------------------------------------------
 
 
+# Most blocks one evm_mine / anvil_mine call seals.
+MAX_MINE_BLOCKS = 10_000
+
+
+def _mine_count(value: Any) -> int:
+    count = p.quantity(value, "blocks")
+    if count > MAX_MINE_BLOCKS:
+        raise InvalidParams(f"at most {MAX_MINE_BLOCKS} blocks at once, got {count}")
+    return count
+
+
 @dev.method("evm_mine")
 def evm_mine(c: RollupCall, params: list[Any]) -> str:
     (arg,) = p.positional(params, 0, 1)
     timestamp = None
     if isinstance(arg, dict):
         timestamp = p.quantity(arg["timestamp"], "timestamp") if "timestamp" in arg else None
-        blocks = p.quantity(arg.get("blocks", 1), "blocks")
+        blocks = _mine_count(arg.get("blocks", 1))
         for _ in range(blocks):
             c.services.driver.seal(timestamp)
             timestamp = None
@@ -68,10 +79,8 @@ def evm_mine(c: RollupCall, params: list[Any]) -> str:
 @_register_both("mine")
 def anvil_mine(c: RollupCall, params: list[Any]) -> None:
     count_v, interval_v = p.positional(params, 0, 2)
-    count = p.quantity(count_v, "blocks") if count_v is not None else 1
+    count = _mine_count(count_v) if count_v is not None else 1
     interval = p.quantity(interval_v, "interval") if interval_v is not None else 1
-    if count > 10_000:
-        raise InvalidParams("at most 10000 blocks at once")
     seq = c.services.sequencer
     for i in range(count):
         ts = None if i == 0 else seq.head_timestamp + max(interval, 1)

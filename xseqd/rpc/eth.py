@@ -26,8 +26,12 @@ from xseqd.rpc.filters import Filter, matching_logs
 
 eth: Registry[RollupCall] = Registry({})
 
-MAX_LOG_RANGE = 100_000
-MAX_FEE_HISTORY = 1024
+# Bounds on what one request can ask for (exceeding one is -32602, except blockCount of
+# eth_feeHistory, which is clamped as geth does).
+MAX_LOG_RANGE = 10_000  # blocks one eth_getLogs / eth_getFilterLogs may scan
+MAX_LOG_RESULTS = 10_000  # logs one eth_getLogs / eth_getFilterLogs may return
+MAX_FEE_HISTORY = 1024  # blocks of eth_feeHistory (geth's limit)
+MAX_REWARD_PERCENTILES = 100  # reward percentiles of one eth_feeHistory
 MIN_PRIORITY_FEE = 1_000_000_000 // 1000  # 1 mwei tip suggested
 
 
@@ -279,6 +283,12 @@ def fee_history(c: RollupCall, params: list[Any]) -> dict[str, Any]:
     newest = c.record(newest_ref) if newest_ref.tag != "pending" else c.rollup.head
     if newest is None:
         raise ResourceNotFound("block not found")
+    if pcts is not None and not isinstance(pcts, list):
+        raise InvalidParams("reward percentiles must be an array")
+    if pcts is not None and len(pcts) > MAX_REWARD_PERCENTILES:
+        raise InvalidParams(
+            f"too many reward percentiles: {len(pcts)}, at most {MAX_REWARD_PERCENTILES}"
+        )
     percentiles = [float(x) for x in (pcts or [])]
     if any(not 0 <= x <= 100 for x in percentiles) or percentiles != sorted(percentiles):
         raise InvalidParams("invalid reward percentiles")
@@ -470,12 +480,22 @@ def get_logs(c: RollupCall, params: list[Any]) -> list[Any]:
     start, end = _range(c, obj)
     if start > end:
         raise InvalidParams("invalid block range params")
-    end = min(end, c.rollup.head.number)
-    if end - start > MAX_LOG_RANGE:
-        raise InvalidParams(f"block range exceeds {MAX_LOG_RANGE}")
+    return _logs_in_range(c, start, min(end, c.rollup.head.number), criteria)
+
+
+def _logs_in_range(c: RollupCall, start: int, end: int, criteria: LogCriteria) -> list[Any]:
+    """The matching logs of blocks ``start..end``, within the range and result bounds."""
+    if end - start + 1 > MAX_LOG_RANGE:
+        raise InvalidParams(
+            f"block range too large: {end - start + 1} blocks, at most {MAX_LOG_RANGE}"
+        )
     out: list[Any] = []
     for n in range(start, end + 1):
         out.extend(matching_logs(c.rollup.blocks[n], criteria))
+        if len(out) > MAX_LOG_RESULTS:
+            raise InvalidParams(
+                f"query returns more than {MAX_LOG_RESULTS} results; narrow the block range"
+            )
     return out
 
 
@@ -515,10 +535,7 @@ def get_filter_logs(c: RollupCall, params: list[Any]) -> list[Any]:
     end = min(
         flt.to_block if flt.to_block is not None else c.rollup.head.number, c.rollup.head.number
     )
-    out: list[Any] = []
-    for n in range(start, end + 1):
-        out.extend(matching_logs(c.rollup.blocks[n], flt.criteria))
-    return out
+    return _logs_in_range(c, start, end, flt.criteria)
 
 
 @eth.method("eth_uninstallFilter")

@@ -20,7 +20,9 @@ from xseqd.errors import ResourceNotFound, ServerBusy
 from xseqd.rpc import format as fmt
 
 FILTER_TTL = 300.0
-MAX_FILTERS = 10_000
+MAX_FILTERS = 10_000  # installed filters per rollup
+MAX_SUBSCRIPTIONS = 10_000  # eth_subscribe subscriptions per rollup
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 1_000  # ... and per WebSocket connection
 MAX_BUFFER = 10_000
 
 
@@ -80,7 +82,7 @@ class FilterHub:
     def install(self, flt: Filter) -> str:
         self._expire()
         if len(self.filters) >= MAX_FILTERS:
-            raise ServerBusy("too many filters installed")
+            raise ServerBusy(f"too many filters installed (at most {MAX_FILTERS} per rollup)")
         fid = self._new_id()
         flt.last_poll = self.clock()
         self.filters[fid] = flt
@@ -102,6 +104,14 @@ class FilterHub:
         return self.filters.pop(fid, None) is not None
 
     def subscribe(self, sub: Subscription) -> str:
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise ServerBusy(f"too many subscriptions (at most {MAX_SUBSCRIPTIONS} per rollup)")
+        mine = sum(1 for s in self.subscriptions.values() if s.send is sub.send)
+        if mine >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
+            raise ServerBusy(
+                f"too many subscriptions on this connection "
+                f"(at most {MAX_SUBSCRIPTIONS_PER_CONNECTION})"
+            )
         sid = self._new_id()
         self.subscriptions[sid] = sub
         return sid

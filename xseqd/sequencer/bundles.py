@@ -11,8 +11,12 @@ from __future__ import annotations
 from xseqd.core import checks, transition
 from xseqd.core.atomic import BundleOutcome, Leg
 from xseqd.core.items import Item, ItemKind
+from xseqd.errors import ServerBusy
 from xseqd.sequencer.intake import check_bundle_shape, check_not_known, check_slot_bounds, fits
 from xseqd.sequencer.view import SequencerView
+
+# Bundles held for a later slot (minSlot) at once; more are refused until some run or expire.
+MAX_HELD_BUNDLES = 1_000
 
 
 class BundleDesk:
@@ -40,6 +44,11 @@ class BundleDesk:
                     min_slot, max_slot, replacement_uuid)  # fmt: skip
         check_not_known(known, seq.book.items.get(item.item_hash))
         if min_slot is not None and min_slot > next_slot:
+            if len(seq.book.held) >= MAX_HELD_BUNDLES:
+                raise ServerBusy(
+                    f"too many held bundles (at most {MAX_HELD_BUNDLES}); "
+                    "wait for some to run or cancel them"
+                )
             seq.book.hold(item)
             seq.journal.item(item, None)
             return item
