@@ -33,6 +33,7 @@ class Settings:
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
+    max_body_bytes: int = 5 * 1024 * 1024
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
 
@@ -69,6 +70,8 @@ HELP = {
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",
     "log_level": "debug, info, warning, error",
+    "max_body_bytes": "largest JSON-RPC request body (HTTP) or WebSocket message accepted; "
+    "larger ones get a -32600 error (default 5242880, 5 MB)",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "

@@ -85,7 +85,7 @@ class Node:
             client_version=settings.client_version,
         )
         self._wire_events()
-        self.app = build_app(self.services)
+        self.app = build_app(self.services, settings.max_body_bytes)
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[Any] | None = None
         self.endpoints: Endpoints | None = None
@@ -154,7 +154,8 @@ class Node:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            ws_max_size=16 * 1024 * 1024,
+            # larger messages than the setting get a JSON-RPC error, far larger ones a close
+            ws_max_size=max(16 * 1024 * 1024, 2 * self.settings.max_body_bytes),
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)

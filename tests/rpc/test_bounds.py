@@ -92,3 +92,31 @@ def test_oversized_body_is_a_json_rpc_error(proc_devnet: tuple[Devnet, str]) -> 
     assert err["code"] == -32600
     assert "larger than" in err["message"]
     assert devnet.proc.poll() is None
+
+
+def test_max_body_bytes_is_a_setting(tmp_path: Path) -> None:
+    port = free_port()
+    devnet = Devnet(
+        "--no-l1", "--port", str(port), "--db", "memory", "--data-dir", str(tmp_path),
+        "--max-body-bytes", "1000",
+    )  # fmt: skip
+    try:
+        assert devnet.wait_ready(), devnet.output
+        url = f"http://127.0.0.1:{port}/rollup/901"
+        pad = "a" * 1000
+        body = f'{{"jsonrpc":"2.0","id":1,"method":"eth_chainId","x":"{pad}"}}'.encode()
+        reply = raw_post(url, body)
+        assert reply.status_code == 413
+        err = reply.json()["error"]
+        assert err["code"] == -32600 and "larger than 1000 bytes" in err["message"]
+        from websockets.sync.client import connect
+
+        with connect(url.replace("http://", "ws://")) as ws:
+            ws.send(body.decode())
+            import json
+
+            err = json.loads(ws.recv(timeout=10))["error"]
+            assert err["code"] == -32600 and "larger than 1000 bytes" in err["message"]
+        assert rpc(url, "eth_chainId") == "0x385"
+    finally:
+        devnet.stop()

@@ -22,13 +22,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from xseqd.core.logfilter import LogCriteria
-from xseqd.errors import InvalidParams, InvalidRequest, XseqError
+from xseqd.errors import InvalidParams, XseqError
 from xseqd.rpc import format as fmt
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.dev import dev
 from xseqd.rpc.envelope import (
     MAX_BODY_BYTES,
     Registry,
+    body_too_large,
     error_object,
     handle_body,
     json_depth_exceeds,
@@ -44,8 +45,11 @@ ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, xseq_rollup)
 JSON_HEADERS = {"content-type": "application/json"}
 
 
-def build_app(services: Services) -> Starlette:
-    """The ASGI application serving every endpoint of the node."""
+def build_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+    """The ASGI application serving every endpoint of the node.
+
+    ``max_body_bytes`` bounds an HTTP body and a WebSocket message (the setting of that name).
+    """
 
     # instant mode: the slot is sealed after the answer is on the wire. (An async
     # function, so Starlette runs it on the event loop, never in a worker thread.)
@@ -63,17 +67,17 @@ def build_app(services: Services) -> Starlette:
 
     async def read_body(request: Request) -> bytes | None:
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        if length is not None and length.isdigit() and int(length) > max_body_bytes:
             return None
-        body = b""
+        body = bytearray()
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_BODY_BYTES:
+            if len(body) > max_body_bytes:
                 return None
-        return body
+        return bytes(body)
 
     def too_large() -> Response:
-        err = error_object(InvalidRequest(f"request body larger than {MAX_BODY_BYTES} bytes"))
+        err = error_object(body_too_large(max_body_bytes))
         return JSONResponse({"jsonrpc": "2.0", "id": None, "error": err}, status_code=413)
 
     async def rollup_http(request: Request) -> Response:
@@ -83,7 +87,7 @@ def build_app(services: Services) -> Starlette:
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = handle_body(ROLLUP_METHODS, ctx, body)
+        out = handle_body(ROLLUP_METHODS, ctx, body, max_body_bytes)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def root_http(request: Request) -> Response:
@@ -92,7 +96,7 @@ def build_app(services: Services) -> Starlette:
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = handle_body(xseq_root, RootCall(services), body)
+        out = handle_body(xseq_root, RootCall(services), body, max_body_bytes)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def rollup_ws(ws: WebSocket) -> None:
@@ -100,10 +104,10 @@ def build_app(services: Services) -> Starlette:
         if ctx is None:
             await ws.close(code=4404)
             return
-        await serve_socket(ws, ROLLUP_METHODS, ctx)
+        await serve_socket(ws, ROLLUP_METHODS, ctx, max_body_bytes)
 
     async def root_ws(ws: WebSocket) -> None:
-        await serve_socket(ws, xseq_root, RootCall(services))
+        await serve_socket(ws, xseq_root, RootCall(services), max_body_bytes)
 
     routes = [
         Route("/", root_http, methods=["GET", "POST"]),
@@ -117,7 +121,9 @@ def build_app(services: Services) -> Starlette:
     return Starlette(routes=routes, middleware=middleware)
 
 
-async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None:
+async def serve_socket(
+    ws: WebSocket, registry: Registry[Any], ctx: Any, max_body_bytes: int = MAX_BODY_BYTES
+) -> None:
     """Serve one WebSocket: JSON-RPC requests in, responses and notifications out."""
     await ws.accept()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -143,7 +149,7 @@ async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
-            reply = _ws_request(text, registry, ctx, send)
+            reply = _ws_request(text, registry, ctx, send, max_body_bytes)
             if reply is not None:
                 await ws.send_text(reply.decode() if isinstance(reply, bytes) else reply)
             ctx.services.driver.flush()
@@ -155,10 +161,12 @@ async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None
             hub.drop_connection(send)
 
 
-def _ws_request(text: str, registry: Registry[Any], ctx: Any, send: Any) -> bytes | str | None:
+def _ws_request(
+    text: str, registry: Registry[Any], ctx: Any, send: Any, max_body_bytes: int
+) -> bytes | str | None:
     body = text.encode()
-    if len(body) > MAX_BODY_BYTES or json_depth_exceeds(body):
-        return handle_body(registry, ctx, body)  # answers the error without parsing
+    if len(body) > max_body_bytes or json_depth_exceeds(body):
+        return handle_body(registry, ctx, body, max_body_bytes)  # the error, without parsing
     try:
         request = json.loads(body)
     except ValueError:
@@ -172,7 +180,7 @@ def _ws_request(text: str, registry: Registry[Any], ctx: Any, send: Any) -> byte
             return json.dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
         except XseqError as exc:
             return json.dumps({"jsonrpc": "2.0", "id": req_id, "error": error_object(exc)})
-    return handle_body(registry, ctx, body)
+    return handle_body(registry, ctx, body, max_body_bytes)
 
 
 def _subscription(ctx: RollupCall, method: str, params: list[Any], send: Any) -> Any:

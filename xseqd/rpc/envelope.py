@@ -22,7 +22,7 @@ log = logging.getLogger("xseqd.rpc")
 C = TypeVar("C")
 Handler = Callable[[C, list[Any]], Any]
 
-MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_BODY_BYTES = 5 * 1024 * 1024  # default of the max_body_bytes setting
 MAX_BATCH = 1000
 # Deepest nesting of arrays/objects a request may have. The JSON decoder recurses once per
 # level on the C stack; 100,000 levels crash the process (SIGSEGV), so deeper bodies are
@@ -125,14 +125,12 @@ def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any] | No
     return None if is_notification else _response(req_id, result)
 
 
-def handle_body(registry: Registry[C], ctx: C, body: bytes) -> bytes | None:
+def handle_body(
+    registry: Registry[C], ctx: C, body: bytes, max_body_bytes: int = MAX_BODY_BYTES
+) -> bytes | None:
     """Serve a whole HTTP body: a single request or a batch."""
-    if len(body) > MAX_BODY_BYTES:
-        return _dump(
-            _response(
-                None, error=InvalidRequest(f"request body larger than {MAX_BODY_BYTES} bytes")
-            )
-        )
+    if len(body) > max_body_bytes:
+        return _dump(_response(None, error=body_too_large(max_body_bytes)))
     if json_depth_exceeds(body):
         return _dump(
             _response(
@@ -153,6 +151,10 @@ def handle_body(registry: Registry[C], ctx: C, body: bytes) -> bytes | None:
         return _dump(results) if results else None
     result = call_one(registry, ctx, payload)
     return None if result is None else _dump(result)
+
+
+def body_too_large(max_body_bytes: int) -> InvalidRequest:
+    return InvalidRequest(f"request body larger than {max_body_bytes} bytes")
 
 
 def _dump(obj: Any) -> bytes:
