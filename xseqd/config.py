@@ -33,6 +33,8 @@ class Settings:
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
+    rpc_gas_cap: int = 50_000_000
+    rpc_evm_timeout: float = 5.0
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
 
@@ -69,6 +71,10 @@ HELP = {
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",
     "log_level": "debug, info, warning, error",
+    "rpc_gas_cap": "gas cap of eth_call and eth_estimateGas (as geth's --rpc.gascap; "
+    "default 50000000; 0 = none)",
+    "rpc_evm_timeout": "seconds an eth_call or eth_estimateGas may run before it is aborted "
+    "(as geth's --rpc.evmtimeout; default 5; 0 = no limit)",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "

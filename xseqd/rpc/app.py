@@ -77,7 +77,7 @@ def build_app(services: Services) -> Starlette:
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = handle_body(ROLLUP_METHODS, ctx, body)
+        out = await handle_body(ROLLUP_METHODS, ctx, body)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def root_http(request: Request) -> Response:
@@ -86,7 +86,7 @@ def build_app(services: Services) -> Starlette:
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = handle_body(xseq_root, RootCall(services), body)
+        out = await handle_body(xseq_root, RootCall(services), body)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def rollup_ws(ws: WebSocket) -> None:
@@ -137,7 +137,7 @@ async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
-            reply = _ws_request(text, registry, ctx, send)
+            reply = await _ws_request(text, registry, ctx, send)
             if reply is not None:
                 await ws.send_text(reply.decode() if isinstance(reply, bytes) else reply)
             ctx.services.driver.flush()
@@ -149,7 +149,9 @@ async def serve_socket(ws: WebSocket, registry: Registry[Any], ctx: Any) -> None
             hub.drop_connection(send)
 
 
-def _ws_request(text: str, registry: Registry[Any], ctx: Any, send: Any) -> bytes | str | None:
+async def _ws_request(
+    text: str, registry: Registry[Any], ctx: Any, send: Any
+) -> bytes | str | None:
     try:
         request = json.loads(text)
     except ValueError:
@@ -163,7 +165,7 @@ def _ws_request(text: str, registry: Registry[Any], ctx: Any, send: Any) -> byte
             return json.dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
         except XseqError as exc:
             return json.dumps({"jsonrpc": "2.0", "id": req_id, "error": error_object(exc)})
-    return handle_body(registry, ctx, text.encode())
+    return await handle_body(registry, ctx, text.encode())
 
 
 def _subscription(ctx: RollupCall, method: str, params: list[Any], send: Any) -> Any:
