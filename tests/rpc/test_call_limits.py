@@ -199,3 +199,48 @@ def test_ctrl_c_stops_the_daemon_within_2s_during_an_endless_call(tmp_path: Path
         assert code == 0, devnet.output
     finally:
         devnet.stop()
+
+
+def signed_loop(nonce: int, gas: int) -> str:
+    """A signed contract creation on rollup 901 whose initcode loops until out of gas."""
+    tx = {
+        "chainId": 901,
+        "nonce": nonce,
+        "gas": gas,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 0,
+        "value": 0,
+        "data": LOOP,
+    }
+    key = dev_accounts(3)[2]
+    return "0x" + bytes(key.sign_transaction(tx).raw_transaction).hex()
+
+
+def test_call_bundle_is_bounded_and_leaves_no_trace(node: NodeThread) -> None:
+    assert node.endpoints is not None
+    root, url = node.endpoints.base_url, url_of(node)
+    sender = dev_accounts(3)[2].address
+    before = post(url, "eth_getTransactionCount", sender, "pending")["result"]
+    t0 = time.monotonic()
+    reply = post(root, "xseq_callBundle", {"txs": [signed_loop(int(before, 16), 29_000_000)]})
+    assert reply["error"] == {"code": -32000, "message": "execution aborted (timeout = 1s)"}
+    assert time.monotonic() - t0 < 3
+    assert post(url, "eth_getTransactionCount", sender, "pending")["result"] == before
+    # the sequencer goes on as if nothing happened
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
+    tx = send_eth(w3, dev_accounts(3)[2], BOB, 1)
+    assert w3.eth.get_transaction_receipt(tx)["status"] == 1
+
+
+def test_call_bundle_refuses_a_leg_above_the_gas_cap() -> None:
+    n = NodeThread(Settings.for_tests(rpc_gas_cap=1_000_000))
+    n.start()
+    try:
+        assert n.endpoints is not None
+        reply = post(n.endpoints.base_url, "xseq_callBundle", {"txs": [signed_loop(0, 2_000_000)]})
+        assert reply["error"]["code"] == -32602, reply
+        assert "above the RPC gas cap 1000000" in reply["error"]["message"]
+        reply = post(n.endpoints.base_url, "xseq_callBundle", {"txs": [signed_loop(0, 900_000)]})
+        assert reply["result"]["status"] == "aborted"  # ran out of gas, quickly
+    finally:
+        n.stop()
