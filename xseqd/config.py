@@ -71,10 +71,10 @@ HELP = {
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",
     "log_level": "debug, info, warning, error",
-    "rpc_gas_cap": "gas cap of eth_call and eth_estimateGas (as geth's --rpc.gascap; "
-    "default 50000000; 0 = none)",
-    "rpc_evm_timeout": "seconds an eth_call or eth_estimateGas may run before it is aborted "
-    "(as geth's --rpc.evmtimeout; default 5; 0 = no limit)",
+    "rpc_gas_cap": "gas cap of eth_call, eth_estimateGas and xseq_callBundle "
+    "(as geth's --rpc.gascap; default 50000000; 0 = none)",
+    "rpc_evm_timeout": "seconds an eth_call, eth_estimateGas or xseq_callBundle may run "
+    "before it is aborted (as geth's --rpc.evmtimeout; default 5; 0 = no limit)",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "

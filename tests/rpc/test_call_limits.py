@@ -94,7 +94,7 @@ def test_an_endless_call_is_aborted_at_the_timeout(node: NodeThread) -> None:
     assert time.monotonic() - t0 < 3
 
 
-def subprocess_devnet(tmp_path: Path, timeout: str) -> tuple[Devnet, str]:
+def subprocess_devnet(tmp_path: Path, timeout: str, *more: str) -> tuple[Devnet, str]:
     port = free_port()
     devnet = Devnet(
         "--no-l1",
@@ -106,6 +106,7 @@ def subprocess_devnet(tmp_path: Path, timeout: str) -> tuple[Devnet, str]:
         str(tmp_path),
         "--rpc-evm-timeout",
         timeout,
+        *more,
     )
     assert devnet.wait_ready(), devnet.output
     return devnet, f"http://127.0.0.1:{port}/rollup/901"
@@ -178,19 +179,32 @@ def test_a_pending_call_on_the_open_block_is_bounded_too() -> None:
         n.stop()
 
 
-def test_ctrl_c_stops_the_daemon_within_2s_during_an_endless_call(tmp_path: Path) -> None:
-    devnet, url = subprocess_devnet(tmp_path, "30")
+@pytest.mark.parametrize("where", ["worker thread", "event loop"])
+def test_ctrl_c_stops_the_daemon_within_2s_during_an_endless_call(
+    tmp_path: Path, where: str
+) -> None:
+    """At a sealed block the call runs on a worker thread; `pending` with a block open
+    (slot-time mode) runs on the loop thread itself. Either way SIGINT ends the daemon."""
+    on_loop = where == "event loop"
+    devnet, url = subprocess_devnet(tmp_path, "30", *(["--slot-time", "600"] if on_loop else []))
     try:
+        if on_loop:  # open a block: pending calls then run on its working state
+            w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
+            send_eth(w3, dev_accounts(1)[0], BOB, 1)
 
         def endless() -> None:
             try:
-                post(url, "eth_call", {"data": LOOP, "gas": HUGE}, "latest", timeout=40)
+                tag = "pending" if on_loop else "latest"
+                post(url, "eth_call", {"data": LOOP, "gas": HUGE}, tag, timeout=40)
             except httpx.HTTPError:
                 pass
 
         threading.Thread(target=endless, daemon=True).start()
         time.sleep(1.0)  # the call is running
         assert devnet.proc.poll() is None
+        if on_loop:  # it does hold the loop
+            with pytest.raises(httpx.TimeoutException):
+                post(url, "eth_blockNumber", timeout=0.3)
         t0 = time.monotonic()
         devnet.proc.send_signal(signal.SIGINT)
         code = devnet.wait_exit(timeout=10)
