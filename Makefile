@@ -53,6 +53,7 @@ bench: install
 	$(PY) bench/bundles.py
 	$(PY) bench/messaging.py
 	$(PY) bench/settlement.py
+	$(PY) bench/call_limits.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

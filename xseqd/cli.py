@@ -104,8 +104,15 @@ async def run_devnet(settings: Settings) -> None:
     print(banner(node), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        # A Python-level handler (not loop.add_signal_handler): it runs even while a call
+        # holds the loop thread (``pending`` on an open block), and aborts that call.
+        node.services.limits.abort_all()
+        loop.call_soon_threadsafe(stop.set)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        signal.signal(sig, on_signal)
     await stop.wait()
     print("\nshutting down", flush=True)
     await node.stop()

@@ -34,6 +34,8 @@ class Settings:
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
     max_body_bytes: int = 5 * 1024 * 1024
+    rpc_gas_cap: int = 50_000_000
+    rpc_evm_timeout: float = 5.0
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
 
@@ -72,6 +74,10 @@ HELP = {
     "log_level": "debug, info, warning, error",
     "max_body_bytes": "largest JSON-RPC request body (HTTP) or WebSocket message accepted; "
     "larger ones get a -32600 error (default 5242880, 5 MB)",
+    "rpc_gas_cap": "gas cap of eth_call, eth_estimateGas and xseq_callBundle "
+    "(as geth's --rpc.gascap; default 50000000; 0 = none)",
+    "rpc_evm_timeout": "seconds an eth_call, eth_estimateGas or xseq_callBundle may run "
+    "before it is aborted (as geth's --rpc.evmtimeout; default 5; 0 = no limit)",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "

@@ -61,6 +61,23 @@ class TxRejected(XseqError):
     code = -32000
 
 
+def go_duration(seconds: float) -> str:
+    """A duration as Go prints it (geth's wording): 5s, 1.5s, 500ms."""
+    if seconds >= 1:
+        return f"{seconds:g}s"
+    return f"{seconds * 1000:g}ms"
+
+
+class ExecutionTimeout(XseqError):
+    """Raised when a call runs past ``--rpc-evm-timeout`` (or the node is shutting down)."""
+
+    code = -32000
+
+    def __init__(self, timeout: float, shutting_down: bool = False) -> None:
+        reason = "shutting down" if shutting_down else f"timeout = {go_duration(timeout)}"
+        super().__init__(f"execution aborted ({reason})")
+
+
 class ResourceNotFound(XseqError):
     """Raised when a referenced block, snapshot or filter does not exist."""
 

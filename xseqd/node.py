@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import uvicorn
 
 from xseqd.accounts import dev_accounts
 from xseqd.chains.genesis import genesis_commitment, genesis_description, load_rollups
+from xseqd.chains.limits import CallLimits
 from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
 from xseqd.core.order import ReceiptDomain
@@ -59,6 +61,9 @@ class Endpoints:
         return f"ws://{self.host}:{self.port}/rollup/{chain_id}"
 
 
+SWITCH_INTERVAL = 0.001
+
+
 class Node:
     """A configured xseqd: build with settings, then ``await start()`` / ``await stop()``."""
 
@@ -83,6 +88,7 @@ class Node:
             accounts={bytes.fromhex(a.address[2:]): a for a in accounts},
             filters=self.filters,
             client_version=settings.client_version,
+            limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
         )
         self._wire_events()
         self.app = build_app(self.services, settings.max_body_bytes)
@@ -159,6 +165,10 @@ class Node:
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
+        # Calls run on worker threads (rpc/envelope.py OffLoop); when one holds the GIL, the
+        # loop thread waits up to the switch interval for each turn (5 ms by default, several
+        # turns per request). 1 ms keeps other requests' latency low while a call runs.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         self._serve_task = asyncio.get_running_loop().create_task(
             self._server.serve(sockets=[sock])
@@ -229,6 +239,7 @@ class Node:
         (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
 
     async def stop(self) -> None:
+        self.services.limits.abort_all()  # running calls end now, not at their deadline
         if self.poster is not None:
             await self.poster.stop()
         if self.anvil is not None:

@@ -5,15 +5,23 @@ the context of the block it is made at (geth's behaviour, notes/clients.md pitfa
 Without fee fields it runs at base fee 0 and gas price 0, so the sender's balance only
 has to cover ``value``. Gas estimation is geth's: one run at the cap, an optimistic guess
 from the gas used, then a binary search to the exact minimum that does not fail.
+
+Bounds (chains/limits.py): the gas of a call, and the top of the estimate's search, is at
+most the gas cap; a call or estimate running longer than the timeout raises
+``ExecutionTimeout``. ``prepare_call`` / ``prepare_estimate`` take what a call needs on the
+caller's (event loop) thread and return a ``CallJob`` to run: a call at a sealed block gets
+a state of its own, built from that block's state root, and may run on another thread while
+the sequencer keeps writing; a call on the open block's working state (``pending`` while a
+block is open) must run on the thread that owns the sequencer.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from eth.abc import BlockHeaderAPI, ComputationAPI, StateAPI
 from eth.exceptions import OutOfGas, Revert
@@ -23,12 +31,13 @@ from eth_typing import Address
 from eth_utils import ValidationError
 
 from xseqd.abi import decode_revert_reason
+from xseqd.chains.limits import CallLimits, deadline, limit, limited
 from xseqd.chains.rollup import Rollup, _geth_wording
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import ExecutionReverted, TxRejected
 
 TX_GAS = 21_000
-CALL_GAS_CAP = 50_000_000
+T = TypeVar("T")
 # Calls run as transactions signed by this throwaway key, executed as the requested sender.
 _CALL_KEY = keys.PrivateKey(b"\x01" * 32)
 
@@ -67,14 +76,34 @@ class CallOutcome:
     logs: tuple[tuple[bytes, tuple[int, ...], bytes], ...]
 
 
-def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> StateAPI:
-    """The state a call runs on: a fresh one at ``header``, or the open block's (None)."""
+@dataclass(frozen=True)
+class CallJob(Generic[T]):
+    """A prepared read-only execution: ``run()`` it; ``own_state`` says whether it has a
+    state of its own (then any thread may run it) or the open block's (owner thread only)."""
+
+    run: Callable[[], T]
+    own_state: bool
+
+
+def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> tuple[StateAPI, bool]:
+    """The state a call runs on: a fresh one at ``header``, or the open block's (None);
+    and whether it is a state of its own (then it checks the clock from now on)."""
     if header is None:
         ob = rollup.open
         if ob is not None:
-            return ob.workspace.state
+            return ob.workspace.state, False
         header = rollup.head.block.header
-    return rollup.state_at(header)
+    state = rollup.state_at(header)
+    limit(state)
+    return state, True
+
+
+def _job(state: StateAPI, own: bool, limits: CallLimits, body: Callable[[], T]) -> CallJob[T]:
+    def run() -> T:
+        with deadline(limits), nullcontext() if own else limited(state):
+            return body()
+
+    return CallJob(run, own)
 
 
 @contextmanager
@@ -164,11 +193,23 @@ def _outcome(computation: ComputationAPI) -> CallOutcome:
     return CallOutcome(True, int(computation.get_gas_used()), bytes(computation.output), None, logs)
 
 
-def call(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest) -> CallOutcome:
-    """Execute a call at ``header`` (None: pending); never changes state."""
-    state = _call_state(rollup, header)
-    gas = req.gas if req.gas is not None else min(state.gas_limit, CALL_GAS_CAP)
-    return _outcome(_run(rollup, state, req, gas))
+def prepare_call(
+    rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest, limits: CallLimits
+) -> CallJob[CallOutcome]:
+    """A call at ``header`` (None: pending), ready to run; it never changes state."""
+    state, own = _call_state(rollup, header)
+    gas = limits.cap(req.gas if req.gas is not None else int(state.gas_limit))
+    return _job(state, own, limits, lambda: _outcome(_run(rollup, state, req, gas)))
+
+
+def call(
+    rollup: Rollup,
+    header: BlockHeaderAPI | None,
+    req: CallRequest,
+    limits: CallLimits | None = None,
+) -> CallOutcome:
+    """Execute a call at ``header`` (None: pending) on this thread; never changes state."""
+    return prepare_call(rollup, header, req, limits or CallLimits()).run()
 
 
 def raise_for_failure(outcome: CallOutcome) -> None:
@@ -193,10 +234,27 @@ def _vm_error_wording(error: Exception) -> str:
     return f"execution failed: {text}"
 
 
-def estimate_gas(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest) -> int:
-    """The exact minimum gas with which the call does not fail."""
-    state = _call_state(rollup, header)
-    cap = min(req.gas if req.gas is not None else state.gas_limit, CALL_GAS_CAP)
+def prepare_estimate(
+    rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest, limits: CallLimits
+) -> CallJob[int]:
+    """A gas estimate at ``header`` (None: pending), ready to run."""
+    state, own = _call_state(rollup, header)
+    cap = limits.cap(req.gas if req.gas is not None else int(state.gas_limit))
+    return _job(state, own, limits, lambda: _estimate(rollup, state, req, cap))
+
+
+def estimate_gas(
+    rollup: Rollup,
+    header: BlockHeaderAPI | None,
+    req: CallRequest,
+    limits: CallLimits | None = None,
+) -> int:
+    """The exact minimum gas with which the call does not fail (on this thread)."""
+    return prepare_estimate(rollup, header, req, limits or CallLimits()).run()
+
+
+def _estimate(rollup: Rollup, state: StateAPI, req: CallRequest, cap: int) -> int:
+    """The exact minimum gas with which the call does not fail, searched up to ``cap``."""
     if req.to is not None and not req.data and not state.get_code(Address(req.to)):
         first = _outcome(_run(rollup, state, req, TX_GAS))
         if first.success:

@@ -87,7 +87,7 @@ def build_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> Starl
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = handle_body(ROLLUP_METHODS, ctx, body, max_body_bytes)
+        out = await handle_body(ROLLUP_METHODS, ctx, body, max_body_bytes)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def root_http(request: Request) -> Response:
@@ -96,7 +96,7 @@ def build_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> Starl
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = handle_body(xseq_root, RootCall(services), body, max_body_bytes)
+        out = await handle_body(xseq_root, RootCall(services), body, max_body_bytes)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def rollup_ws(ws: WebSocket) -> None:
@@ -149,7 +149,7 @@ async def serve_socket(
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
-            reply = _ws_request(text, registry, ctx, send, max_body_bytes)
+            reply = await _ws_request(text, registry, ctx, send, max_body_bytes)
             if reply is not None:
                 await ws.send_text(reply.decode() if isinstance(reply, bytes) else reply)
             ctx.services.driver.flush()
@@ -161,12 +161,12 @@ async def serve_socket(
             hub.drop_connection(send)
 
 
-def _ws_request(
+async def _ws_request(
     text: str, registry: Registry[Any], ctx: Any, send: Any, max_body_bytes: int
 ) -> bytes | str | None:
     body = text.encode()
     if len(body) > max_body_bytes or json_depth_exceeds(body):
-        return handle_body(registry, ctx, body, max_body_bytes)  # the error, without parsing
+        return await handle_body(registry, ctx, body, max_body_bytes)  # the error, without parsing
     try:
         request = json.loads(body)
     except ValueError:
@@ -180,7 +180,7 @@ def _ws_request(
             return json.dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
         except XseqError as exc:
             return json.dumps({"jsonrpc": "2.0", "id": req_id, "error": error_object(exc)})
-    return handle_body(registry, ctx, body, max_body_bytes)
+    return await handle_body(registry, ctx, body, max_body_bytes)
 
 
 def _subscription(ctx: RollupCall, method: str, params: list[Any], send: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from eth.abc import BlockHeaderAPI, StateAPI
 from eth_account.signers.local import LocalAccount
 
+from xseqd.chains.limits import CallLimits
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
 from xseqd.errors import InvalidParams, ResourceNotFound
@@ -29,6 +30,7 @@ class Services:
     base_url: str = "http://127.0.0.1:9545"
     impersonated: set[bytes] = field(default_factory=set)
     l1: Any = None  # l1/poster.py Poster when settling on an L1
+    limits: CallLimits = field(default_factory=CallLimits)  # eth_call gas cap and timeout
 
 
 @dataclass

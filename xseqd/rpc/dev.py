@@ -213,7 +213,11 @@ def _send(c: RollupCall, params: list[Any], *, unsigned: bool) -> str:
         raise TxRejected(f"unknown account {fmt.h(sender)}")
     state = c.rollup.pending_state()
     nonce = req.nonce if req.nonce is not None else state.get_nonce(Address(sender))
-    gas = req.gas if req.gas is not None else calls.estimate_gas(c.rollup, None, req)
+    gas = (
+        req.gas
+        if req.gas is not None
+        else calls.estimate_gas(c.rollup, None, req, c.services.limits)
+    )
     prio = req.max_priority_fee_per_gas
     if prio is None:
         prio = 1_000_000

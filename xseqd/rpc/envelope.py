@@ -2,16 +2,21 @@
 
 This is the only place that knows the envelope. Handlers are registered once by name in a
 ``Registry``; ``handle_body`` turns raw bytes into the raw response bytes (or ``None`` for
-a batch of notifications). Errors raised as ``XseqError`` keep their code; anything else
-becomes -32603, is logged with its traceback, and never escapes.
+a batch of notifications). A handler may return ``OffLoop(fn)``: ``fn`` then runs on a
+worker thread while the event loop keeps serving (read-only executions on a state of their
+own, rpc/eth.py); everything else runs on the loop, in order. Errors raised as
+``XseqError`` keep their code; anything else becomes -32603, is logged with its
+traceback, and never escapes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -50,6 +55,27 @@ def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         if depth > limit:
             return True
     return False
+
+
+# worker threads for OffLoop work; few, so that the loop thread keeps its share of the GIL
+OFF_LOOP_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class OffLoop:
+    """A handler's answer that is computed by ``fn`` on a worker thread."""
+
+    fn: Callable[[], Any]
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _off_loop_executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(OFF_LOOP_WORKERS, thread_name_prefix="xseqd-call")
+    return _executor
 
 
 @dataclass
@@ -91,7 +117,7 @@ def _response(req_id: Any, result: Any = None, error: XseqError | None = None) -
     return {"jsonrpc": "2.0", "id": req_id, "result": result}
 
 
-def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any] | None:
+async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any] | None:
     """Serve one request object; ``None`` for a notification (no id)."""
     if not isinstance(request, dict):
         return _response(None, error=InvalidRequest("invalid request: expected an object"))
@@ -116,6 +142,9 @@ def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any] | No
         if not isinstance(params, list):
             raise InvalidRequest("invalid request: params must be an array")
         result = handler(ctx, params)
+        if isinstance(result, OffLoop):
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(_off_loop_executor(), result.fn)
     except XseqError as exc:
         return None if is_notification else _response(req_id, error=exc)
     except Exception:
@@ -125,7 +154,7 @@ def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any] | No
     return None if is_notification else _response(req_id, result)
 
 
-def handle_body(
+async def handle_body(
     registry: Registry[C], ctx: C, body: bytes, max_body_bytes: int = MAX_BODY_BYTES
 ) -> bytes | None:
     """Serve a whole HTTP body: a single request or a batch."""
@@ -147,9 +176,9 @@ def handle_body(
             return _dump(_response(None, error=InvalidRequest("empty batch")))
         if len(payload) > MAX_BATCH:
             return _dump(_response(None, error=InvalidRequest(f"batch larger than {MAX_BATCH}")))
-        results = [r for r in (call_one(registry, ctx, item) for item in payload) if r is not None]
+        results = [r for r in [await call_one(registry, ctx, item) for item in payload] if r]
         return _dump(results) if results else None
-    result = call_one(registry, ctx, payload)
+    result = await call_one(registry, ctx, payload)
     return None if result is None else _dump(result)
 
 

@@ -1,13 +1,15 @@
 """The ``eth_`` / ``net_`` / ``web3_`` / ``debug_getRaw*`` methods of a rollup endpoint.
 
 Each handler parses its params (rpc/params.py), delegates to the rollup, the sequencer or
-chains/calls.py, and formats the answer (rpc/format.py).
+chains/calls.py, and formats the answer (rpc/format.py). ``eth_call`` and
+``eth_estimateGas`` at a sealed block run on a worker thread (rpc/envelope.py ``OffLoop``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import rlp
 from eth.abc import SignedTransactionAPI
@@ -21,10 +23,11 @@ from xseqd.errors import InvalidParams, ResourceNotFound, ServerBusy, TxRejected
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall
-from xseqd.rpc.envelope import Registry
+from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.filters import Filter, matching_logs
 
 eth: Registry[RollupCall] = Registry({})
+T = TypeVar("T")
 
 # Bounds on what one request can ask for (exceeding one is -32602, except blockCount of
 # eth_feeHistory, which is clamped as geth does).
@@ -198,23 +201,35 @@ def get_storage_at(c: RollupCall, params: list[Any]) -> str:
 # -- calls and fees -----------------------------------------------------------------------
 
 
-@eth.method("eth_call")
-def call(c: RollupCall, params: list[Any]) -> str:
-    obj, ref, overrides = p.positional(params, 1, 3)
-    if overrides:
-        raise InvalidParams("state overrides are not supported")
-    req = p.call_request(obj)
-    outcome = calls.call(c.rollup, c.header_for_state(p.block_ref(ref)), req)
+def _answer(job: calls.CallJob[T], shape: Callable[[T], str]) -> str | OffLoop:
+    """Run a call job off the event loop when it has a state of its own (a sealed block's),
+    else here (the open block's state belongs to the loop), bounded by the timeout."""
+    if job.own_state:
+        return OffLoop(lambda: shape(job.run()))
+    return shape(job.run())
+
+
+def _call_output(outcome: calls.CallOutcome) -> str:
     calls.raise_for_failure(outcome)
     return fmt.h(outcome.output)
 
 
+@eth.method("eth_call")
+def call(c: RollupCall, params: list[Any]) -> str | OffLoop:
+    obj, ref, overrides = p.positional(params, 1, 3)
+    if overrides:
+        raise InvalidParams("state overrides are not supported")
+    req = p.call_request(obj)
+    header = c.header_for_state(p.block_ref(ref))
+    return _answer(calls.prepare_call(c.rollup, header, req, c.services.limits), _call_output)
+
+
 @eth.method("eth_estimateGas")
-def estimate_gas(c: RollupCall, params: list[Any]) -> str:
+def estimate_gas(c: RollupCall, params: list[Any]) -> str | OffLoop:
     obj, ref = p.positional(params, 1, 2)
     req = p.call_request(obj)
     header = c.header_for_state(p.block_ref(ref, p.PENDING))
-    return fmt.q(calls.estimate_gas(c.rollup, header, req))
+    return _answer(calls.prepare_estimate(c.rollup, header, req, c.services.limits), fmt.q)
 
 
 def _next_base_fee(c: RollupCall) -> int:

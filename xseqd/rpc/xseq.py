@@ -161,7 +161,7 @@ def call_bundle(c: Ctx, params: list[Any]) -> dict[str, Any]:
     if not isinstance(obj, dict) or "txs" not in obj:
         raise p.InvalidParams("expected {txs: [rawTx, ...]}")
     legs = parse_legs(c, obj["txs"])
-    outcome = c.services.sequencer.simulate_bundle(legs)
+    outcome = c.services.sequencer.simulate_bundle(legs, c.services.limits)
     out = outcome_json(outcome, tuple(legs))
     out["status"] = "included" if outcome.included else "aborted"
     return out

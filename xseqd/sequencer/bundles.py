@@ -8,10 +8,13 @@ place); a structural problem is a ``BundleRejected`` error and nothing is ordere
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
+from xseqd.chains.limits import CallLimits, deadline, limited
 from xseqd.core import checks, transition
 from xseqd.core.atomic import BundleOutcome, Leg
 from xseqd.core.items import Item, ItemKind
-from xseqd.errors import ServerBusy
+from xseqd.errors import InvalidParams, ServerBusy
 from xseqd.sequencer.intake import check_bundle_shape, check_not_known, check_slot_bounds, fits
 from xseqd.sequencer.view import SequencerView
 
@@ -81,14 +84,35 @@ class BundleDesk:
                 for callback in seq.listeners.on_pending:
                     callback(leg.chain_id, leg.tx_hash)
 
-    def simulate(self, legs: list[Leg]) -> BundleOutcome:
-        """Run a bundle on the open slot's state and undo it (xseq_callBundle)."""
+    def simulate(self, legs: list[Leg], limits: CallLimits | None = None) -> BundleOutcome:
+        """Run a bundle on the open slot's state and undo it (xseq_callBundle).
+
+        With ``limits``: a leg whose gas is above the gas cap is refused, and the run is
+        aborted at the timeout (``ExecutionTimeout``; every rollup is put back as it was).
+        """
         seq = self.seq
         check_bundle_shape(legs, seq.rollups)
+        if limits is not None and limits.gas_cap > 0:
+            for i, leg in enumerate(legs):
+                if leg.tx.gas > limits.gas_cap:
+                    raise InvalidParams(
+                        f"leg {i}: gas {leg.tx.gas} above the RPC gas cap {limits.gas_cap}"
+                    )
         was_open = seq.has_open_slot
         seq.open_slot()
+        marks = {cid: r.snapshot() for cid, r in seq.rollups.items() if r.open is not None}
         try:
-            return transition.apply_item(seq.rollups, ItemKind.BUNDLE, legs, b"", keep=False)
+            with ExitStack() as bounds:
+                if limits is not None:
+                    bounds.enter_context(deadline(limits))
+                    for rollup in seq.rollups.values():
+                        if rollup.open is not None:
+                            bounds.enter_context(limited(rollup.open.workspace.state))
+                return transition.apply_item(seq.rollups, ItemKind.BUNDLE, legs, b"", keep=False)
+        except BaseException:  # aborted mid-bundle: undo the legs that ran
+            for cid, mark in marks.items():
+                seq.rollups[cid].revert(mark)
+            raise
         finally:
             if not was_open and not seq.open_slot_has_items:
                 seq.discard_open_slot()

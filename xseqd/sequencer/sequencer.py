@@ -22,6 +22,7 @@ from eth.abc import SignedTransactionAPI
 from eth_keys import keys
 from eth_typing import Address
 
+from xseqd.chains.limits import CallLimits
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
 from xseqd.chains.snapshot import export_rollups
@@ -255,8 +256,8 @@ class Sequencer:
         """Order a bundle now, or hold it until ``min_slot`` (see bundles.py)."""
         return self.bundles.submit(legs, min_slot, max_slot, replacement_uuid)
 
-    def simulate_bundle(self, legs: list[Leg]) -> BundleOutcome:
-        return self.bundles.simulate(legs)
+    def simulate_bundle(self, legs: list[Leg], limits: CallLimits | None = None) -> BundleOutcome:
+        return self.bundles.simulate(legs, limits)
 
     def cancel_bundle(self, uuid: str) -> bool:
         return self.bundles.cancel(uuid)
