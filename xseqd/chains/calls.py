@@ -23,6 +23,7 @@ from eth_typing import Address
 from eth_utils import ValidationError
 
 from xseqd.abi import decode_revert_reason
+from xseqd.chains.overrides import StateOverride, apply_overrides, overridden_code
 from xseqd.chains.rollup import Rollup, _geth_wording
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import ExecutionReverted, TxRejected
@@ -139,16 +140,28 @@ def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> An
     return SpoofTransaction(signed, sender=req.sender)
 
 
-def _run(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> ComputationAPI:
-    """Run once and undo. Raises ``TxRejected`` if the call is not a valid transaction."""
-    with _fee_context(state, req):
-        tx = _build_tx(rollup, state, req, gas)
+def _run(
+    rollup: Rollup,
+    state: StateAPI,
+    req: CallRequest,
+    gas: int,
+    overrides: StateOverride | None = None,
+) -> ComputationAPI:
+    """Run once and undo (state overrides included). Raises ``TxRejected`` if the call is
+    not a valid transaction."""
     ob = rollup.open
     shared = ob is not None and state is ob.workspace.state
     workspace = ob.workspace if (shared and ob is not None) else Workspace(state)
+
+    def prepare(s: StateAPI) -> Any:
+        if overrides:
+            apply_overrides(s, overrides)
+        with _fee_context(s, req):
+            return _build_tx(rollup, s, req, gas)
+
     try:
         with _fee_context(state, req):
-            return workspace.try_run(tx)
+            return workspace.try_with(prepare)
     except ValidationError as exc:
         raise TxRejected(_geth_wording(str(exc))) from exc
 
@@ -164,11 +177,16 @@ def _outcome(computation: ComputationAPI) -> CallOutcome:
     return CallOutcome(True, int(computation.get_gas_used()), bytes(computation.output), None, logs)
 
 
-def call(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest) -> CallOutcome:
+def call(
+    rollup: Rollup,
+    header: BlockHeaderAPI | None,
+    req: CallRequest,
+    overrides: StateOverride | None = None,
+) -> CallOutcome:
     """Execute a call at ``header`` (None: pending); never changes state."""
     state = _call_state(rollup, header)
     gas = req.gas if req.gas is not None else min(state.gas_limit, CALL_GAS_CAP)
-    return _outcome(_run(rollup, state, req, gas))
+    return _outcome(_run(rollup, state, req, gas, overrides))
 
 
 def raise_for_failure(outcome: CallOutcome) -> None:
@@ -193,15 +211,21 @@ def _vm_error_wording(error: Exception) -> str:
     return f"execution failed: {text}"
 
 
-def estimate_gas(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest) -> int:
+def estimate_gas(
+    rollup: Rollup,
+    header: BlockHeaderAPI | None,
+    req: CallRequest,
+    overrides: StateOverride | None = None,
+) -> int:
     """The exact minimum gas with which the call does not fail."""
     state = _call_state(rollup, header)
     cap = min(req.gas if req.gas is not None else state.gas_limit, CALL_GAS_CAP)
-    if req.to is not None and not req.data and not state.get_code(Address(req.to)):
-        first = _outcome(_run(rollup, state, req, TX_GAS))
+    ov = overrides or {}
+    if req.to is not None and not req.data and not overridden_code(state, ov, req.to):
+        first = _outcome(_run(rollup, state, req, TX_GAS, ov))
         if first.success:
             return TX_GAS
-    top = _outcome(_run(rollup, state, req, cap))
+    top = _outcome(_run(rollup, state, req, cap, ov))
     if not top.success:
         if top.error == "out of gas":
             raise TxRejected(f"gas required exceeds allowance ({cap})")
@@ -209,20 +233,22 @@ def estimate_gas(rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest
     lo = top.gas_used - 1
     hi = cap
     optimistic = (top.gas_used + 2300) * 64 // 63
-    if optimistic < hi and _succeeds(rollup, state, req, optimistic):
+    if optimistic < hi and _succeeds(rollup, state, req, optimistic, ov):
         hi = optimistic
     while lo + 1 < hi:
         mid = (lo + hi) // 2
-        if _succeeds(rollup, state, req, mid):
+        if _succeeds(rollup, state, req, mid, ov):
             hi = mid
         else:
             lo = mid
     return hi
 
 
-def _succeeds(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> bool:
+def _succeeds(
+    rollup: Rollup, state: StateAPI, req: CallRequest, gas: int, overrides: StateOverride
+) -> bool:
     try:
-        computation = _run(rollup, state, req, gas)
+        computation = _run(rollup, state, req, gas, overrides)
     except TxRejected:
         return False
     if computation.is_error and not isinstance(computation.error, (OutOfGas, Revert)):

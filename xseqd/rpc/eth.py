@@ -201,20 +201,20 @@ def get_storage_at(c: RollupCall, params: list[Any]) -> str:
 @eth.method("eth_call")
 def call(c: RollupCall, params: list[Any]) -> str:
     obj, ref, overrides = p.positional(params, 1, 3)
-    if overrides:
-        raise InvalidParams("state overrides are not supported")
     req = p.call_request(obj)
-    outcome = calls.call(c.rollup, c.header_for_state(p.block_ref(ref)), req)
+    ov = p.state_override(overrides)
+    outcome = calls.call(c.rollup, c.header_for_state(p.block_ref(ref)), req, ov)
     calls.raise_for_failure(outcome)
     return fmt.h(outcome.output)
 
 
 @eth.method("eth_estimateGas")
 def estimate_gas(c: RollupCall, params: list[Any]) -> str:
-    obj, ref = p.positional(params, 1, 2)
+    obj, ref, overrides = p.positional(params, 1, 3)
     req = p.call_request(obj)
+    ov = p.state_override(overrides)
     header = c.header_for_state(p.block_ref(ref, p.PENDING))
-    return fmt.q(calls.estimate_gas(c.rollup, header, req))
+    return fmt.q(calls.estimate_gas(c.rollup, header, req, ov))
 
 
 def _next_base_fee(c: RollupCall) -> int:
