@@ -26,7 +26,6 @@ OPENRPC = ROOT.parent / "shared" / "conformance" / "openrpc.json"
 
 UNSUPPORTED = {
     "eth_getProof": "Merkle proofs are not served by the devnet yet",
-    "eth_createAccessList": "access-list generation is not implemented yet",
 }
 
 

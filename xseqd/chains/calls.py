@@ -68,7 +68,7 @@ class CallOutcome:
     logs: tuple[tuple[bytes, tuple[int, ...], bytes], ...]
 
 
-def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> StateAPI:
+def call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> StateAPI:
     """The state a call runs on: a fresh one at ``header``, or the open block's (None)."""
     if header is None:
         ob = rollup.open
@@ -140,15 +140,16 @@ def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> An
     return SpoofTransaction(signed, sender=req.sender)
 
 
-def _run(
+def run(
     rollup: Rollup,
     state: StateAPI,
     req: CallRequest,
     gas: int,
     overrides: StateOverride | None = None,
+    built: list[Any] | None = None,
 ) -> ComputationAPI:
     """Run once and undo (state overrides included). Raises ``TxRejected`` if the call is
-    not a valid transaction."""
+    not a valid transaction. The transaction run is appended to ``built`` if given."""
     ob = rollup.open
     shared = ob is not None and state is ob.workspace.state
     workspace = ob.workspace if (shared and ob is not None) else Workspace(state)
@@ -157,7 +158,10 @@ def _run(
         if overrides:
             apply_overrides(s, overrides)
         with _fee_context(s, req):
-            return _build_tx(rollup, s, req, gas)
+            tx = _build_tx(rollup, s, req, gas)
+        if built is not None:
+            built.append(tx)
+        return tx
 
     try:
         with _fee_context(state, req):
@@ -166,7 +170,14 @@ def _run(
         raise TxRejected(_geth_wording(str(exc))) from exc
 
 
-def _outcome(computation: ComputationAPI) -> CallOutcome:
+def tx_gas_used(rollup: Rollup, state: StateAPI, tx: Any, computation: ComputationAPI) -> int:
+    """What the call would pay for as a transaction: intrinsic gas included, refunds
+    deducted (a receipt's ``gasUsed``)."""
+    vm_class: Any = rollup.vm_class_for(state.block_number)
+    return int(vm_class.finalize_gas_used(tx, computation))
+
+
+def outcome(computation: ComputationAPI) -> CallOutcome:
     if computation.is_error:
         err = computation.error
         reverted = isinstance(err, Revert)
@@ -184,9 +195,9 @@ def call(
     overrides: StateOverride | None = None,
 ) -> CallOutcome:
     """Execute a call at ``header`` (None: pending); never changes state."""
-    state = _call_state(rollup, header)
+    state = call_state(rollup, header)
     gas = req.gas if req.gas is not None else min(state.gas_limit, CALL_GAS_CAP)
-    return _outcome(_run(rollup, state, req, gas, overrides))
+    return outcome(run(rollup, state, req, gas, overrides))
 
 
 def raise_for_failure(outcome: CallOutcome) -> None:
@@ -218,14 +229,14 @@ def estimate_gas(
     overrides: StateOverride | None = None,
 ) -> int:
     """The exact minimum gas with which the call does not fail."""
-    state = _call_state(rollup, header)
+    state = call_state(rollup, header)
     cap = min(req.gas if req.gas is not None else state.gas_limit, CALL_GAS_CAP)
     ov = overrides or {}
     if req.to is not None and not req.data and not overridden_code(state, ov, req.to):
-        first = _outcome(_run(rollup, state, req, TX_GAS, ov))
+        first = outcome(run(rollup, state, req, TX_GAS, ov))
         if first.success:
             return TX_GAS
-    top = _outcome(_run(rollup, state, req, cap, ov))
+    top = outcome(run(rollup, state, req, cap, ov))
     if not top.success:
         if top.error == "out of gas":
             raise TxRejected(f"gas required exceeds allowance ({cap})")
@@ -248,7 +259,7 @@ def _succeeds(
     rollup: Rollup, state: StateAPI, req: CallRequest, gas: int, overrides: StateOverride
 ) -> bool:
     try:
-        computation = _run(rollup, state, req, gas, overrides)
+        computation = run(rollup, state, req, gas, overrides)
     except TxRejected:
         return False
     if computation.is_error and not isinstance(computation.error, (OutOfGas, Revert)):
