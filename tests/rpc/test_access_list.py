@@ -126,7 +126,7 @@ def test_on_the_open_block_the_tracer_is_removed_afterwards(
 ) -> None:
     assert "error" not in rpc(w3a, "evm_setAutomine", [False])
     try:
-        send_eth(w3a, keys[4], TARGET, 1)
+        send_eth(w3a, keys[4], TARGET, 1, gas=200_000)
         call = {"from": keys[4].address, "to": TARGET}
         result = rpc(w3a, "eth_createAccessList", [call, "pending"])["result"]
         assert result["accessList"][0]["storageKeys"] == [word(0), word(1), word(2)]
@@ -137,5 +137,5 @@ def test_on_the_open_block_the_tracer_is_removed_afterwards(
         assert "error" not in rpc(w3a, "evm_setAutomine", [True])
         rpc(w3a, "evm_mine", [])
     # the open block's state runs plain py-evm computations again
-    send_eth(w3a, keys[4], TARGET, 1)
+    w3a.eth.wait_for_transaction_receipt(send_eth(w3a, keys[4], TARGET, 1, gas=200_000))
     assert rpc(w3a, "eth_getStorageAt", [TARGET, "0x2", "latest"])["result"] == word(1)

@@ -113,7 +113,7 @@ def test_overrides_on_the_open_block_leave_it_unchanged(w3a: Web3, keys: list[An
     working state and must leave it exactly as it was."""
     assert "error" not in rpc(w3a, "evm_setAutomine", [False])
     try:
-        send_eth(w3a, keys[3], TARGET, 5)
+        send_eth(w3a, keys[3], TARGET, 5, gas=100_000)
         before = snapshot(w3a, TARGET, keys[3].address)
         ov = {
             TARGET: {"state": {word(1): word(9)}, "balance": hex(1)},
@@ -126,6 +126,13 @@ def test_overrides_on_the_open_block_leave_it_unchanged(w3a: Web3, keys: list[An
     finally:
         assert "error" not in rpc(w3a, "evm_setAutomine", [True])
         rpc(w3a, "evm_mine", [])
+    # the sealed block's state root commits to the real storage, not the overridden one
+    block = rpc(w3a, "eth_getBlockByNumber", ["latest", False])["result"]
+    proof = rpc(w3a, "eth_getProof", [TARGET, ["0x1"], block["hash"]])["result"]
+    assert proof["storageProof"][0]["value"] == "0x2"
+    assert int(proof["balance"], 16) >= 5
+    replay = rpc(w3a, "debug_getRawBlock", [block["number"]])
+    assert "error" not in replay, replay
 
 
 @pytest.mark.parametrize(
