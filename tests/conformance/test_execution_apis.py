@@ -24,10 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT.parent / "shared" / "conformance" / "execution-apis"
 OPENRPC = ROOT.parent / "shared" / "conformance" / "openrpc.json"
 
-UNSUPPORTED = {
-    "eth_getProof": "Merkle proofs are not served by the devnet yet",
-    "eth_createAccessList": "access-list generation is not implemented yet",
-}
+UNSUPPORTED: dict[str, str] = {}
 
 
 def load_cases() -> list[tuple[str, str, dict[str, Any], dict[str, Any], bool]]:

@@ -114,7 +114,9 @@ def subprocess_devnet(tmp_path: Path, timeout: str, *more: str) -> tuple[Devnet,
 
 def test_other_requests_are_answered_while_a_long_call_runs(tmp_path: Path) -> None:
     """A daemon in its own process (as users run it): while an endless call runs until its
-    2 s timeout, eth_blockNumber keeps answering (p99 < 50 ms) and a transfer is included."""
+    2 s timeout, eth_blockNumber keeps answering and a transfer is included. Blocked, every
+    answer would wait for the 2-s call; the assertion (p99 < 250 ms) leaves room for a loaded
+    shared machine; the ~5 ms figure on an idle one is measured by bench/call_limits.py."""
     devnet, url = subprocess_devnet(tmp_path, "2")
     try:
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
@@ -150,7 +152,7 @@ def test_other_requests_are_answered_while_a_long_call_runs(tmp_path: Path) -> N
         assert 1.9 < result["took"] < 4
         assert len(latencies) > 100, len(latencies)
         p99 = statistics.quantiles(latencies, n=100)[98]
-        assert p99 < 0.05, f"p99 {p99 * 1000:.1f} ms over {len(latencies)} requests"
+        assert p99 < 0.25, f"p99 {p99 * 1000:.1f} ms over {len(latencies)} requests"
         assert transfer is not None and transfer < 0.5, transfer
     finally:
         devnet.stop()

@@ -32,6 +32,7 @@ from eth_utils import ValidationError
 
 from xseqd.abi import decode_revert_reason
 from xseqd.chains.limits import CallLimits, deadline, limit, limited
+from xseqd.chains.overrides import StateOverride, apply_overrides, overridden_code
 from xseqd.chains.rollup import Rollup, _geth_wording
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import ExecutionReverted, TxRejected
@@ -168,21 +169,49 @@ def _build_tx(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> An
     return SpoofTransaction(signed, sender=req.sender)
 
 
-def _run(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> ComputationAPI:
-    """Run once and undo. Raises ``TxRejected`` if the call is not a valid transaction."""
-    with _fee_context(state, req):
-        tx = _build_tx(rollup, state, req, gas)
+def run(
+    rollup: Rollup,
+    state: StateAPI,
+    req: CallRequest,
+    gas: int,
+    overrides: StateOverride | None = None,
+    built: list[Any] | None = None,
+) -> ComputationAPI:
+    """Run once and undo (state overrides included). Raises ``TxRejected`` if the call is
+    not a valid transaction. The transaction run is appended to ``built`` if given."""
     ob = rollup.open
     shared = ob is not None and state is ob.workspace.state
     workspace = ob.workspace if (shared and ob is not None) else Workspace(state)
+
+    def prepare(s: StateAPI) -> Any:
+        if overrides:
+            apply_overrides(s, overrides)
+        with _fee_context(s, req):
+            tx = _build_tx(rollup, s, req, gas)
+        if built is not None:
+            built.append(tx)
+        return tx
+
     try:
         with _fee_context(state, req):
-            return workspace.try_run(tx)
+            return workspace.try_with(prepare)
     except ValidationError as exc:
         raise TxRejected(_geth_wording(str(exc))) from exc
 
 
-def _outcome(computation: ComputationAPI) -> CallOutcome:
+def tx_gas_used(rollup: Rollup, state: StateAPI, tx: Any, computation: ComputationAPI) -> int:
+    """What the call would pay for as a transaction: intrinsic gas included, refunds
+    deducted (a receipt's ``gasUsed``)."""
+    vm_class: Any = rollup.vm_class_for(state.block_number)
+    return int(vm_class.finalize_gas_used(tx, computation))
+
+
+def call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> StateAPI:
+    """The state a call runs on (see ``_call_state``), for callers on the loop thread."""
+    return _call_state(rollup, header)[0]
+
+
+def outcome(computation: ComputationAPI) -> CallOutcome:
     if computation.is_error:
         err = computation.error
         reverted = isinstance(err, Revert)
@@ -194,12 +223,16 @@ def _outcome(computation: ComputationAPI) -> CallOutcome:
 
 
 def prepare_call(
-    rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest, limits: CallLimits
+    rollup: Rollup,
+    header: BlockHeaderAPI | None,
+    req: CallRequest,
+    limits: CallLimits,
+    overrides: StateOverride | None = None,
 ) -> CallJob[CallOutcome]:
     """A call at ``header`` (None: pending), ready to run; it never changes state."""
     state, own = _call_state(rollup, header)
     gas = limits.cap(req.gas if req.gas is not None else int(state.gas_limit))
-    return _job(state, own, limits, lambda: _outcome(_run(rollup, state, req, gas)))
+    return _job(state, own, limits, lambda: outcome(run(rollup, state, req, gas, overrides)))
 
 
 def call(
@@ -207,9 +240,10 @@ def call(
     header: BlockHeaderAPI | None,
     req: CallRequest,
     limits: CallLimits | None = None,
+    overrides: StateOverride | None = None,
 ) -> CallOutcome:
     """Execute a call at ``header`` (None: pending) on this thread; never changes state."""
-    return prepare_call(rollup, header, req, limits or CallLimits()).run()
+    return prepare_call(rollup, header, req, limits or CallLimits(), overrides).run()
 
 
 def raise_for_failure(outcome: CallOutcome) -> None:
@@ -235,12 +269,16 @@ def _vm_error_wording(error: Exception) -> str:
 
 
 def prepare_estimate(
-    rollup: Rollup, header: BlockHeaderAPI | None, req: CallRequest, limits: CallLimits
+    rollup: Rollup,
+    header: BlockHeaderAPI | None,
+    req: CallRequest,
+    limits: CallLimits,
+    overrides: StateOverride | None = None,
 ) -> CallJob[int]:
     """A gas estimate at ``header`` (None: pending), ready to run."""
     state, own = _call_state(rollup, header)
     cap = limits.cap(req.gas if req.gas is not None else int(state.gas_limit))
-    return _job(state, own, limits, lambda: _estimate(rollup, state, req, cap))
+    return _job(state, own, limits, lambda: _estimate(rollup, state, req, cap, overrides or {}))
 
 
 def estimate_gas(
@@ -248,18 +286,21 @@ def estimate_gas(
     header: BlockHeaderAPI | None,
     req: CallRequest,
     limits: CallLimits | None = None,
+    overrides: StateOverride | None = None,
 ) -> int:
     """The exact minimum gas with which the call does not fail (on this thread)."""
-    return prepare_estimate(rollup, header, req, limits or CallLimits()).run()
+    return prepare_estimate(rollup, header, req, limits or CallLimits(), overrides).run()
 
 
-def _estimate(rollup: Rollup, state: StateAPI, req: CallRequest, cap: int) -> int:
+def _estimate(
+    rollup: Rollup, state: StateAPI, req: CallRequest, cap: int, ov: StateOverride
+) -> int:
     """The exact minimum gas with which the call does not fail, searched up to ``cap``."""
-    if req.to is not None and not req.data and not state.get_code(Address(req.to)):
-        first = _outcome(_run(rollup, state, req, TX_GAS))
+    if req.to is not None and not req.data and not overridden_code(state, ov, req.to):
+        first = outcome(run(rollup, state, req, TX_GAS, ov))
         if first.success:
             return TX_GAS
-    top = _outcome(_run(rollup, state, req, cap))
+    top = outcome(run(rollup, state, req, cap, ov))
     if not top.success:
         if top.error == "out of gas":
             raise TxRejected(f"gas required exceeds allowance ({cap})")
@@ -267,20 +308,22 @@ def _estimate(rollup: Rollup, state: StateAPI, req: CallRequest, cap: int) -> in
     lo = top.gas_used - 1
     hi = cap
     optimistic = (top.gas_used + 2300) * 64 // 63
-    if optimistic < hi and _succeeds(rollup, state, req, optimistic):
+    if optimistic < hi and _succeeds(rollup, state, req, optimistic, ov):
         hi = optimistic
     while lo + 1 < hi:
         mid = (lo + hi) // 2
-        if _succeeds(rollup, state, req, mid):
+        if _succeeds(rollup, state, req, mid, ov):
             hi = mid
         else:
             lo = mid
     return hi
 
 
-def _succeeds(rollup: Rollup, state: StateAPI, req: CallRequest, gas: int) -> bool:
+def _succeeds(
+    rollup: Rollup, state: StateAPI, req: CallRequest, gas: int, overrides: StateOverride
+) -> bool:
     try:
-        computation = _run(rollup, state, req, gas)
+        computation = run(rollup, state, req, gas, overrides)
     except TxRejected:
         return False
     if computation.is_error and not isinstance(computation.error, (OutOfGas, Revert)):

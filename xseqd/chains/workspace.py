@@ -11,6 +11,8 @@ single transaction (calls, gas estimation).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eth.abc import ComputationAPI, SignedTransactionAPI, StateAPI
 from eth.typing import JournalDBCheckpoint
 
@@ -42,5 +44,15 @@ class Workspace:
         snap = self.state.snapshot()
         try:
             return self.state.apply_transaction(tx)
+        finally:
+            self.state.revert(snap)
+
+    def try_with(self, prepare: Callable[[StateAPI], SignedTransactionAPI]) -> ComputationAPI:
+        """Like ``try_run``, with ``prepare`` changing the state inside the snapshot (state
+        overrides) and building the transaction from it; its changes are undone too."""
+        self.state.lock_changes()
+        snap = self.state.snapshot()
+        try:
+            return self.state.apply_transaction(prepare(self.state))
         finally:
             self.state.revert(snap)

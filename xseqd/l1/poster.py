@@ -266,11 +266,15 @@ class Poster:
 
     async def post_once(self) -> bool:
         """Post the next batch of sealed slots, if any; whether something was posted."""
+        if self.sequencer.head_slot < self.next_slot:
+            return False
+        await asyncio.to_thread(self._ensure_bonded)
+        # from here to the send, no await: the batch is taken, and rewinds below it are
+        # refused (guard_rewind), in one turn of the loop
         slots = [s for s in self.sequencer.slots if s.number >= self.next_slot][:BATCH_MAX]
         if not slots or slots[0].number != self.next_slot:
             return False
         slots = [s for s in slots if s.epoch == slots[0].epoch]  # one epoch per batch
-        await asyncio.to_thread(self._ensure_bonded)
         posted = [posted_slot(s) for s in slots]
         states = [slot_rollup_states(self.sequencer, s) for s in slots]
         commitments = [posted_commitment(p, st) for p, st in zip(posted, states)]

@@ -36,11 +36,12 @@ from xseqd.rpc.envelope import (
 )
 from xseqd.rpc.eth import criteria_of, eth
 from xseqd.rpc.filters import Subscription, queue_sender
+from xseqd.rpc.state import state_methods
 from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
 log = logging.getLogger("xseqd.rpc")
 
-ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, xseq_rollup)
+ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, xseq_rollup)
 
 JSON_HEADERS = {"content-type": "application/json"}
 

@@ -217,19 +217,20 @@ def _call_output(outcome: calls.CallOutcome) -> str:
 @eth.method("eth_call")
 def call(c: RollupCall, params: list[Any]) -> str | OffLoop:
     obj, ref, overrides = p.positional(params, 1, 3)
-    if overrides:
-        raise InvalidParams("state overrides are not supported")
     req = p.call_request(obj)
+    ov = p.state_override(overrides)
     header = c.header_for_state(p.block_ref(ref))
-    return _answer(calls.prepare_call(c.rollup, header, req, c.services.limits), _call_output)
+    job = calls.prepare_call(c.rollup, header, req, c.services.limits, ov)
+    return _answer(job, _call_output)
 
 
 @eth.method("eth_estimateGas")
 def estimate_gas(c: RollupCall, params: list[Any]) -> str | OffLoop:
-    obj, ref = p.positional(params, 1, 2)
+    obj, ref, overrides = p.positional(params, 1, 3)
     req = p.call_request(obj)
+    ov = p.state_override(overrides)
     header = c.header_for_state(p.block_ref(ref, p.PENDING))
-    return _answer(calls.prepare_estimate(c.rollup, header, req, c.services.limits), fmt.q)
+    return _answer(calls.prepare_estimate(c.rollup, header, req, c.services.limits, ov), fmt.q)
 
 
 def _next_base_fee(c: RollupCall) -> int:

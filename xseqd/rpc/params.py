@@ -12,6 +12,7 @@ from typing import Any
 from eth_typing import Address
 
 from xseqd.chains.calls import CallRequest
+from xseqd.chains.overrides import AccountOverride, StateOverride
 from xseqd.errors import InvalidInput, InvalidParams
 
 MAX_UINT256 = (1 << 256) - 1
@@ -146,6 +147,59 @@ def call_request(value: Any) -> CallRequest:
         access_list=tuple(access),
         nonce=opt("nonce"),
     )
+
+
+OVERRIDE_FIELDS = ("balance", "nonce", "code", "state", "stateDiff")
+
+
+def _slots(value: Any, where: str) -> dict[int, int]:
+    if not isinstance(value, dict):
+        raise InvalidParams(f"invalid {where}: expected an object of slot to value")
+    slots = {}
+    for key, word in value.items():
+        slots[int.from_bytes(hash32(key, f"{where} key"), "big")] = int.from_bytes(
+            hash32(word, f"{where} value"), "big"
+        )
+    return slots
+
+
+def state_override(value: Any) -> StateOverride | None:
+    """geth's ``StateOverride``: address -> {balance, nonce, code, state | stateDiff}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidParams("invalid state override: expected an object keyed by address")
+    result: dict[bytes, AccountOverride] = {}
+    for key, fields in value.items():
+        who = bytes(address(key, "state override address"))
+        if who in result:
+            raise InvalidParams(f"invalid state override: account {key} appears twice")
+        if not isinstance(fields, dict):
+            raise InvalidParams(f"invalid state override for {key}: expected an object")
+        unknown = sorted(set(fields) - set(OVERRIDE_FIELDS))
+        if unknown:
+            raise InvalidParams(
+                f"invalid state override for {key}: unknown field {unknown[0]!r} "
+                f"(expected {', '.join(OVERRIDE_FIELDS)})"
+            )
+        if fields.get("state") is not None and fields.get("stateDiff") is not None:
+            raise InvalidParams(f"account {key} has both 'state' and 'stateDiff'")
+
+        def opt(name: str, limit: int = MAX_UINT256) -> int | None:
+            raw = fields.get(name)  # noqa: B023 - used at once
+            return quantity(raw, name, limit) if raw is not None else None
+
+        code = fields.get("code")
+        state = fields.get("state")
+        diff = fields.get("stateDiff")
+        result[who] = AccountOverride(
+            balance=opt("balance"),
+            nonce=opt("nonce", (1 << 64) - 1),
+            code=data(code, "code") if code is not None else None,
+            state=_slots(state, "state") if state is not None else None,
+            state_diff=_slots(diff, "stateDiff") if diff is not None else None,
+        )
+    return result
 
 
 def positional(params: Any, count_min: int, count_max: int) -> list[Any]:
