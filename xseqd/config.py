@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-DEFAULT_ROLLUPS_DIR = Path(__file__).resolve().parent.parent / "rollups"
+DEFAULT_ROLLUPS_DIR = Path(__file__).resolve().parent / "rollups"
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Settings:
     l1_rpc: str = ""
     l1_port: int = 8545
     l1_block_time: float = 1.0
+    anvil: str = ""
     challenge_window: int = 5
     fault: str = ""
     accounts: int = 10
@@ -64,6 +65,8 @@ HELP = {
     "l1_port": "port of the anvil xseqd starts (default 8545, chain id 900)",
     "l1_block_time": "seconds between the blocks of the anvil xseqd starts, besides one per "
     "transaction, so finality advances while idle (default 1; 0 = only on transactions)",
+    "anvil": "path of the anvil binary to start (default: the checkout's node_modules, "
+    "else `anvil` on PATH)",
     "challenge_window": "L1 blocks after which a committed slot is finalized (default 5)",
     "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test verify",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",

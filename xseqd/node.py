@@ -180,7 +180,11 @@ class Node:
             if self.settings.data_dir is not None:
                 state = self.settings.data_dir.resolve() / "l1-state.json"
             self.anvil = Anvil(
-                self.settings.l1_port, 900, state, block_time=self.settings.l1_block_time
+                self.settings.l1_port,
+                900,
+                state,
+                block_time=self.settings.l1_block_time,
+                binary=self.settings.anvil,
             )
             url = await asyncio.to_thread(self.anvil.start)
         self.l1_url = url
