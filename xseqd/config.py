@@ -35,6 +35,7 @@ class Settings:
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
     max_body_bytes: int = 5 * 1024 * 1024
+    no_cheats: bool = False
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
 
@@ -75,6 +76,8 @@ HELP = {
     "log_level": "debug, info, warning, error",
     "max_body_bytes": "largest JSON-RPC request body (HTTP) or WebSocket message accepted; "
     "larger ones get a -32600 error (default 5242880, 5 MB)",
+    "no_cheats": "turn off the cheat methods (anvil_*, hardhat_*, evm_*, impersonation, "
+    "signing with the unlocked dev accounts): they answer -32601 method not found",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "
@@ -83,9 +86,15 @@ HELP = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    base = Settings()
     for f in fields(Settings):
         flag = "--" + f.name.replace("_", "-")
-        parser.add_argument(flag, dest=f.name, default=None, help=HELP[f.name])
+        if isinstance(getattr(base, f.name), bool):  # a switch: present = on
+            parser.add_argument(
+                flag, dest=f.name, action="store_const", const="1", default=None, help=HELP[f.name]
+            )
+        else:
+            parser.add_argument(flag, dest=f.name, default=None, help=HELP[f.name])
 
 
 def env_name(field_name: str) -> str:
@@ -107,7 +116,7 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | None = None) -> 
         if f.name == "data_dir" or isinstance(default, Path):
             values[f.name] = Path(str(raw))
         elif isinstance(default, bool):
-            values[f.name] = str(raw).lower() in ("1", "true", "yes")
+            values[f.name] = str(raw).lower() in ("1", "true", "yes", "on")
         elif isinstance(default, int):
             values[f.name] = int(str(raw))
         elif isinstance(default, float):

@@ -85,7 +85,7 @@ class Node:
             client_version=settings.client_version,
         )
         self._wire_events()
-        self.app = build_app(self.services, settings.max_body_bytes)
+        self.app = build_app(self.services, settings.max_body_bytes, not settings.no_cheats)
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[Any] | None = None
         self.endpoints: Endpoints | None = None
