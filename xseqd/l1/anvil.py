@@ -65,10 +65,15 @@ def anvil_binary(explicit: str | Path = "") -> Path:
     on_path = shutil.which("anvil")
     if on_path is not None:
         return Path(on_path)
+    checkout = (
+        f"{ANVIL.parent} has none: run `make install`"
+        if (ROOT / "pyproject.toml").exists()
+        else "none: xseqd runs from an installed package, not a checkout"
+    )
     raise AnvilError(
-        "anvil not found: pass --anvil PATH (or set XSEQD_ANVIL), or run from a checkout "
-        f"after `make install` (which puts it in {ANVIL.parent}), or put Foundry's `anvil` "
-        "on PATH (https://getfoundry.sh); or run without an L1 (--l1-rpc none)"
+        "anvil not found in any of the three places xseqd looks: --anvil PATH / XSEQD_ANVIL "
+        f"(not given); the source checkout's node_modules ({checkout}); `anvil` on PATH "
+        "(not there: install Foundry, https://getfoundry.sh). Or run without an L1: --no-l1"
     )
 
 
