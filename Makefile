@@ -17,10 +17,11 @@ compose-tool:
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every distribution to the versions the tests ran with
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e ".[dev]"
+	$(VENV)/bin/pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 $(NODE_STAMP): package.json

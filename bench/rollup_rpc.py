@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from xseqd.accounts import dev_accounts  # noqa: E402
 
-TOKEN = json.loads((ROOT / "contracts" / "artifacts" / "MyXToken.json").read_text())
+TOKEN = json.loads((ROOT / "xseqd" / "contracts" / "artifacts" / "MyXToken.json").read_text())
 CHAIN_ID = 901
 KEYS = dev_accounts(10)
 SINK = "0x000000000000000000000000000000000000beef"

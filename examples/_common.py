@@ -31,7 +31,9 @@ def connect() -> tuple[Web3, Web3]:
 
 
 def contract(w3: Web3, address: str, name: str) -> Any:
-    abi = json.loads((ROOT / "contracts" / "artifacts" / f"{name}.json").read_text())["abi"]
+    abi = json.loads((ROOT / "xseqd" / "contracts" / "artifacts" / f"{name}.json").read_text())[
+        "abi"
+    ]
     return w3.eth.contract(Web3.to_checksum_address(address), abi=abi)
 
 

@@ -11,7 +11,8 @@ from _common import ALICE, MAILBOX, ROOT, connect, contract, send
 
 COUNTER = "0x000000000000000000000000000000000000C0C0"
 a, b = connect()
-code = json.loads((ROOT / "contracts/artifacts/XCounter.json").read_text())["deployedBytecode"]
+ARTIFACT = ROOT / "xseqd" / "contracts" / "artifacts" / "XCounter.json"
+code = json.loads(ARTIFACT.read_text())["deployedBytecode"]
 for w3 in (a, b):  # the same example contract at the same address on both rollups
     if len(w3.eth.get_code(COUNTER)) == 0:
         w3.provider.make_request("anvil_setCode", [COUNTER, code])

@@ -1,5 +1,5 @@
 // Compiles contracts/src/*.sol with the pinned npm solc and writes one artifact per
-// contract to contracts/artifacts/<Name>.json ({contractName, abi, bytecode,
+// contract to xseqd/contracts/artifacts/<Name>.json ({contractName, abi, bytecode,
 // deployedBytecode, sourceHash, compiler}). `--check` compares instead of writing and
 // exits 1 when an artifact is stale (used by the test suite).
 const fs = require("fs");
@@ -10,7 +10,7 @@ const solc = require("solc");
 const rootArg = process.argv.indexOf("--root");
 const root = rootArg > 0 ? path.resolve(process.argv[rootArg + 1]) : path.resolve(__dirname, "..");
 const srcDir = path.join(root, "contracts", "src");
-const outDir = path.join(root, "contracts", "artifacts");
+const outDir = path.join(root, "xseqd", "contracts", "artifacts");
 const check = process.argv.includes("--check");
 
 const sources = {};

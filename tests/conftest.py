@@ -16,7 +16,7 @@ from xseqd.config import Settings
 from xseqd.node import NodeThread
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "contracts" / "artifacts"
+ARTIFACTS = ROOT / "xseqd" / "contracts" / "artifacts"
 
 
 def artifact(name: str) -> dict[str, Any]:

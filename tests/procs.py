@@ -62,13 +62,20 @@ def rpc(url: str, method: str, *params: Any, timeout: float = 5.0) -> Any:
 class Devnet:
     """``xseqd devnet ARGS`` as a subprocess; its output is collected by a reader thread."""
 
-    def __init__(self, *args: str, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        exe: Path = EXE,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.proc = subprocess.Popen(
-            [str(EXE), "devnet", *args],
+            [str(exe), "devnet", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             cwd=cwd,
+            env=env,
         )
         self.lines: list[str] = []
         self._ready = threading.Event()

@@ -32,6 +32,21 @@ def test_compose_file_validates_with_both_services() -> None:
     assert services["xseqd"]["environment"]["XSEQD_L1_RPC"] == "http://anvil:8545"
 
 
+def test_xseqd_binds_every_interface_only_with_a_comment_and_publishes_on_loopback() -> None:
+    lines = (ROOT / "docker-compose.yml").read_text().splitlines()
+    (at,) = [i for i, line in enumerate(lines) if "XSEQD_HOST" in line]
+    assert "0.0.0.0" in lines[at]
+    comment = " ".join(line for line in lines[max(0, at - 5) : at] if line.strip().startswith("#"))
+    assert "0.0.0.0" in comment and "cheat" in comment and "XSEQD_NO_CHEATS" in comment
+    done = subprocess.run(
+        [*compose(), "config"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    for service in yaml.safe_load(done.stdout)["services"].values():
+        for port in service["ports"]:  # long form (compose v2) or short (docker-compose v1)
+            host_ip = port.get("host_ip") if isinstance(port, dict) else port.split(":")[0]
+            assert host_ip == "127.0.0.1", port
+
+
 def test_an_invalid_compose_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "docker-compose.yml").write_text("services:\n  x:\n    ports: 12\n")
     done = subprocess.run(

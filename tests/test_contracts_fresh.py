@@ -28,7 +28,9 @@ def test_committed_artifacts_are_fresh() -> None:
 
 def test_a_stale_artifact_is_detected(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "contracts", tmp_path / "contracts")
-    target = tmp_path / "contracts" / "artifacts" / "Counter.json"
+    artifacts = tmp_path / "xseqd" / "contracts" / "artifacts"
+    shutil.copytree(ROOT / "xseqd" / "contracts" / "artifacts", artifacts)
+    target = artifacts / "Counter.json"
     art = json.loads(target.read_text())
     art["bytecode"] = art["bytecode"][:-2] + "00"
     target.write_text(json.dumps(art, indent=2) + "\n")

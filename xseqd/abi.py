@@ -17,7 +17,7 @@ from typing import Any
 from eth_abi import decode, encode
 from eth_hash.auto import keccak
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "contracts" / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parent / "contracts" / "artifacts"
 
 ERROR_SELECTOR = keccak(b"Error(string)")[:4]
 PANIC_SELECTOR = keccak(b"Panic(uint256)")[:4]

@@ -73,10 +73,31 @@ def banner(node: Node) -> str:
         f"Keys:              {key_origins(node)}",
         f"Sequencer log:     {node.settings.db_url}"
         + (f" (resumed {node.resumed_slots} slots)" if node.resumed_slots else ""),
-        f"Listening on {ep.host}:{ep.port}",
+    ]
+    lines += public_bind_warning(node.settings)
+    lines += [f"Listening on {ep.host}:{ep.port}", ""]
+    return "\n".join(lines)
+
+
+LOOPBACK = ("localhost", "::1", "ip6-localhost")
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK or host.startswith("127.")
+
+
+def public_bind_warning(settings: Settings) -> list[str]:
+    """The banner's warning when a non-loopback --host exposes the cheat methods."""
+    if is_loopback(settings.host) or settings.no_cheats:
+        return []
+    return [
+        "",
+        f"WARNING: --host {settings.host} is not loopback: anyone who reaches this port can "
+        "call the cheat methods (anvil_*, hardhat_*, evm_*, impersonation, signing with the "
+        "dev accounts, whose keys are public). Pass --no-cheats (XSEQD_NO_CHEATS=1) to turn "
+        "them off.",
         "",
     ]
-    return "\n".join(lines)
 
 
 def key_origins(node: Node) -> str:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-DEFAULT_ROLLUPS_DIR = Path(__file__).resolve().parent.parent / "rollups"
+DEFAULT_ROLLUPS_DIR = Path(__file__).resolve().parent / "rollups"
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Settings:
     l1_rpc: str = ""
     l1_port: int = 8545
     l1_block_time: float = 1.0
+    anvil: str = ""
     challenge_window: int = 5
     fault: str = ""
     accounts: int = 10
@@ -36,6 +37,7 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     rpc_gas_cap: int = 50_000_000
     rpc_evm_timeout: float = 5.0
+    no_cheats: bool = False
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
 
@@ -66,6 +68,8 @@ HELP = {
     "l1_port": "port of the anvil xseqd starts (default 8545, chain id 900)",
     "l1_block_time": "seconds between the blocks of the anvil xseqd starts, besides one per "
     "transaction, so finality advances while idle (default 1; 0 = only on transactions)",
+    "anvil": "path of the anvil binary to start (default: the checkout's node_modules, "
+    "else `anvil` on PATH)",
     "challenge_window": "L1 blocks after which a committed slot is finalized (default 5)",
     "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test verify",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
@@ -78,6 +82,8 @@ HELP = {
     "(as geth's --rpc.gascap; default 50000000; 0 = none)",
     "rpc_evm_timeout": "seconds an eth_call, eth_estimateGas or xseq_callBundle may run "
     "before it is aborted (as geth's --rpc.evmtimeout; default 5; 0 = no limit)",
+    "no_cheats": "turn off the cheat methods (anvil_*, hardhat_*, evm_*, impersonation, "
+    "signing with the unlocked dev accounts): they answer -32601 method not found",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "
@@ -86,9 +92,15 @@ HELP = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    base = Settings()
     for f in fields(Settings):
         flag = "--" + f.name.replace("_", "-")
-        parser.add_argument(flag, dest=f.name, default=None, help=HELP[f.name])
+        if isinstance(getattr(base, f.name), bool):  # a switch: present = on
+            parser.add_argument(
+                flag, dest=f.name, action="store_const", const="1", default=None, help=HELP[f.name]
+            )
+        else:
+            parser.add_argument(flag, dest=f.name, default=None, help=HELP[f.name])
 
 
 def env_name(field_name: str) -> str:
@@ -110,7 +122,7 @@ def resolve(args: argparse.Namespace, environ: dict[str, str] | None = None) -> 
         if f.name == "data_dir" or isinstance(default, Path):
             values[f.name] = Path(str(raw))
         elif isinstance(default, bool):
-            values[f.name] = str(raw).lower() in ("1", "true", "yes")
+            values[f.name] = str(raw).lower() in ("1", "true", "yes", "on")
         elif isinstance(default, int):
             values[f.name] = int(str(raw))
         elif isinstance(default, float):

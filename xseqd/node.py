@@ -91,7 +91,7 @@ class Node:
             limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
         )
         self._wire_events()
-        self.app = build_app(self.services, settings.max_body_bytes)
+        self.app = build_app(self.services, settings.max_body_bytes, not settings.no_cheats)
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[Any] | None = None
         self.endpoints: Endpoints | None = None
@@ -190,7 +190,11 @@ class Node:
             if self.settings.data_dir is not None:
                 state = self.settings.data_dir.resolve() / "l1-state.json"
             self.anvil = Anvil(
-                self.settings.l1_port, 900, state, block_time=self.settings.l1_block_time
+                self.settings.l1_port,
+                900,
+                state,
+                block_time=self.settings.l1_block_time,
+                binary=self.settings.anvil,
             )
             url = await asyncio.to_thread(self.anvil.start)
         self.l1_url = url

@@ -22,7 +22,7 @@ from xseqd.chains.genesis import RollupSpec, devnet_genesis
 from xseqd.chains.rollup import Rollup
 
 ROOT = Path(__file__).resolve().parents[2]
-COUNTER = json.loads((ROOT / "contracts" / "artifacts" / "Counter.json").read_text())
+COUNTER = json.loads((ROOT / "xseqd" / "contracts" / "artifacts" / "Counter.json").read_text())
 KEYS = dev_accounts(4)
 INCREMENT = bytes.fromhex("d09de08a")  # increment()
 

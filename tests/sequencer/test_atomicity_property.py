@@ -24,7 +24,7 @@ from xseqd.sequencer.replay import replay
 from xseqd.sequencer.sequencer import Sequencer
 
 ROOT = Path(__file__).resolve().parents[2]
-COUNTER = json.loads((ROOT / "contracts" / "artifacts" / "Counter.json").read_text())
+COUNTER = json.loads((ROOT / "xseqd" / "contracts" / "artifacts" / "Counter.json").read_text())
 KEYS = dev_accounts(4)
 CHAINS = (901, 902)
 DATA = {"ok": bytes.fromhex("d09de08a"), "revert": bytes.fromhex("a9cc4718")}

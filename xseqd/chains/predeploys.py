@@ -3,7 +3,7 @@
 Mailbox (cross-rollup calls, ETH reserve), TokenBridge (ERC-7802 burn/mint bridge) and
 the reference XToken "XRT" (1,000,000 XRT per dev account on every rollup), plus the
 sequencer's system account that delivers messages. Code comes from the committed,
-solc-built artifacts in contracts/artifacts (tests check they are fresh).
+solc-built artifacts in xseqd/contracts/artifacts (tests check they are fresh).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ silently shared with a stale process; "ready" means *our* child answers on the p
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,19 +30,60 @@ class AnvilError(XseqError):
     """Raised when anvil cannot be started (the CLI prints it and exits 2)."""
 
 
-def anvil_binary() -> Path:
-    """The native anvil binary of this platform's npm package, else the npm wrapper.
+def checkout_anvil() -> Path | None:
+    """The anvil of the source checkout's node_modules (``make install``), if run from one.
 
-    The wrapper (a node script) spawns the binary as *its* child, which nothing would
-    kill if the wrapper were killed: the binary is preferred wherever it is installed.
+    The native binary of this platform's npm package is preferred to the npm wrapper: the
+    wrapper (a node script) spawns the binary as *its* child, which nothing would kill if
+    the wrapper were killed.
     """
+    if not (ROOT / "pyproject.toml").exists():  # an installed package: no checkout around it
+        return None
     system = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, "")
     machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
         platform.machine().lower(), ""
     )
     name = "anvil.exe" if system == "win32" else "anvil"
     native = ROOT / "node_modules" / "@foundry-rs" / f"anvil-{system}-{machine}" / "bin" / name
-    return native if native.exists() else ANVIL
+    for candidate in (native, ANVIL):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def anvil_binary(explicit: str | Path = "") -> Path:
+    """Which anvil to run: ``explicit`` (``--anvil`` / ``XSEQD_ANVIL``), else the checkout's
+    node_modules, else ``anvil`` on PATH; an ``AnvilError`` naming all three if none."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise AnvilError(f"anvil not found: --anvil / XSEQD_ANVIL is {explicit}, not an executable")
+    found = checkout_anvil()
+    if found is not None:
+        return found
+    on_path = shutil.which("anvil")
+    if on_path is not None:
+        return Path(on_path)
+    checkout = (
+        f"{ANVIL.parent} has none: run `make install`"
+        if (ROOT / "pyproject.toml").exists()
+        else "none: xseqd runs from an installed package, not a checkout"
+    )
+    raise AnvilError(
+        "anvil not found in any of the three places xseqd looks: --anvil PATH / XSEQD_ANVIL "
+        f"(not given); the source checkout's node_modules ({checkout}); `anvil` on PATH "
+        "(not there: install Foundry, https://getfoundry.sh). Or run without an L1: --no-l1"
+    )
+
+
+def is_wrapper(binary: Path) -> bool:
+    """True for a script (the npm wrapper): the process it starts is not the one listening."""
+    try:
+        with binary.open("rb") as f:
+            return f.read(2) == b"#!"
+    except OSError:
+        return False
 
 
 class Anvil:
@@ -57,9 +100,11 @@ class Anvil:
         state_file: Path | None = None,
         host: str = "127.0.0.1",
         block_time: float = 0.0,
+        binary: str | Path = "",
     ) -> None:
         self.port, self.chain_id, self.state_file, self.host = port, chain_id, state_file, host
         self.block_time = block_time
+        self.binary = binary
         self.proc: subprocess.Popen[bytes] | None = None
         self._keeper: threading.Thread | None = None
 
@@ -69,7 +114,7 @@ class Anvil:
 
     def args(self) -> list[str]:
         args = [
-            str(anvil_binary()),
+            str(anvil_binary(self.binary)),
             "--host",
             self.host,
             "--port",
@@ -121,13 +166,11 @@ class Anvil:
         return proc
 
     def start(self, timeout: float = 30.0) -> str:
-        binary = anvil_binary()
-        if not binary.exists():
-            raise AnvilError(f"anvil not found at {ANVIL}: run `make install` (npm install)")
+        binary = anvil_binary(self.binary)
         if port_in_use(self.host, self.port):
             raise AnvilError(self._busy("is already in use"))
         self.proc = proc = self._spawn(self.args())
-        owned = binary != ANVIL  # the wrapper's socket belongs to its child: cannot check
+        owned = not is_wrapper(binary)  # the wrapper's socket belongs to its child: cannot check
         deadline = time.time() + timeout
         while time.time() < deadline:
             if proc.poll() is not None:

@@ -42,15 +42,22 @@ from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 log = logging.getLogger("xseqd.rpc")
 
 ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, xseq_rollup)
+# --no-cheats: without the dev registry (anvil_*, hardhat_*, evm_*, impersonation, signing
+# with the unlocked dev accounts), whose methods then answer -32601 like any unknown one
+NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(state_methods, xseq_rollup)
 
 JSON_HEADERS = {"content-type": "application/json"}
 
 
-def build_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+def build_app(
+    services: Services, max_body_bytes: int = MAX_BODY_BYTES, cheats: bool = True
+) -> Starlette:
     """The ASGI application serving every endpoint of the node.
 
-    ``max_body_bytes`` bounds an HTTP body and a WebSocket message (the setting of that name).
+    ``max_body_bytes`` bounds an HTTP body and a WebSocket message (the setting of that name);
+    ``cheats=False`` (``--no-cheats``) leaves the dev methods out of every rollup endpoint.
     """
+    rollup_methods = ROLLUP_METHODS if cheats else NO_CHEAT_METHODS
 
     # instant mode: the slot is sealed after the answer is on the wire. (An async
     # function, so Starlette runs it on the event loop, never in a worker thread.)
@@ -88,7 +95,7 @@ def build_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> Starl
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = await handle_body(ROLLUP_METHODS, ctx, body, max_body_bytes)
+        out = await handle_body(rollup_methods, ctx, body, max_body_bytes)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def root_http(request: Request) -> Response:
@@ -105,7 +112,7 @@ def build_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> Starl
         if ctx is None:
             await ws.close(code=4404)
             return
-        await serve_socket(ws, ROLLUP_METHODS, ctx, max_body_bytes)
+        await serve_socket(ws, rollup_methods, ctx, max_body_bytes)
 
     async def root_ws(ws: WebSocket) -> None:
         await serve_socket(ws, xseq_root, RootCall(services), max_body_bytes)
