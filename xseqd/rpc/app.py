@@ -25,6 +25,7 @@ from xseqd.core.logfilter import LogCriteria
 from xseqd.errors import InvalidParams, XseqError
 from xseqd.rpc import format as fmt
 from xseqd.rpc.context import RollupCall, Services
+from xseqd.rpc.debug import debug
 from xseqd.rpc.dev import dev
 from xseqd.rpc.envelope import (
     MAX_BODY_BYTES,
@@ -40,7 +41,7 @@ from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
 log = logging.getLogger("xseqd.rpc")
 
-ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, xseq_rollup)
+ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, debug, xseq_rollup)
 
 JSON_HEADERS = {"content-type": "application/json"}
 
