@@ -381,12 +381,11 @@ def prepare_tx_trace(
 def prepare_trace_call(
     rollup: Rollup,
     state: StateAPI,
-    shared: bool,
     req: CallRequest,
     config: TraceConfig,
     limits: CallLimits,
 ) -> Callable[[], dict[str, Any]]:
-    """A traced call on ``state`` (a state of its own, or the open block's: ``shared``)."""
+    """A traced call on ``state`` (a state of its own, or the open block's), undone after."""
     gas = limits.cap(req.gas if req.gas is not None else int(state.gas_limit))
 
     def run() -> dict[str, Any]:

@@ -125,5 +125,5 @@ def trace_call(c: RollupCall, params: list[Any]) -> Any:
     req = p.call_request(obj)
     header = c.header_for_state(p.block_ref(ref))
     state, own = _call_state(c.rollup, header)
-    job = tracing.prepare_trace_call(c.rollup, state, not own, req, config, c.services.limits)
+    job = tracing.prepare_trace_call(c.rollup, state, req, config, c.services.limits)
     return OffLoop(job) if own else job()
