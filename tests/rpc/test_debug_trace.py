@@ -10,7 +10,12 @@ from eth_account import Account
 from web3 import Web3
 
 from tests.conftest import artifact, deploy
-from tests.messaging.test_cross_rollup import MAILBOX, send
+from tests.messaging.test_cross_rollup import (
+    MAILBOX,
+    XCOUNTER,
+    contracts,  # noqa: F401 (a fixture)
+    send,
+)
 from xseqd.node import NodeThread
 
 
@@ -57,7 +62,7 @@ def setup(w3a: Web3, keys: list[Any]) -> dict[str, Any]:
     receipt = w3a.eth.wait_for_transaction_receipt(h)
     assert receipt.status == 1
     proxy = w3a.eth.contract(receipt.contractAddress, abi=artifact("Counter")["abi"])
-    return {"key": key, "counter": counter, "proxy": proxy}
+    return {"key": key, "counter": counter, "proxy": proxy, "deploy_tx": h}
 
 
 def test_call_tracer_nested_success(w3a: Web3, setup: dict[str, Any]) -> None:
@@ -175,3 +180,33 @@ def test_trace_links_cross_rollup_delivery(
     )
     assert there["xseqDeliveredFrom"]["originTx"] == "0x" + h.hex()
     assert there["xseqDeliveredFrom"]["source"] == 901
+
+
+def test_call_tracer_create(w3a: Web3, setup: dict[str, Any]) -> None:
+    h = setup["deploy_tx"]
+    trace = result(w3a, "debug_traceTransaction", "0x" + h.hex(), {"tracer": "callTracer"})
+    assert trace["type"] == "CREATE"
+    assert trace["to"] == setup["proxy"].address.lower()
+    assert trace["output"] == "0x" + bytes(w3a.eth.get_code(setup["proxy"].address)).hex()
+    assert int(trace["gasUsed"], 16) == w3a.eth.get_transaction_receipt(h).gasUsed
+    assert "xseqDeliveries" not in trace
+
+
+def test_trace_links_nested_deliveries(
+    w3a: Web3,
+    w3b: Web3,
+    keys: list[Any],
+    contracts: dict[str, Any],  # noqa: F811
+) -> None:
+    """A -> B -> A: the origin's trace lists both deliveries, the nested one back on A."""
+    data = contracts[902]["counter"].encode_abi("pingBack", [])
+    h = send(w3a, keys[7], contracts[901]["mailbox"].functions.send(902, XCOUNTER, data))
+    assert w3a.eth.get_transaction_receipt(h).status == 1
+    trace = result(w3a, "debug_traceTransaction", "0x" + h.hex(), {"tracer": "callTracer"})
+    first, second = trace["xseqDeliveries"]
+    assert (first["destination"], first["depth"]) == (902, 1)
+    assert (second["source"], second["destination"], second["depth"]) == (902, 901, 2)
+    back = result(w3a, "debug_traceTransaction", second["deliveryTx"], {"tracer": "callTracer"})
+    assert "error" not in back and back["xseqDeliveredFrom"]["messageId"] == second["messageId"]
+    there = result(w3b, "debug_traceTransaction", first["deliveryTx"], {"tracer": "callTracer"})
+    assert there["xseqDeliveredFrom"]["originTx"] == "0x" + h.hex()
