@@ -210,3 +210,42 @@ def test_trace_links_nested_deliveries(
     assert "error" not in back and back["xseqDeliveredFrom"]["messageId"] == second["messageId"]
     there = result(w3b, "debug_traceTransaction", first["deliveryTx"], {"tracer": "callTracer"})
     assert there["xseqDeliveredFrom"]["originTx"] == "0x" + h.hex()
+
+
+def test_trace_in_a_block_of_several_and_pending(
+    w3a: Web3, keys: list[Any], setup: dict[str, Any]
+) -> None:
+    """With automine off: traceCall at pending sees (and leaves) the open block's state;
+    the second transaction of a block is traced after replaying the first."""
+    counter, proxy = setup["counter"], setup["proxy"]
+    result(w3a, "evm_setAutomine", False)
+    try:
+        before = counter.functions.count().call(block_identifier="pending")
+        h1 = send(w3a, keys[8], proxy.functions.increment(), gas=300_000)
+        h2 = send(w3a, keys[9], proxy.functions.add(5), gas=300_000)
+        assert counter.functions.count().call(block_identifier="pending") == before + 6
+        call = {
+            "from": keys[8].address,
+            "to": counter.address,
+            "data": counter.encode_abi("count", []),
+        }
+        traced = result(w3a, "debug_traceCall", call, "pending", {"tracer": "callTracer"})
+        assert int(traced["output"], 16) == before + 6
+        inc = {
+            "from": keys[8].address,
+            "to": proxy.address,
+            "data": proxy.encode_abi("increment", []),
+        }
+        result(w3a, "debug_traceCall", inc, "pending", {"tracer": "callTracer"})
+        assert counter.functions.count().call(block_identifier="pending") == before + 6
+        result(w3a, "evm_mine")
+    finally:
+        result(w3a, "evm_setAutomine", True)
+    r1, r2 = (w3a.eth.get_transaction_receipt(h) for h in (h1, h2))
+    assert r1.blockNumber == r2.blockNumber and r2.transactionIndex == r1.transactionIndex + 1
+    second = result(w3a, "debug_traceTransaction", "0x" + h2.hex(), {"tracer": "callTracer"})
+    assert second["calls"][0]["to"] == counter.address.lower() and "error" not in second
+    block = result(w3a, "debug_traceBlockByNumber", hex(r1.blockNumber))
+    assert [e["txHash"] for e in block] == ["0x" + h1.hex(), "0x" + h2.hex()]
+    assert [e["result"]["gas"] for e in block] == [r1.gasUsed, r2.gasUsed]
+    assert all(not e["result"]["failed"] for e in block)
