@@ -94,6 +94,25 @@ def test_an_endless_call_is_aborted_at_the_timeout(node: NodeThread) -> None:
     assert time.monotonic() - t0 < 3
 
 
+def test_an_endless_traced_call_is_aborted_at_the_timeout(node: NodeThread) -> None:
+    """debug_traceCall (both tracers, also at pending) is bounded like eth_call; the gas
+    cap applies too, and the struct log stays capped at its limit."""
+    for tag in ("latest", "pending"):
+        for options in ({"tracer": "callTracer"}, {"limit": 1000}):
+            t0 = time.monotonic()
+            reply = post(url_of(node), "debug_traceCall", {"data": LOOP, "gas": HUGE}, tag, options)
+            assert reply["error"] == {"code": -32000, "message": "execution aborted (timeout = 1s)"}
+            assert time.monotonic() - t0 < 3
+    reply = post(
+        url_of(node),
+        "debug_traceCall",
+        {"data": GAS_LEFT, "gas": HUGE},
+        "latest",
+        {"tracer": "callTracer"},
+    )
+    assert int(reply["result"]["gas"], 16) == 50_000_000
+
+
 def subprocess_devnet(tmp_path: Path, timeout: str, *more: str) -> tuple[Devnet, str]:
     port = free_port()
     devnet = Devnet(

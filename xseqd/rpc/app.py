@@ -25,6 +25,7 @@ from xseqd.core.logfilter import LogCriteria
 from xseqd.errors import InvalidParams, XseqError
 from xseqd.rpc import format as fmt
 from xseqd.rpc.context import RollupCall, Services
+from xseqd.rpc.debug import debug
 from xseqd.rpc.dev import dev
 from xseqd.rpc.envelope import (
     MAX_BODY_BYTES,
@@ -41,10 +42,10 @@ from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
 log = logging.getLogger("xseqd.rpc")
 
-ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, xseq_rollup)
+ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, debug, xseq_rollup)
 # --no-cheats: without the dev registry (anvil_*, hardhat_*, evm_*, impersonation, signing
 # with the unlocked dev accounts), whose methods then answer -32601 like any unknown one
-NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(state_methods, xseq_rollup)
+NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(state_methods, debug, xseq_rollup)
 
 JSON_HEADERS = {"content-type": "application/json"}
 
