@@ -1,0 +1,58 @@
+"""Inputs the hostile-input fuzzer (test_hostile_input.py) found crashing a handler (-32603);
+each is now a -32602 and changes nothing."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from tests.conftest import send_eth
+from xseqd.sequencer import devtime
+
+
+def call(w3: Web3, method: str, *params: Any) -> dict[str, Any]:
+    return dict(w3.provider.make_request(method, list(params)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("percentile", ["0x 1", "fifty", {}, [], 10**400])
+def test_fee_history_refuses_a_percentile_that_is_no_number(w3a: Web3, percentile: Any) -> None:
+    reply = call(w3a, "eth_feeHistory", "0x2", "latest", [percentile])
+    assert reply["error"]["code"] == -32602, reply
+    assert reply["error"]["message"] == "invalid reward percentiles"
+
+
+HUGE = "0x" + "11" * 32  # a valid uint256, far past any timestamp the log can store
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("evm_increaseTime", [HUGE]),
+        ("evm_setNextBlockTimestamp", [HUGE]),
+        ("evm_setNextBlockTimestamp", [hex(devtime.MAX_TIMESTAMP + 1)]),
+        ("evm_mine", [HUGE]),
+        ("evm_mine", [{"timestamp": HUGE}]),
+        ("anvil_mine", ["0x2", HUGE]),
+    ],
+)
+def test_a_timestamp_past_what_the_log_stores_is_refused(
+    w3a: Web3, keys: list[Any], method: str, params: list[Any]
+) -> None:
+    """It was accepted, and every later write to the sequencer log (every transaction,
+    every block) then failed with -32603: the daemon was bricked."""
+    reply = call(w3a, method, *params)
+    assert reply["error"]["code"] == -32602, reply
+    head = w3a.eth.get_block("latest")
+    assert head["timestamp"] < devtime.MAX_TIMESTAMP
+    tx = send_eth(w3a, keys[5], keys[6].address, 1)
+    assert w3a.eth.wait_for_transaction_receipt(tx, timeout=10)["status"] == 1
+
+
+def test_time_still_moves_forward_within_the_bound(w3a: Web3) -> None:
+    now = int(time.time())
+    assert "result" in call(w3a, "evm_increaseTime", "0x100")
+    assert "result" in call(w3a, "evm_mine")
+    assert w3a.eth.get_block("latest")["timestamp"] >= now + 0x100
