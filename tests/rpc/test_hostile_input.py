@@ -133,6 +133,10 @@ class Stats:
     failures: list[str] = field(default_factory=list)
 
 
+def strict_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def valid_id(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float))
 
@@ -345,8 +349,17 @@ class Generator:
                 ]
             )
             return Probe(json.dumps(bad).encode(), "envelope", [(bad.get("id"), True, "?")])
-        else:
+        elif r < 0.93:
             body = valid.replace(b"[]", self.rng.choice([b"[,]", b"[1,]", b"[\x00]", b"[\xff]"]))
+        else:  # numbers Python's decoder takes but JSON has not
+            token = self.rng.choice([b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+            method = self.rng.choice(ROLLUP_METHOD_NAMES).encode()
+            body = self.rng.choice(
+                [
+                    b'{"jsonrpc":"2.0","id":%s,"method":"eth_chainId"}' % token,
+                    b'{"jsonrpc":"2.0","id":1,"method":"%s","params":[%s]}' % (method, token),
+                ]
+            )
         return Probe(body, "malformed", None)
 
     def nested(self) -> Probe:
@@ -515,7 +528,7 @@ class Runner:
                 self.fail(probe, "empty answer", raw)
             return []
         try:
-            answer = json.loads(raw)
+            answer = json.loads(raw, parse_constant=strict_json)
         except ValueError:
             self.fail(probe, "answer is not JSON", raw[:200])
             return []

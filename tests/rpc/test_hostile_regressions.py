@@ -3,13 +3,17 @@ each is now a -32602 and changes nothing."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 from web3 import Web3
+from websockets.sync.client import connect
 
 from tests.conftest import send_eth
+from xseqd.node import NodeThread
 from xseqd.sequencer import devtime
 
 
@@ -56,3 +60,22 @@ def test_time_still_moves_forward_within_the_bound(w3a: Web3) -> None:
     assert "result" in call(w3a, "evm_increaseTime", "0x100")
     assert "result" in call(w3a, "evm_mine")
     assert w3a.eth.get_block("latest")["timestamp"] >= now + 0x100
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_numbers_json_has_not_are_a_parse_error(devnet: NodeThread, token: str) -> None:
+    """Python's decoder takes them; an id of NaN was echoed, and the answer was not JSON."""
+    assert devnet.endpoints is not None
+    url = devnet.endpoints.rollup_url(901)
+    for body in (
+        f'{{"jsonrpc":"2.0","id":{token},"method":"eth_chainId","params":[]}}',
+        f'{{"jsonrpc":"2.0","id":1,"method":"evm_setIntervalMining","params":[{token}]}}',
+    ):
+        reply = httpx.post(url, content=body, timeout=10)
+        answer = json.loads(reply.text, parse_constant=lambda c: pytest.fail(f"{c} answered"))
+        assert answer["id"] is None and answer["error"]["code"] == -32700, answer
+    ws_url = url.replace("http", "ws", 1)
+    with connect(ws_url) as ws:
+        ws.send(f'{{"jsonrpc":"2.0","id":{token},"method":"eth_subscribe","params":["newHeads"]}}')
+        answer = json.loads(str(ws.recv(timeout=10)))
+        assert answer["id"] is None and answer["error"]["code"] == -32700, answer
