@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import json
 import os
 import random
@@ -147,9 +148,9 @@ class Generator:
     def __init__(self, rng: random.Random, chain_ids: tuple[int, ...]) -> None:
         self.rng = rng
         self.next_id = 1
-        self.accounts = [a.address for a in dev_accounts(3)]
-        key = dev_accounts(1)[0]
-        poor = Account.create("xseqd hostile input")
+        self.accounts = dev_addresses()
+        key = dev_keys()[0]
+        poor = Account.from_key(rng.randbytes(32))
         base = {
             "chainId": chain_ids[0],
             "nonce": 0,
@@ -262,7 +263,8 @@ class Generator:
             params = ["0xzz", {}, -1, [[]]][:arity]
         elif self.rng.random() < 0.5:
             # a plausible value everywhere but one position
-            plausible = [self.accounts[0], "latest", "0x1", {"to": RECIPIENT}]
+            # (never the transfers' sender or recipient: anvil_setNonce(sender, 0) is valid)
+            plausible = [self.accounts[1], "latest", "0x1", {"to": RECIPIENT}]
             params = [plausible[i] if i != position else params[i] for i in range(arity)]
         if self.rng.random() < 0.05:
             params = self.rng.choice([{"a": 1}, "str", 5, None, True])  # type: ignore[assignment]
@@ -343,6 +345,8 @@ class Generator:
                     {"jsonrpc": "2.0", "id": 1, "method": 7},
                     {"jsonrpc": "2.0", "id": {"a": 1}, "method": "eth_chainId"},
                     {"jsonrpc": "2.0", "id": [1], "method": "eth_chainId"},
+                    {"jsonrpc": "1.0", "id": {"a": 1}, "method": "eth_chainId"},
+                    {"id": [1, 2], "method": 5},
                     {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": 7},
                     {"jsonrpc": "2.0", "id": 1, "method": "no_suchMethod"},
                     {"jsonrpc": "2.0", "id": 1, "method": ""},
@@ -423,7 +427,7 @@ class Generator:
         return self.probe(self.obj(method, params), self.rng.choice(ROLLUPS))
 
     def transfer(self, nonce: int) -> Probe:
-        key = dev_accounts(1)[0]
+        key = dev_keys()[0]
         tx = {
             "chainId": ROLLUPS[0],
             "nonce": nonce,
@@ -609,8 +613,13 @@ class Runner:
         return prints
 
 
+@functools.cache
+def dev_keys() -> tuple[Any, ...]:
+    return dev_accounts(3)
+
+
 def dev_addresses() -> list[str]:
-    return [a.address for a in dev_accounts(3)]
+    return [a.address for a in dev_keys()]
 
 
 def test_hostile_input_never_crashes_stalls_or_changes_the_daemon(

@@ -79,3 +79,19 @@ def test_numbers_json_has_not_are_a_parse_error(devnet: NodeThread, token: str) 
         ws.send(f'{{"jsonrpc":"2.0","id":{token},"method":"eth_subscribe","params":["newHeads"]}}')
         answer = json.loads(str(ws.recv(timeout=10)))
         assert answer["id"] is None and answer["error"]["code"] == -32700, answer
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"jsonrpc": "1.0", "id": {"a": 1}, "method": "eth_chainId"},
+        {"jsonrpc": "2.0", "id": [1], "method": 5},
+        {"id": {}, "method": "eth_chainId"},
+    ],
+)
+def test_an_object_or_array_id_is_never_echoed(devnet: NodeThread, request_: Any) -> None:
+    """With the version or method wrong as well, the bad id was echoed (JSON-RPC 2.0: an
+    id is a string, a number or null)."""
+    assert devnet.endpoints is not None
+    reply = httpx.post(devnet.endpoints.rollup_url(901), json=request_, timeout=10).json()
+    assert reply["id"] is None and reply["error"]["code"] == -32600, reply

@@ -140,12 +140,13 @@ async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any
         return _response(None, error=InvalidRequest("invalid request: expected an object"))
     req_id = request.get("id")
     is_notification = "id" not in request
+    if req_id is not None and not isinstance(req_id, (str, int, float)):
+        # checked first: an object or array id is never echoed, whatever else is wrong
+        return _response(None, error=InvalidRequest("invalid request: bad id"))
     if request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
         return _response(
             req_id, error=InvalidRequest("invalid request: expected jsonrpc 2.0 and a method")
         )
-    if req_id is not None and not isinstance(req_id, (str, int, float)):
-        return _response(None, error=InvalidRequest("invalid request: bad id"))
     method = request["method"]
     try:
         handler = registry.methods.get(method)
