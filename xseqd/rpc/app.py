@@ -34,6 +34,7 @@ from xseqd.rpc.envelope import (
     error_object,
     handle_body,
     json_depth_exceeds,
+    loads,
 )
 from xseqd.rpc.eth import criteria_of, eth
 from xseqd.rpc.filters import Subscription, queue_sender
@@ -177,7 +178,7 @@ async def _ws_request(
     if len(body) > max_body_bytes or json_depth_exceeds(body):
         return await handle_body(registry, ctx, body, max_body_bytes)  # the error, without parsing
     try:
-        request = json.loads(body)
+        request = loads(body)
     except ValueError:
         request = None
     if isinstance(request, dict) and request.get("method") in ("eth_subscribe", "eth_unsubscribe"):

@@ -57,6 +57,23 @@ def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):  # 1e999
+        raise ValueError(f"number out of range: {text}")
+    return number
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def loads(body: bytes | str) -> Any:
+    """Strict JSON: Python's decoder also takes NaN, Infinity and 1e999 (as infinity), which
+    are not JSON; echoed back (in an id), they made the answer invalid JSON."""
+    return json.loads(body, parse_constant=_not_json, parse_float=_finite)
+
+
 # worker threads for OffLoop work; few, so that the loop thread keeps its share of the GIL
 OFF_LOOP_WORKERS = 4
 
@@ -123,12 +140,13 @@ async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any
         return _response(None, error=InvalidRequest("invalid request: expected an object"))
     req_id = request.get("id")
     is_notification = "id" not in request
+    if req_id is not None and not isinstance(req_id, (str, int, float)):
+        # checked first: an object or array id is never echoed, whatever else is wrong
+        return _response(None, error=InvalidRequest("invalid request: bad id"))
     if request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
         return _response(
             req_id, error=InvalidRequest("invalid request: expected jsonrpc 2.0 and a method")
         )
-    if req_id is not None and not isinstance(req_id, (str, int, float)):
-        return _response(None, error=InvalidRequest("invalid request: bad id"))
     method = request["method"]
     try:
         handler = registry.methods.get(method)
@@ -168,7 +186,7 @@ async def handle_body(
             )
         )
     try:
-        payload = json.loads(body)
+        payload = loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return _dump(_response(None, error=ParseError("parse error: invalid JSON")))
     if isinstance(payload, list):

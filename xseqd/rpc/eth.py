@@ -305,7 +305,10 @@ def fee_history(c: RollupCall, params: list[Any]) -> dict[str, Any]:
         raise InvalidParams(
             f"too many reward percentiles: {len(pcts)}, at most {MAX_REWARD_PERCENTILES}"
         )
-    percentiles = [float(x) for x in (pcts or [])]
+    try:
+        percentiles = [float(x) for x in (pcts or [])]
+    except (TypeError, ValueError, OverflowError):  # "0x 1", {}, 10**400: not a percentile
+        raise InvalidParams("invalid reward percentiles") from None
     if any(not 0 <= x <= 100 for x in percentiles) or percentiles != sorted(percentiles):
         raise InvalidParams("invalid reward percentiles")
     oldest = max(0, newest.number - count + 1)

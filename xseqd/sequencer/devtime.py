@@ -27,6 +27,12 @@ class DevSnapshot:
     time: TimeControl
 
 
+# Latest timestamp a block may be given, and most seconds time may be moved forward: far
+# past any real clock, with room below 2**63 - 1, the largest integer the sequencer log
+# stores (a larger one failed every later write to the log).
+MAX_TIMESTAMP = 1 << 62
+
+
 class DevControls:
     """Time travel and snapshots over one sequencer."""
 
@@ -37,6 +43,10 @@ class DevControls:
 
     def set_next_timestamp(self, timestamp: int) -> None:
         head = self.seq.head_timestamp
+        if timestamp > MAX_TIMESTAMP:
+            raise InvalidParams(
+                f"timestamp {timestamp} is past the latest allowed ({MAX_TIMESTAMP})"
+            )
         if timestamp <= head:
             raise InvalidParams(
                 f"timestamp {timestamp} must be greater than the latest block's ({head})"
@@ -71,6 +81,8 @@ class DevControls:
     def increase_time(self, seconds: int) -> int:
         if seconds < 0:
             raise InvalidParams("time can only move forward")
+        if self.seq.time.offset + seconds > MAX_TIMESTAMP:
+            raise InvalidParams(f"time can move forward at most {MAX_TIMESTAMP} seconds")
         self.seq.time.offset += seconds
         return self.seq.time.offset
 
