@@ -16,15 +16,15 @@ from eth_hash.auto import keccak
 from web3 import Web3
 
 from tests.l1.test_settlement import KEYS, sign, wait_posted
-from xseqd.abi import calldata, event_topic
+from xseqd.abi import event_topic
 from xseqd.cli import main
 from xseqd.client import SequencerClient
 from xseqd.config import Settings
-from xseqd.core.order import OrderReceipt
 from xseqd.l1.client import L1Client, L1Error
 from xseqd.l1.settlement import CHALLENGE_BOND, SEQUENCER_BOND
 from xseqd.node import NodeThread
 from xseqd.verify.challenge import challenger
+from xseqd.verify.challenge import receipt_calldata as receipt_call  # noqa: F401 (re-export)
 from xseqd.verify.verifier import posted_batches
 
 # Keys that were public constants once: an attacker tries them first.
@@ -150,21 +150,6 @@ def batch_of(client: L1Client, settlement: str, slot: int) -> bytes:
     if found is None:
         raise AssertionError(f"slot {slot} not posted")
     return found
-
-
-def receipt_call(slot: int, data: bytes, receipt: OrderReceipt) -> bytes:
-    """Calldata of Settlement.challengeReceipt citing ``receipt`` against ``slot``."""
-    return calldata(
-        "Settlement",
-        "challengeReceipt",
-        slot,
-        data,
-        receipt.epoch,
-        receipt.index,
-        receipt.item_hash,
-        receipt.order_chain,
-        receipt.signature,
-    )
 
 
 def simulated(client: L1Client, settlement: str, call: bytes, value: int = CHALLENGE_BOND) -> str:

@@ -89,17 +89,7 @@ def states(draw: Any) -> list[RollupState]:
 
 
 def state_values(rs: list[RollupState]) -> list[Any]:
-    return [
-        (
-            r.chain_id,
-            r.block_hash,
-            r.state_root,
-            list(r.counterparties),
-            list(r.outbox_roots),
-            list(r.inbox_roots),
-        )
-        for r in rs
-    ]
+    return [r.values() for r in rs]
 
 
 @settings(

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from xseqd.abi import decode_revert_reason
-from xseqd.chains.predeploys import MAILBOX, SYSTEM, SYSTEM_KEY
+from xseqd.chains.predeploys import MAILBOX, SYSTEM_KEY
+from xseqd.core.checks import acts_as_system
 from xseqd.core.messages import MAX_DEPTH, Message, deliver_calldata, sent_messages
 from xseqd.errors import TxRejected
-
-SYSTEM_REFUSED = "transactions from the system account are refused (only the sequencer delivers)"
 
 
 class AtomicChain(Protocol):
@@ -98,8 +97,9 @@ def run_legs(
     results: list[LegResult] = []
     deliveries: list[Delivery] = []
     for i, leg in enumerate(legs):
-        if (leg.sender or bytes(leg.tx.sender)) == SYSTEM:
-            return results, deliveries, Abort(i, SYSTEM_REFUSED, kind="invalid")
+        refused = acts_as_system(leg.tx, leg.sender)
+        if refused is not None:
+            return results, deliveries, Abort(i, refused, kind="invalid")
         try:
             applied = chains[leg.chain_id].apply(leg.tx, leg.sender)
         except TxRejected as exc:

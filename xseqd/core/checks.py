@@ -134,12 +134,20 @@ def refuse_system_account(txs: Iterable[tuple[SignedTransactionAPI, bytes | None
     impersonated account or None) would act as the system account: sent as it (signed or
     impersonated), or authorizing code for it. ``data.index`` is the offending position."""
     for index, (tx, sender) in enumerate(txs):
-        if SYSTEM in (bytes(tx.sender), sender):
-            raise SystemAccountRefused(FROM_SYSTEM, {"index": index})
-        if SYSTEM in authorities(tx):
-            raise SystemAccountRefused(
-                "authorizations signed by the system account are refused", {"index": index}
-            )
+        why = acts_as_system(tx, sender)
+        if why is not None:
+            raise SystemAccountRefused(why, {"index": index})
+
+
+def acts_as_system(tx: SignedTransactionAPI, sender: bytes | None) -> str | None:
+    """Why ``tx`` (run as ``sender`` when impersonated) would act as the system account, or
+    None. The one rule for intake and for the slot transition (core/atomic.py), so that a
+    posted item breaking it is an execution fault the verifier names."""
+    if SYSTEM in (bytes(tx.sender), sender):
+        return FROM_SYSTEM
+    if SYSTEM in authorities(tx):
+        return "authorizations signed by the system account are refused"
+    return None
 
 
 def refuse_system_sender(account: bytes, message: str = FROM_SYSTEM) -> None:

@@ -22,6 +22,7 @@ contract computes the same commitment).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_abi import decode, encode
 from eth_hash.auto import keccak
@@ -41,6 +42,17 @@ class RollupState:
     counterparties: tuple[int, ...] = ()
     outbox_roots: tuple[bytes, ...] = ()
     inbox_roots: tuple[bytes, ...] = ()
+
+    def values(self) -> tuple[Any, ...]:
+        """The ``ROLLUP_STATE`` tuple (as eth_abi encodes it, as Settlement decodes it)."""
+        return (
+            self.chain_id,
+            self.block_hash,
+            self.state_root,
+            list(self.counterparties),
+            list(self.outbox_roots),
+            list(self.inbox_roots),
+        )
 
     def leaf(self) -> bytes:
         mailbox = keccak(
@@ -91,20 +103,7 @@ ROLLUP_STATE = "(uint256,bytes32,bytes32,uint256[],bytes32[],bytes32[])"
 
 def encode_batch(slots: list[PostedSlot], states: list[list[RollupState]]) -> bytes:
     slot_values = [(s.number, s.timestamp, [e.values() for e in s.items]) for s in slots]
-    state_values = [
-        [
-            (
-                r.chain_id,
-                r.block_hash,
-                r.state_root,
-                list(r.counterparties),
-                list(r.outbox_roots),
-                list(r.inbox_roots),
-            )
-            for r in per_slot
-        ]
-        for per_slot in states
-    ]
+    state_values = [[r.values() for r in per_slot] for per_slot in states]
     return encode([f"{SLOT_DATA}[]", f"{ROLLUP_STATE}[][]"], [slot_values, state_values])
 
 

@@ -84,6 +84,7 @@ class Poster:
     fault: str = ""  # dev-only misbehaviour, KIND:N (tests of the verifier and challenges)
     _task: asyncio.Task[None] | None = None
     _posting_through: int = 0
+    _check_bond: bool = True  # at start and after a challenge (the only things that take it)
 
     @classmethod
     def for_key(
@@ -251,6 +252,7 @@ class Poster:
             )
             epoch = await asyncio.to_thread(self.contract.epoch)
             self.sequencer.dev.rewind_to(onchain - 1, invalidated=True)
+            self._check_bond = True
             self.sequencer.book.begin_epoch(max(epoch, self.sequencer.book.epoch))
             self.next_slot = onchain
             self.batches = [b for b in self.batches if b.last_slot < onchain]
@@ -258,17 +260,20 @@ class Poster:
 
     def _ensure_bonded(self) -> None:
         """A successful challenge took the bond: put it back before posting again (the
-        contract refuses posts from an unbonded sequencer)."""
+        contract refuses posts from an unbonded sequencer). Checked on L1 only at start and
+        after an invalidation, not before every post."""
         contract = self.contract
         if contract.bond() < contract.min_bond():
             log.warning("sequencer bond was taken by a challenge: bonding again")
             self.client.send(self.key, self.address, bond_calldata(), value=SEQUENCER_BOND)
+        self._check_bond = False
 
     async def post_once(self) -> bool:
         """Post the next batch of sealed slots, if any; whether something was posted."""
         if self.sequencer.head_slot < self.next_slot:
             return False
-        await asyncio.to_thread(self._ensure_bonded)
+        if self._check_bond:
+            await asyncio.to_thread(self._ensure_bonded)
         # from here to the send, no await: the batch is taken, and rewinds below it are
         # refused (guard_rewind), in one turn of the loop
         slots = [s for s in self.sequencer.slots if s.number >= self.next_slot][:BATCH_MAX]

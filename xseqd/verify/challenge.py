@@ -44,13 +44,12 @@ def challenge_mailbox(
     return client.send(key, settlement, call, value=CHALLENGE_BOND, gas=25_000_000)
 
 
-def challenge_receipt(
-    client: L1Client, key: LocalAccount, settlement: str, data: bytes, receipt: OrderReceipt
-) -> dict[str, Any]:
-    call = calldata(
+def receipt_calldata(slot: int, data: bytes, receipt: OrderReceipt) -> bytes:
+    """Calldata of Settlement.challengeReceipt citing ``receipt`` against ``slot``."""
+    return calldata(
         "Settlement",
         "challengeReceipt",
-        receipt.slot,
+        slot,
         data,
         receipt.epoch,
         receipt.index,
@@ -58,6 +57,12 @@ def challenge_receipt(
         receipt.order_chain,
         receipt.signature,
     )
+
+
+def challenge_receipt(
+    client: L1Client, key: LocalAccount, settlement: str, data: bytes, receipt: OrderReceipt
+) -> dict[str, Any]:
+    call = receipt_calldata(receipt.slot, data, receipt)
     return client.send(key, settlement, call, value=CHALLENGE_BOND, gas=25_000_000)
 
 
