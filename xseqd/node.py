@@ -34,13 +34,16 @@ from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
 from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
+from xseqd.rpc.metrics import Metrics
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
+from xseqd.sequencer.slotline import slot_line
 from xseqd.storage.journal import LogJournal
 from xseqd.storage.log import SequencerLog
 
 log = logging.getLogger("xseqd")
+slots_log = logging.getLogger("xseqd.slots")
 
 
 @dataclass
@@ -91,6 +94,8 @@ class Node:
             limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
         )
         self._wire_events()
+        self.services.metrics = Metrics()
+        self.services.metrics.watch(self.services)
         self.app = build_app(self.services, settings.max_body_bytes, not settings.no_cheats)
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[Any] | None = None
@@ -133,8 +138,14 @@ class Node:
 
             self.filters[chain_id].on_pending(tx_hash, tx_json)
 
+        def on_slot(slot: Any) -> None:
+            if slots_log.isEnabledFor(logging.INFO):
+                poster = self.services.l1
+                slots_log.info(slot_line(slot, None if poster is None else poster.safe_slot))
+
         self.sequencer.listeners.on_block.append(on_block)
         self.sequencer.listeners.on_pending.append(on_pending)
+        self.sequencer.listeners.on_slot.append(on_slot)
 
     async def start(self) -> Endpoints:
         """Bind the port (0 = any free port), start the L1 side, then serve and start

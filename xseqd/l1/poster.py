@@ -81,6 +81,8 @@ class Poster:
     l1_head: int = 0
     last_error: str | None = None
     invalidations: int = 0
+    failures: int = 0  # failed posting rounds (metrics)
+    gas_used: int = 0  # L1 gas of every post (metrics)
     fault: str = ""  # dev-only misbehaviour, KIND:N (tests of the verifier and challenges)
     _task: asyncio.Task[None] | None = None
     _posting_through: int = 0
@@ -187,6 +189,7 @@ class Poster:
                 raise
             except Exception as exc:  # L1 down or refusing: retry, re-reading nextSlot
                 self.last_error = str(exc)
+                self.failures += 1
                 log.warning("L1 posting failed (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -300,6 +303,7 @@ class Poster:
             )
         )
         self.next_slot = slots[-1].number + 1
+        self.gas_used += int(receipt.get("gasUsed", "0x0"), 16)
         log.info(
             "posted slots %d..%d to L1 (tx %s)",
             slots[0].number,

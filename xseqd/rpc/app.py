@@ -2,7 +2,9 @@
 
 ``POST /`` serves the sequencer namespace (``xseq_*``); ``POST /rollup/<chainId>`` serves
 a rollup's Ethereum JSON-RPC plus devnet and ``xseq_*`` methods; the same paths accept
-WebSocket connections (requests plus ``eth_subscribe``). CORS is open, as on anvil.
+WebSocket connections (requests plus ``eth_subscribe``). ``GET /explorer`` serves the slot
+explorer (rpc/explorer.py), ``GET /metrics`` Prometheus metrics (rpc/metrics.py). CORS is
+open, as on anvil.
 """
 
 from __future__ import annotations
@@ -37,18 +39,21 @@ from xseqd.rpc.envelope import (
     loads,
 )
 from xseqd.rpc.eth import criteria_of, eth
+from xseqd.rpc.explorer import explorer, explorer_routes
 from xseqd.rpc.filters import Subscription, queue_sender
 from xseqd.rpc.state import state_methods
 from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
 log = logging.getLogger("xseqd.rpc")
 
-ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, debug, xseq_rollup)
+ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, debug, xseq_rollup, explorer)
 # --no-cheats: without the dev registry (anvil_*, hardhat_*, evm_*, impersonation, signing
 # with the unlocked dev accounts), whose methods then answer -32601 like any unknown one
-NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(state_methods, debug, xseq_rollup)
+NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(state_methods, debug, xseq_rollup, explorer)
+ROOT_METHODS: Registry[Any] = xseq_root.merged(explorer)
 
 JSON_HEADERS = {"content-type": "application/json"}
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def build_app(
@@ -60,6 +65,13 @@ def build_app(
     ``cheats=False`` (``--no-cheats``) leaves the dev methods out of every rollup endpoint.
     """
     rollup_methods = ROLLUP_METHODS if cheats else NO_CHEAT_METHODS
+    root_methods = ROOT_METHODS
+    metrics = services.metrics
+    if metrics is not None:  # rpc/metrics.py: every method counted and timed
+        rollup_methods, root_methods = (
+            metrics.instrument(rollup_methods),
+            metrics.instrument(root_methods),
+        )
 
     # instant mode: the slot is sealed after the answer is on the wire. (An async
     # function, so Starlette runs it on the event loop, never in a worker thread.)
@@ -106,7 +118,7 @@ def build_app(
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = await handle_body(xseq_root, RootCall(services), body, max_body_bytes)
+        out = await handle_body(root_methods, RootCall(services), body, max_body_bytes)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def rollup_ws(ws: WebSocket) -> None:
@@ -117,14 +129,21 @@ def build_app(
         await serve_socket(ws, rollup_methods, ctx, max_body_bytes)
 
     async def root_ws(ws: WebSocket) -> None:
-        await serve_socket(ws, xseq_root, RootCall(services), max_body_bytes)
+        await serve_socket(ws, root_methods, RootCall(services), max_body_bytes)
 
     routes = [
         Route("/", root_http, methods=["GET", "POST"]),
         Route("/rollup/{chain_id}", rollup_http, methods=["POST"]),
         WebSocketRoute("/rollup/{chain_id}", rollup_ws),
         WebSocketRoute("/", root_ws),
+        *explorer_routes(),
     ]
+    if metrics is not None:
+
+        async def metrics_http(request: Request) -> Response:
+            return Response(metrics.exposition(), media_type=PROMETHEUS_TEXT)
+
+        routes.append(Route("/metrics", metrics_http, methods=["GET"]))
     middleware = [
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     ]

@@ -77,9 +77,7 @@ class SlotDriver:
         slot = self.sequencer.seal_slot(timestamp)
         if self.mode is SlotMode.INSTANT:
             asyncio.get_running_loop().call_soon(self.sequencer.prepare_next_slot)
-        txs = sum(len(b.txs) for b in slot.blocks.values())
-        log.info("slot %d sealed: %d tx, ts %d", slot.number, txs, slot.timestamp)
-        return slot
+        return slot  # its log line: node.py (sequencer/slotline.py), for every sealed slot
 
     def seal_now_if_instant(self) -> None:
         """Seal synchronously (used where a caller must observe the sealed block)."""

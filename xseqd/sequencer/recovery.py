@@ -22,6 +22,7 @@ from xseqd.errors import XseqError
 from xseqd.sequencer.journal import NullJournal
 from xseqd.sequencer.ordering import OrderMismatch
 from xseqd.sequencer.sequencer import Sequencer
+from xseqd.sequencer.slotline import Progress
 from xseqd.storage.codec import item_from_row
 from xseqd.storage.log import LogContents
 
@@ -58,7 +59,10 @@ def _restore(seq: Sequencer, contents: LogContents) -> int:
     numbers = sorted(set(sealed) | set(by_slot))
     total = len(numbers)
     base = _from_snapshot(seq, contents, sealed, by_slot)
-    for number in [n for n in numbers if n > base]:
+    todo = [n for n in numbers if n > base]
+    progress = Progress("restart: re-executing the log, slot", len(todo))
+    for done, number in enumerate(todo):
+        progress(done)
         if number != seq.head_slot + 1:
             raise RecoveryError(f"log has slot {number} after slot {seq.head_slot}")
         if number in sealed:
@@ -69,6 +73,7 @@ def _restore(seq: Sequencer, contents: LogContents) -> int:
         if number in sealed:
             if seq.seal_slot().order_root != sealed[number][1]:
                 raise RecoveryError(f"slot {number}: order root does not re-derive")
+    progress.done()
     seq.book.begin_epoch(int(contents.meta.get("epoch", seq.book.epoch)))
     for item in held:
         seq.book.restore_held(item)

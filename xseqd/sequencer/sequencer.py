@@ -50,10 +50,12 @@ Clock = Callable[[], float]
 
 @dataclass
 class Listeners:
-    """Callbacks the RPC layer registers for new blocks and new pending transactions."""
+    """Callbacks the RPC layer registers for new blocks, new pending transactions and
+    sealed slots (the slot log line and metrics)."""
 
     on_block: list[Callable[[int, BlockRecord], None]] = field(default_factory=list)
     on_pending: list[Callable[[int, bytes], None]] = field(default_factory=list)
+    on_slot: list[Callable[[Slot], None]] = field(default_factory=list)  # after its blocks
 
 
 class Sequencer:
@@ -169,6 +171,8 @@ class Sequencer:
         for cid, record in blocks.items():
             for callback in self.listeners.on_block:
                 callback(cid, record)
+        for on_slot in self.listeners.on_slot:
+            on_slot(slot)
         return slot
 
     @property
