@@ -69,7 +69,7 @@ class Browser:
             browser_ws = self._wait_listening(30.0)
             port = int(browser_ws.split(":")[2].split("/")[0])
             page = self._page_target(port)
-            self.ws = connect(page, max_size=64 * 1024 * 1024, open_timeout=10)
+            self.ws = connect(page, max_size=64 * 1024 * 1024, open_timeout=10, legacy=True)
             self.send("Page.enable")
             self.send("Runtime.enable")
             self.viewport(width, height)
@@ -156,6 +156,14 @@ class Browser:
                 return last
             time.sleep(0.05)
         raise BrowserError(f"timed out waiting for {expression!r} (last {last!r})")
+
+    def wait_route(self, route: str, timeout: float = 15.0) -> None:
+        """Wait until the explorer has rendered the page of ``route`` (its URL fragment)."""
+        self.wait_for(
+            f"location.hash === {json.dumps(route)} && "
+            f"document.getElementById('view').dataset.route === {json.dumps(route)}",
+            timeout,
+        )
 
     def click(self, selector: str) -> None:
         """A real mouse click at the centre of the first element ``selector`` matches

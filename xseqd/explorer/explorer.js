@@ -307,6 +307,7 @@ async function render(quiet = false) {
       if (html != null && hash === (location.hash || "#/")) {
         view.innerHTML = html;
         view.dataset.page = hash.split("/")[1] || "home";
+        view.dataset.route = hash; // what tests wait for: this route's page is on screen
         if (changed) window.scrollTo(0, 0);
       }
     } catch (e) {
