@@ -6,7 +6,6 @@ dir (and ``artifacts/explorer/`` when XSEQD_ARTIFACTS=1) and checked to be real 
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from collections.abc import Iterator
@@ -193,9 +192,10 @@ def test_search_finds_each_kind(base: str, browser: Browser, kind: str) -> None:
 
 
 def test_unknown_search_says_so(base: str, browser: Browser) -> None:
-    browser.goto(f"{base}/explorer#/search/0x{'ab' * 32}")
-    found = browser.wait_for("document.querySelector('#view h1')?.innerText")
-    assert found == "Nothing found"
+    route = f"#/search/0x{'ab' * 32}"
+    browser.goto(f"{base}/explorer{route}")
+    browser.wait_route(route)
+    assert browser.eval("document.querySelector('#view h1').innerText") == "Nothing found"
 
 
 def test_phone_width_has_no_horizontal_scroll(base: str, browser: Browser, shots: Path) -> None:

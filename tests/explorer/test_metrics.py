@@ -31,7 +31,10 @@ def base(node: NodeThread) -> str:
     return node.endpoints.base_url
 
 
-def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(base: str) -> Samples:
     """Every sample of /metrics by (name, sorted labels)."""
     answer = httpx.get(f"{base}/metrics")
     assert answer.status_code == 200
@@ -43,7 +46,7 @@ def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return out
 
 
-def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:  # fmt: skip
+def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
