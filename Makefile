@@ -7,15 +7,20 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install compose-tool devnet test fuzz lint typecheck contracts contracts-check bench clean
+.PHONY: install compose-tool browser devnet test fuzz lint typecheck contracts contracts-check bench screenshots clean
 
-install: $(STAMP) $(NODE_STAMP) compose-tool
+install: $(STAMP) $(NODE_STAMP) compose-tool browser
 
 # `docker compose config` validates docker-compose.yml in the tests (no engine needed);
 # where the compose plugin is missing, Debian's docker-compose does the same job.
 compose-tool:
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
+
+# the explorer's tests drive a real headless Chromium (Debian's package; CI runs as root)
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 # constraints.txt pins every distribution to the versions the tests ran with
 $(STAMP): pyproject.toml constraints.txt
@@ -58,6 +63,10 @@ bench: install
 	$(PY) bench/messaging.py
 	$(PY) bench/settlement.py
 	$(PY) bench/call_limits.py
+
+# the explorer screenshots the README shows (docs/img/), from a live devnet and Chromium
+screenshots: install
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

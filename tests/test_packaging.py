@@ -58,6 +58,9 @@ def test_the_wheel_ships_artifacts_and_default_rollups(wheel: Path) -> None:
         assert f"xseqd/contracts/artifacts/{artifact.name}" in names
     assert "xseqd/contracts/artifacts/Settlement.json" in names
     assert {"xseqd/rollups/901.toml", "xseqd/rollups/902.toml"} <= names
+    for asset in (ROOT / "xseqd" / "explorer").iterdir():  # the explorer's pages
+        assert f"xseqd/explorer/{asset.name}" in names
+    assert "xseqd/explorer/index.html" in names
 
 
 def test_every_imported_distribution_is_a_runtime_dependency() -> None:

@@ -100,7 +100,7 @@ async function home() {
       return `<tr class="slot-row${fresh}" data-slot="${n}">
         <td data-label="slot">${slotLink(n, "slot-row-link")}<br><span class="small">${age(s.timestamp)}</span></td>
         ${cols}<td data-label="items">${s.items} item${s.items === 1 ? "" : "s"} ${what}</td>
-        <td data-label="L1">${l1Badge(s.l1)}</td></tr>`;
+        <td data-label="L1">${n === 0 ? badge("genesis", "info") : l1Badge(s.l1)}</td></tr>`;
     })
     .join("");
   state.known = new Set(r.slots.map((s) => num(s.number)));
