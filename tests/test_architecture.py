@@ -3,7 +3,7 @@ module grows past 600 lines, and the sequencer stays readable in one sitting.
 
 Floors, bottom up (a module may import its own floor and the floors below):
 
-    0  errors, abi, accounts, config, keys   vocabulary, settings, ABI names
+    0  errors, abi, accounts, config, keys   vocabulary, settings, ABI names (and progress)
     1  chains/                               the embedded rollups (py-evm)
     2  core/                                 pure logic: items, order, atomic, transition
     3  storage/                              the SQL log
@@ -26,6 +26,7 @@ FLOORS = {
     "accounts": 0,
     "config": 0,
     "keys": 0,
+    "progress": 0,
     "chains": 1,
     "core": 2,
     "storage": 3,

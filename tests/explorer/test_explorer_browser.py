@@ -211,3 +211,34 @@ def test_phone_width_has_no_horizontal_scroll(base: str, browser: Browser, shots
         check_shot(browser.screenshot(shots / "phone-slot.png"), 390)
     finally:
         browser.viewport(1280, 900)
+
+
+def test_items_of_an_invalidated_slot_are_shown_as_such(
+    node: NodeThread, base: str, browser: Browser, shots: Path
+) -> None:
+    """What the poster does when L1 says a challenge invalidated slots (l1/poster.py
+    ``check_invalidation``: rewind with ``invalidated=True``), done directly here; the
+    challenge game itself is tested in tests/l1/."""
+    traffic = Traffic(base)
+    traffic.counter = traffic.deploy_counter()
+    sent = traffic.cross_bundle(value=10**15)
+    seq = node.node.sequencer
+    node.call(seq.dev.rewind_to, sent.slot - 1, True)
+    route = f"#/slot/{sent.slot}"
+    browser.goto(f"{base}/explorer{route}")
+    browser.wait_route(route)
+    shown = text(browser)
+    assert "invalidated" in shown and sent.bundle_hash[:8] in shown
+    assert (
+        browser.eval("document.querySelectorAll('[data-test=invalidated] [data-test=item]').length")
+        == 1
+    )
+    check_shot(browser.screenshot(shots / "invalidated.png"), 1280)
+    # a new slot at that number: the row says some items there were invalidated
+    traffic.transfer(901)
+    browser.goto(f"{base}/explorer#/")
+    browser.wait_route("#/")
+    row = browser.wait_for(
+        f"document.querySelector('tr.slot-row[data-slot=\"{sent.slot}\"]')?.innerText"
+    )
+    assert "1 invalidated" in row

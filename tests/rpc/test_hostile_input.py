@@ -39,9 +39,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.procs import Devnet, free_port
 from xseqd.accounts import dev_accounts
-from xseqd.rpc.app import ROLLUP_METHODS
+from xseqd.rpc.app import ROLLUP_METHODS, ROOT_METHODS
 from xseqd.rpc.envelope import MAX_BATCH, MAX_BODY_BYTES, MAX_JSON_DEPTH
-from xseqd.rpc.xseq import xseq_root
 
 REQUESTS = int(os.environ.get("XSEQD_FUZZ_REQUESTS", "20000"))
 SEED = int(os.environ.get("XSEQD_FUZZ_SEED", "20261129"))
@@ -53,7 +52,7 @@ LOOP = "0x5b600056"  # JUMPDEST PUSH1 0 JUMP: loops until out of gas (or time)
 RECIPIENT = "0x00000000000000000000000000000000000F022e"
 
 ROLLUP_METHOD_NAMES = sorted(ROLLUP_METHODS.methods)
-ROOT_METHOD_NAMES = sorted(xseq_root.methods)
+ROOT_METHOD_NAMES = sorted(ROOT_METHODS.methods)
 # methods whose success may change what the fingerprint looks at
 STATE_CHANGING = {
     name

@@ -37,6 +37,7 @@ from xseqd.chains.genesis import FEE_VAULT, RollupSpec
 from xseqd.chains.records import BlockRecord, TxRecord, make_block_record
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
+from xseqd.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,12 @@ class Rollup:
         self.by_hash: dict[bytes, int] = {self.blocks[0].hash: 0}
         self.txs: dict[bytes, TxRecord] = {}
         self._open: OpenBlock | None = None
-        for raw in spec.genesis.blocks_rlp:
+        blocks = spec.genesis.blocks_rlp
+        progress = Progress(f"rollup {spec.chain_id}: importing chain.rlp, block", len(blocks))
+        for done, raw in enumerate(blocks):
+            progress(done)
             self._import(raw)
+        progress.done()
 
     # -- index ------------------------------------------------------------------------
 

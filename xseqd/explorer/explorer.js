@@ -96,6 +96,7 @@ async function home() {
         s.bundles ? badge(`${s.bundles} bundle${s.bundles > 1 ? "s" : ""}`, "info") : "",
         s.aborted ? badge(`${s.aborted} aborted`, "aborted") : "",
         s.messages ? badge(`${s.messages} msg`, "delivered") : "",
+        s.invalidated ? badge(`${s.invalidated} invalidated`, "invalidated") : "",
       ].join(" ");
       return `<tr class="slot-row${fresh}" data-slot="${n}">
         <td data-label="slot">${slotLink(n, "slot-row-link")}<br><span class="small">${age(s.timestamp)}</span></td>
@@ -147,6 +148,11 @@ function itemCard(it) {
 
 async function slotPage(n) {
   const [slot, items] = await Promise.all([rpc("xseq_getSlot", [`0x${n.toString(16)}`]), rpc("xseq_slotItems", [`0x${n.toString(16)}`])]);
+  if (!slot && items && items.length) {
+    return `<h1>Slot ${n} <span class="sub">${badge("invalidated")}</span></h1>
+      <p class="small">An L1 challenge invalidated slot ${n} and every later one (shared fate); the sequencer has not sealed a new slot ${n} yet.</p>
+      <ol class="items" data-test="invalidated">${items.map(itemCard).join("")}</ol>`;
+  }
   if (!slot) return notFound(`Slot ${n}`);
   state.chainIds = slot.rollups.map((b) => b.chainId);
   const blocks = slot.rollups
@@ -155,18 +161,23 @@ async function slotPage(n) {
       <td class="hash" title="${esc(b.stateRoot)}">${esc(short(b.stateRoot, 8))}</td><td>${b.transactions.length}</td></tr>`,
     )
     .join("");
+  const current = (items || []).filter((it) => it.status !== "invalidated");
+  const rolledBack = (items || []).filter((it) => it.status === "invalidated");
   const nav = `${n > 0 ? link(`#/slot/${n - 1}`, "← previous") : ""} ${link(`#/slot/${n + 1}`, "next →")}`;
   return `<h1>Slot ${n} <span class="sub">${new Date(num(slot.timestamp) * 1000).toISOString().replace(".000Z", "Z")}</span></h1>
     <div class="card">${kv([
       ["L1", l1Badge(slot.l1)],
       slot.l1 && slot.l1.txHash ? ["L1 transaction", `<span class="hash">${esc(slot.l1.txHash)}</span>`] : null,
       ["order root", `<span class="hash">${esc(slot.orderRoot || "–")}</span>`],
-      ["items", `${(items || []).length} in receipt order`],
+      ["items", `${current.length} in receipt order`],
       ["", nav],
     ])}</div>
     <h2>Blocks</h2><div class="table-wrap"><table><thead><tr><th>rollup</th><th>block</th><th>hash</th><th>state root</th><th>txs</th></tr></thead><tbody>${blocks}</tbody></table></div>
     <h2>Ordered items</h2>
-    <ol class="items" data-test="items">${(items || []).map(itemCard).join("") || `<li class="empty">No items: an empty slot.</li>`}</ol>`;
+    <ol class="items" data-test="items">${current.map(itemCard).join("") || `<li class="empty">No items: an empty slot.</li>`}</ol>
+    ${rolledBack.length ? `<h2>Invalidated on L1</h2><p class="small">An L1 challenge invalidated an earlier slot ${n} and every later one (shared fate);
+      these items were in it and are not on any rollup until resubmitted.</p>
+      <ol class="items" data-test="invalidated">${rolledBack.map(itemCard).join("")}</ol>` : ""}`;
 }
 
 async function bundlePage(h) {

@@ -4,7 +4,8 @@ read-only ``xseq_*`` methods its pages need beyond ``xseq_getSlot`` / ``xseq_get
 
     xseq_recentSlots   {count?, before?}        newest slots as summary rows (home page)
     xseq_slotItems     slot number              a slot's items in receipt order, with legs,
-                                                leg status, abort reason and messages
+                                                leg status, abort reason and messages; then
+                                                the items an L1 challenge invalidated there
     xseq_getTransaction tx hash                 one rollup transaction (or an aborted leg)
                                                 with its item and the messages it sent or
                                                 delivered
@@ -86,7 +87,21 @@ def _l1_of(services: Services, number: int) -> Any:
     return None if services.l1 is None else services.l1.slot_status(number)
 
 
-def slot_summary(services: Services, number: int) -> dict[str, Any] | None:
+def invalidated_by_slot(services: Services) -> dict[int, list[Item]]:
+    """Items an L1 challenge rolled back (shared fate), by the slot they had been in; they
+    stay findable until resubmitted (sequencer/ordering.py ``forget_after``)."""
+    out: dict[int, list[Item]] = {}
+    for item in services.sequencer.book.items.values():
+        if item.status == "invalidated" and item.slot is not None:
+            out.setdefault(item.slot, []).append(item)
+    for items in out.values():
+        items.sort(key=lambda i: i.index or 0)
+    return out
+
+
+def slot_summary(
+    services: Services, number: int, invalidated: dict[int, list[Item]] | None = None
+) -> dict[str, Any] | None:
     """One home-page row: per-rollup block hash, tx count and gas; item counts; L1 status."""
     seq = services.sequencer
     rollups = []
@@ -117,6 +132,7 @@ def slot_summary(services: Services, number: int) -> dict[str, Any] | None:
         "messages": sum(
             len(i.outcome.deliveries) for i in items if i.status == "included" and i.outcome
         ),
+        "invalidated": len((invalidated or {}).get(number, ())),
         "l1": _l1_of(services, number),
     }
 
@@ -143,8 +159,9 @@ def recent_slots(c: Ctx, params: list[Any]) -> dict[str, Any]:
     if opts.get("before") is not None:
         top = min(head, p.quantity(opts["before"], "before") - 1)
     rows = []
+    invalidated = invalidated_by_slot(c.services)
     for number in range(top, max(top - count, -1), -1):
-        row = slot_summary(c.services, number)
+        row = slot_summary(c.services, number, invalidated)
         if row is not None:
             rows.append(row)
     l1 = c.services.l1
@@ -170,11 +187,13 @@ def _leg_statuses(c: Ctx, out: dict[str, Any]) -> None:
 @explorer.method("xseq_slotItems")
 def slot_items(c: Ctx, params: list[Any]) -> Any:
     (value,) = p.positional(params, 1, 1)
-    slot = _slot(c.services, p.quantity(value, "slot number"))
-    if slot is None:
+    number = p.quantity(value, "slot number")
+    slot = _slot(c.services, number)
+    rolled_back = invalidated_by_slot(c.services).get(number, [])
+    if slot is None and not rolled_back:
         return None
     out = []
-    for item in slot.items:
+    for item in (*(slot.items if slot is not None else ()), *rolled_back):
         doc = item_json(item)
         _leg_statuses(c, doc)
         if item.change is not None:

@@ -19,10 +19,10 @@ from xseqd.chains.snapshot import import_rollups
 from xseqd.core.items import Item
 from xseqd.core.transition import Slot, TransitionFault, decoder, reapply
 from xseqd.errors import XseqError
+from xseqd.progress import Progress
 from xseqd.sequencer.journal import NullJournal
 from xseqd.sequencer.ordering import OrderMismatch
 from xseqd.sequencer.sequencer import Sequencer
-from xseqd.sequencer.slotline import Progress
 from xseqd.storage.codec import item_from_row
 from xseqd.storage.log import LogContents
 

@@ -1,5 +1,6 @@
-"""The terminal's view of the devnet: one ``info`` line per sealed slot, and progress lines
-for long work (pure formatting plus a rate-limited progress logger).
+"""The terminal's view of the devnet: one ``info`` line per sealed slot (pure formatting;
+node.py logs it from the sequencer's ``on_slot`` listener; progress lines for long work are
+xseqd/progress.py).
 
     slot 42  901: 3 tx  902: 1 tx  bundle 0x12ab…✓  msg 901→902 ✓  L1 safe@17
 
@@ -10,10 +11,6 @@ and, when settling on an L1, the highest slot committed there. Busy slots are cu
 """
 
 from __future__ import annotations
-
-import logging
-import time
-from collections.abc import Callable
 
 from xseqd.core.items import Item
 from xseqd.core.transition import Slot
@@ -72,40 +69,3 @@ def slot_line(slot: Slot, l1_safe: int | None = None) -> str:
     if l1_safe is not None:
         parts.append(f"L1 safe@{l1_safe}")
     return "  ".join(parts)
-
-
-class Progress:
-    """Logs ``label done/total (pct, elapsed)`` at most every ``every`` seconds, and once at
-    the end, for work long enough to look hung otherwise (restart replay, block import).
-    Work that finishes within ``every`` seconds logs nothing."""
-
-    def __init__(
-        self,
-        label: str,
-        total: int,
-        emit: Callable[[str], None] | None = None,
-        every: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.label = label
-        self.total = total
-        self.emit = emit or logging.getLogger("xseqd").info
-        self.every = every
-        self.clock = clock
-        self._started = clock()
-        self._last = self._started
-
-    def __call__(self, done: int) -> None:
-        now = self.clock()
-        if now - self._last < self.every:
-            return
-        self._last = now
-        pct = 100.0 * done / self.total if self.total else 100.0
-        elapsed = now - self._started
-        self.emit(f"{self.label} {done}/{self.total} ({pct:.0f}%, {elapsed:.1f}s)")
-
-    def done(self) -> None:
-        """The closing line, if any line was logged before (the work was long)."""
-        if self._last != self._started:
-            self._last = self._started - self.every  # force it
-            self(self.total)
