@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -62,6 +64,9 @@ def test_devnet_banner_env_config_and_clean_ctrl_c(tmp_path: Path) -> None:
             f"http://127.0.0.1:{l1_port}", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}
         ).json()
         assert l1["result"] == hex(900)
+        assert f"http://127.0.0.1:{port}/explorer" in banner
+        slot_line = terminal_slot_line(proc, f"http://127.0.0.1:{port}/rollup/901")
+        assert "901: 1 tx  902: 0 tx" in slot_line and "L1 safe@" in slot_line, slot_line
         info = json.loads((tmp_path / "data" / "endpoints.json").read_text())
         assert info["rollups"]["901"] == f"http://127.0.0.1:{port}/rollup/901"
         proc.send_signal(signal.SIGINT)
@@ -75,6 +80,27 @@ def test_devnet_banner_env_config_and_clean_ctrl_c(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def terminal_slot_line(proc: subprocess.Popen[str], url: str) -> str:
+    """Send a transfer on ``url``; the slot line the devnet then prints (info level)."""
+    key = dev_accounts(1)[0]
+    tx = {"chainId": 901, "nonce": 0, "to": "0x" + "11" * 20, "value": 1, "gas": 21_000,
+          "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}  # fmt: skip
+    raw = "0x" + bytes(key.sign_transaction(tx).raw_transaction).hex()
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]}
+    assert "result" in httpx.post(url, json=body).json()
+    found: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "xseqd.slots slot " in line:
+                found.put(line)
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    return found.get(timeout=20)
 
 
 def test_bad_rollups_dir_fails_with_a_clear_message(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ def banner(node: Node) -> str:
         "                 xseqd — shared-sequencer devnet",
         "",
         f"Sequencer RPC     {ep.base_url}/   (xseq_*)",
+        f"Explorer          {ep.base_url}/explorer   metrics: {ep.base_url}/metrics",
         "",
         "Rollups",
         "=======",
