@@ -6,7 +6,7 @@
 
 const view = document.getElementById("view");
 const live = document.getElementById("live");
-const state = { chainIds: [], route: "", known: new Set(), refreshing: false };
+const state = { chainIds: [], route: "", known: new Set(), refreshing: false, html: "" };
 document.getElementById("rpc-url").textContent = location.origin + "/";
 
 // -- JSON-RPC ----------------------------------------------------------------------------
@@ -316,7 +316,8 @@ async function render(quiet = false) {
     try {
       const html = await page(m);
       if (html != null && hash === (location.hash || "#/")) {
-        view.innerHTML = html;
+        if (html !== state.html || changed) view.innerHTML = html; // unchanged: leave it be
+        state.html = html;
         view.dataset.page = hash.split("/")[1] || "home";
         view.dataset.route = hash; // what tests wait for: this route's page is on screen
         if (changed) window.scrollTo(0, 0);

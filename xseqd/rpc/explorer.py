@@ -91,7 +91,10 @@ def invalidated_by_slot(services: Services) -> dict[int, list[Item]]:
     """Items an L1 challenge rolled back (shared fate), by the slot they had been in; they
     stay findable until resubmitted (sequencer/ordering.py ``forget_after``)."""
     out: dict[int, list[Item]] = {}
-    for item in services.sequencer.book.items.values():
+    book = services.sequencer.book
+    if book.epoch == 0:  # never rewound: nothing can be invalidated (and no scan of all items)
+        return out
+    for item in book.items.values():
         if item.status == "invalidated" and item.slot is not None:
             out.setdefault(item.slot, []).append(item)
     for items in out.values():
