@@ -110,8 +110,11 @@ async function home() {
     <tbody>${rows || `<tr><td colspan="9" class="empty">No slots yet: send a transaction.</td></tr>`}</tbody></table></div>`;
 }
 
-function legCard(leg, i) {
-  const st = leg.status == null ? badge("not included", "aborted") : statusOf(leg.status);
+function legCard(leg, i, itemStatus) {
+  // a leg of a dropped bundle is on no rollup, even if it ran before the failing one
+  const dropped = itemStatus === "aborted" || itemStatus === "invalidated";
+  const ran = leg.status == null ? "" : ` <span class="small">ran: ${num(leg.status) === 1 ? "success" : "reverted"}</span>`;
+  const st = dropped ? badge("not included", "aborted") + ran : statusOf(leg.status);
   return `<div class="leg" data-test="leg" data-chain="${esc(leg.chainId)}">
     <div class="row"><span class="small">leg ${i}</span> ${chain(leg.chainId)} ${txLink(leg.txHash, "leg-link")} ${st}</div>
     ${leg.gasUsed ? `<div class="small">${fmtInt(leg.gasUsed)} gas</div>` : ""}</div>`;
@@ -141,7 +144,7 @@ function itemCard(it) {
     : `<span class="hash">${esc(short(it.bundleHash))}</span>`;
   return `<li class="item ${esc(kind)} ${esc(it.status)}" data-test="item" data-kind="${esc(kind)}">
     <div class="item-head"><span class="idx">#${num(it.index)}</span> ${badge(kind, "info")} ${hashLink} ${badge(it.status)}</div>
-    ${it.legs.length ? `<div class="legs">${it.legs.map(legCard).join("")}</div>` : ""}
+    ${it.legs.length ? `<div class="legs">${it.legs.map((l, i) => legCard(l, i, it.status)).join("")}</div>` : ""}
     ${it.change ? `<div class="small mono">${esc(it.change)}</div>` : ""}
     ${abortBox(it.abort)}${messageLines(it.messages)}</li>`;
 }
@@ -193,7 +196,7 @@ async function bundlePage(h) {
       ["index", b.index != null ? num(b.index) : "–"],
       ["legs", `${b.legs.length} on ${[...new Set(b.legs.map((l) => l.chainId))].map(chain).join(" ")}`],
     ])}</div>
-    <h2>Legs</h2><div class="legs">${b.legs.map(legCard).join("")}</div>
+    <h2>Legs</h2><div class="legs">${b.legs.map((l, i) => legCard(l, i, b.status)).join("")}</div>
     ${abortBox(b.abort)}
     ${b.messages && b.messages.length ? `<h2>Cross-rollup messages</h2>${messageLines(b.messages)}` : ""}
     ${r ? `<h2>Order receipt</h2><div class="card">${kv([
