@@ -288,6 +288,8 @@ class Generator:
                 ("anvil_mine", [number, number]),
                 ("evm_increaseTime", [number]),
                 ("evm_setNextBlockTimestamp", [number]),
+                ("evm_setIntervalMining", [number]),  # a success would stop instant mining
+                ("evm_setIntervalMining", [self.rng.choice([-0.5, 1e-9, 1e300, "1"])]),
                 ("anvil_setBalance", [self.accounts[2], number]),
                 ("anvil_setNonce", [self.accounts[2], number]),
                 ("eth_getStorageAt", [RECIPIENT, number, "latest"]),

@@ -24,6 +24,7 @@ from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall
 from xseqd.rpc.envelope import Registry
 from xseqd.rpc.eth import _next_base_fee, decode_tx, submit
+from xseqd.sequencer.devtime import MAX_TIMESTAMP
 
 dev: Registry[RollupCall] = Registry({})
 
@@ -82,6 +83,8 @@ def anvil_mine(c: RollupCall, params: list[Any]) -> None:
     count = _mine_count(count_v) if count_v is not None else 1
     interval = p.quantity(interval_v, "interval") if interval_v is not None else 1
     seq = c.services.sequencer
+    if seq.head_timestamp + count * max(interval, 1) > MAX_TIMESTAMP:  # before sealing any
+        raise InvalidParams(f"interval {interval}: the last block would be past {MAX_TIMESTAMP}")
     for i in range(count):
         ts = None if i == 0 else seq.head_timestamp + max(interval, 1)
         c.services.driver.seal(ts)
@@ -110,11 +113,31 @@ def anvil_get_automine(c: RollupCall, params: list[Any]) -> bool:
     return c.services.driver.mode.value == "instant"
 
 
+# Bounds of evm_setIntervalMining: a shorter interval would seal back to back and hog the
+# event loop; a longer one is a typo (asyncio cannot sleep past ~2^53 s anyway).
+MIN_MINING_INTERVAL = 0.01
+MAX_MINING_INTERVAL = 86_400 * 365
+
+
+def mining_interval(value: Any) -> float:
+    """Seconds between slots for ``evm_setIntervalMining``: a JSON number or a hex quantity,
+    0 (manual mining, as anvil) or within [MIN_MINING_INTERVAL, MAX_MINING_INTERVAL]."""
+    if isinstance(value, float):
+        seconds = value
+    else:  # a quantity (refuses booleans, negatives, strings that are not hex)
+        seconds = float(min(p.quantity(value, "interval"), MAX_MINING_INTERVAL + 1))
+    if seconds != 0 and not MIN_MINING_INTERVAL <= seconds <= MAX_MINING_INTERVAL:
+        raise InvalidParams(
+            f"invalid interval: {value!r} seconds; 0 (manual) or between "
+            f"{MIN_MINING_INTERVAL} and {MAX_MINING_INTERVAL}"
+        )
+    return seconds
+
+
 @dev.method("evm_setIntervalMining")
 def evm_set_interval_mining(c: RollupCall, params: list[Any]) -> None:
     (seconds,) = p.positional(params, 1, 1)
-    value = seconds if isinstance(seconds, (int, float)) else p.quantity(seconds, "interval")
-    c.services.driver.set_interval(float(value))
+    c.services.driver.set_interval(mining_interval(seconds))
 
 
 @dev.method("evm_snapshot")
