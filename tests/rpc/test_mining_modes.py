@@ -33,6 +33,8 @@ NONSENSE: list[Any] = [
     True,  # not a number
     "1",
     "0xzz",
+    "0x 1",  # int(_, 16) takes it: it was 1 s
+    "0x+1",
     None,
     {},
     [1],

@@ -46,10 +46,9 @@ def _proof_key(value: Any) -> tuple[int, str]:
     text = value[2:] if value[:2] in ("0x", "0X") else value
     if len(text) > 64:
         raise InvalidParams("invalid storage key: hex string too long, want at most 32 bytes")
-    try:
-        slot = int(text or "0", 16)
-    except ValueError:
-        raise InvalidParams(f"invalid storage key: {value!r} is not hex") from None
+    if not p.is_hex(text):
+        raise InvalidParams(f"invalid storage key: {value!r} is not hex")
+    slot = int(text or "0", 16)
     as_given = "0x" + slot.to_bytes(32, "big").hex() if len(text) == 64 else fmt.q(slot)
     return slot, as_given
 
