@@ -78,7 +78,14 @@ class SlotDriver:
         if self.mode is SlotMode.INSTANT:
             asyncio.get_running_loop().call_soon(self.sequencer.prepare_next_slot)
         txs = sum(len(b.txs) for b in slot.blocks.values())
-        log.info("slot %d sealed: %d tx, ts %d", slot.number, txs, slot.timestamp)
+        fields = {
+            "slot": slot.number,
+            "timestamp": slot.timestamp,
+            "txs": txs,
+            "items": len(slot.items),
+            "rollups": {str(cid): len(b.txs) for cid, b in sorted(slot.blocks.items())},
+        }
+        log.info("slot %d sealed: %d tx, ts %d", slot.number, txs, slot.timestamp, extra=fields)
         return slot
 
     def seal_now_if_instant(self) -> None:
