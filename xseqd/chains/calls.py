@@ -87,14 +87,16 @@ class CallJob(Generic[T]):
 
 
 def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> tuple[StateAPI, bool]:
-    """The state a call runs on: a fresh one at ``header``, or the open block's (None);
-    and whether it is a state of its own (then it checks the clock from now on)."""
+    """The state a call runs on, always one of its own that checks the clock from now on:
+    a fresh one at ``header``, or (None: pending) a copy of the open block's working state
+    (``Rollup.open_state_copy``), else the head's. The flag says it is its own (any thread
+    may run the call)."""
     if header is None:
-        ob = rollup.open
-        if ob is not None:
-            return ob.workspace.state, False
-        header = rollup.head.block.header
-    state = rollup.state_at(header)
+        state = rollup.open_state_copy() if rollup.open is not None else None
+        if state is None:
+            state = rollup.state_at(rollup.head.block.header)
+    else:
+        state = rollup.state_at(header)
     limit(state)
     return state, True
 

@@ -16,13 +16,14 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_typing import Address
 
 from xseqd.chains import calls
+from xseqd.chains.calls import CallRequest
 from xseqd.core.checks import refuse_protected_account, refuse_system_sender
 from xseqd.core.devchange import DevChange
 from xseqd.errors import InvalidParams, TxRejected
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall
-from xseqd.rpc.envelope import Registry
+from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.eth import _next_base_fee, decode_tx, submit
 from xseqd.sequencer.devtime import MAX_TIMESTAMP
 
@@ -211,17 +212,19 @@ def stop_impersonating(c: RollupCall, params: list[Any]) -> None:
 
 
 @dev.method("eth_sendTransaction")
-def send_transaction(c: RollupCall, params: list[Any]) -> str:
+def send_transaction(c: RollupCall, params: list[Any]) -> str | OffLoop:
     return _send(c, params, unsigned=False)
 
 
 @dev.method("eth_sendUnsignedTransaction")
-def send_unsigned_transaction(c: RollupCall, params: list[Any]) -> str:
+def send_unsigned_transaction(c: RollupCall, params: list[Any]) -> str | OffLoop:
     """viem test client's send: as ``eth_sendTransaction``, only from an impersonated account."""
     return _send(c, params, unsigned=True)
 
 
-def _send(c: RollupCall, params: list[Any], *, unsigned: bool) -> str:
+def _send(c: RollupCall, params: list[Any], *, unsigned: bool) -> str | OffLoop:
+    """Without ``gas``, the estimate runs off the loop (on a copy of the pending state)
+    and the transaction is signed and submitted back on it, nonce read then."""
     (obj,) = p.positional(params, 1, 1)
     req = p.call_request(obj)
     if not isinstance(obj, dict) or not obj.get("from"):
@@ -234,13 +237,16 @@ def _send(c: RollupCall, params: list[Any], *, unsigned: bool) -> str:
     key = c.services.accounts.get(sender)
     if key is None and not impersonated:
         raise TxRejected(f"unknown account {fmt.h(sender)}")
+    if req.gas is None:
+        job = calls.prepare_estimate(c.rollup, None, req, c.services.limits)
+        return OffLoop(job.run, lambda gas: _sign_and_submit(c, req, gas, key))
+    return _sign_and_submit(c, req, req.gas, key)
+
+
+def _sign_and_submit(c: RollupCall, req: CallRequest, gas: int, key: Any) -> str:
+    sender = req.sender
     state = c.rollup.pending_state()
     nonce = req.nonce if req.nonce is not None else state.get_nonce(Address(sender))
-    gas = (
-        req.gas
-        if req.gas is not None
-        else calls.estimate_gas(c.rollup, None, req, c.services.limits)
-    )
     prio = req.max_priority_fee_per_gas
     if prio is None:
         prio = 1_000_000
