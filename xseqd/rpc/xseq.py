@@ -14,6 +14,7 @@ from xseqd.core.messages import MAX_DEPTH
 from xseqd.core.transition import Slot, committed_states
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
+from xseqd.rpc import rawtx
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.eth import check_backlog, decode_tx
@@ -36,6 +37,7 @@ xseq_root: Registry[Any] = Registry({})
 
 def _leg_chain_id(raw: bytes, i: int) -> int:
     """The chain id a signed transaction commits to (typed: field 0; legacy: EIP-155 v)."""
+    rawtx.check(raw)
     try:
         if raw and raw[0] < 0x7F:
             return int.from_bytes(rlp.decode(raw[1:])[0], "big")
