@@ -9,10 +9,10 @@ from the gas used, then a binary search to the exact minimum that does not fail.
 Bounds (chains/limits.py): the gas of a call, and the top of the estimate's search, is at
 most the gas cap; a call or estimate running longer than the timeout raises
 ``ExecutionTimeout``. ``prepare_call`` / ``prepare_estimate`` take what a call needs on the
-caller's (event loop) thread and return a ``CallJob`` to run: a call at a sealed block gets
-a state of its own, built from that block's state root, and may run on another thread while
-the sequencer keeps writing; a call on the open block's working state (``pending`` while a
-block is open) must run on the thread that owns the sequencer.
+caller's (event loop) thread and return a ``CallJob`` to run: a call always gets a state of
+its own, built from a sealed block's state root or (``pending`` while a block is open) a
+copy of the open block's working state, and may run on another thread while the sequencer
+keeps writing.
 """
 
 from __future__ import annotations
