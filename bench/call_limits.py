@@ -95,7 +95,7 @@ def _signed(nonce: int, data: str = "0x", to: str | None = None, gas: int = 21_0
         "data": data,
     }
     if to:
-        tx["to"] = to
+        tx["to"] = bytes.fromhex(to[2:])
     return "0x" + bytes(Account.sign_transaction(tx, dev_accounts(1)[0].key).raw_transaction).hex()
 
 
