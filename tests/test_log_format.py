@@ -14,11 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from web3 import Web3
 
 from tests.conftest import send_eth
 from tests.procs import EXE, free_port, kill_leftovers
-from xseqd import logs
+from xseqd import cli, logs
 from xseqd.accounts import dev_accounts
 
 
@@ -114,12 +115,7 @@ def test_json_formatter_keeps_fields_and_tracebacks() -> None:
     assert second["level"] == "error" and "RuntimeError: boom" in second["exc"]
 
 
-def test_an_unknown_log_format_is_refused() -> None:
-    done = subprocess.run(
-        [str(EXE), "devnet", "--no-l1", "--port", str(free_port()), "--log-format", "xml"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "--log-format must be one of text, json" in done.stderr
+def test_an_unknown_log_format_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process (the check comes before anything starts or any handler changes)."""
+    assert cli.main(["devnet", "--no-l1", "--port", str(free_port()), "--log-format", "xml"]) == 2
+    assert "--log-format must be one of text, json, not 'xml'" in capsys.readouterr().err
