@@ -11,7 +11,7 @@ Floors, bottom up (a module may import its own floor and the floors below):
     5  l1/                                   anvil, Settlement, the poster
     6  verify/                               the independent verifier
     7  rpc/                                  JSON-RPC over HTTP/WS
-    8  node, cli, client                     wiring and entry points
+    8  node, cli, client, logs               wiring and entry points
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ FLOORS = {
     "node": 8,
     "cli": 8,
     "client": 8,
+    "logs": 8,
 }
 MAX_MODULE_LINES = 600
 MAX_SEQUENCER_LINES = 250

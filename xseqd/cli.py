@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from xseqd import logs
 from xseqd.accounts import DEV_MNEMONIC, dev_accounts
 from xseqd.config import Settings, add_arguments, resolve
 from xseqd.errors import XseqError
@@ -287,13 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         from dataclasses import replace
 
         settings = replace(settings, l1_rpc="none")
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(name)s %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    logging.getLogger("eth").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per L1 request otherwise
+    try:
+        logs.configure(settings.log_level, settings.log_format)
+    except ValueError as exc:
+        print(f"xseqd: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(run_devnet(settings))
     except XseqError as exc:

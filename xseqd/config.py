@@ -34,6 +34,7 @@ class Settings:
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
     log_level: str = "info"
+    log_format: str = "text"
     max_body_bytes: int = 5 * 1024 * 1024
     rpc_gas_cap: int = 50_000_000
     rpc_evm_timeout: float = 5.0
@@ -76,6 +77,8 @@ HELP = {
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",
     "log_level": "debug, info, warning, error",
+    "log_format": "text (one short line per event) or json (one JSON object per line: ts, "
+    "level, logger, msg and the event's fields)",
     "max_body_bytes": "largest JSON-RPC request body (HTTP) or WebSocket message accepted; "
     "larger ones get a -32600 error (default 5242880, 5 MB)",
     "rpc_gas_cap": "gas cap of eth_call, eth_estimateGas and xseq_callBundle "

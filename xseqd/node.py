@@ -38,7 +38,7 @@ from xseqd.rpc.metrics import Metrics
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
-from xseqd.sequencer.slotline import slot_line
+from xseqd.sequencer.slotline import slot_fields, slot_line
 from xseqd.storage.journal import LogJournal
 from xseqd.storage.log import SequencerLog
 
@@ -141,7 +141,10 @@ class Node:
         def on_slot(slot: Any) -> None:
             if slots_log.isEnabledFor(logging.INFO):
                 poster = self.services.l1
-                slots_log.info(slot_line(slot, None if poster is None else poster.safe_slot))
+                slots_log.info(
+                    slot_line(slot, None if poster is None else poster.safe_slot),
+                    extra=slot_fields(slot),
+                )
 
         self.sequencer.listeners.on_block.append(on_block)
         self.sequencer.listeners.on_pending.append(on_pending)

@@ -178,8 +178,8 @@ def test_other_requests_are_answered_while_a_long_call_runs(tmp_path: Path) -> N
 
 
 def test_a_pending_call_on_the_open_block_is_bounded_too() -> None:
-    """With a block open (slot-time mode), `pending` calls run on the open block's state,
-    on the loop, and still stop at the timeout."""
+    """With a block open (slot-time mode), `pending` calls run on a copy of the open block's
+    state, and stop at the timeout too."""
     n = NodeThread(Settings.for_tests(rpc_evm_timeout=0.5, slot_time=600.0))
     n.start()
     try:
@@ -200,22 +200,23 @@ def test_a_pending_call_on_the_open_block_is_bounded_too() -> None:
         n.stop()
 
 
-@pytest.mark.parametrize("where", ["worker thread", "event loop"])
+@pytest.mark.parametrize("where", ["sealed block", "open block"])
 def test_ctrl_c_stops_the_daemon_within_2s_during_an_endless_call(
     tmp_path: Path, where: str
 ) -> None:
-    """At a sealed block the call runs on a worker thread; `pending` with a block open
-    (slot-time mode) runs on the loop thread itself. Either way SIGINT ends the daemon."""
-    on_loop = where == "event loop"
-    devnet, url = subprocess_devnet(tmp_path, "30", *(["--slot-time", "600"] if on_loop else []))
+    """At a sealed block the call runs on a worker thread over a state of its own; `pending`
+    with a block open (slot-time mode) too, over a copy of the open block's state (it used
+    to run on the loop thread and hold it). Either way SIGINT ends the daemon."""
+    open_block = where == "open block"
+    devnet, url = subprocess_devnet(tmp_path, "30", *(["--slot-time", "600"] if open_block else []))
     try:
-        if on_loop:  # open a block: pending calls then run on its working state
+        if open_block:  # open a block: pending calls then run on a copy of its state
             w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
             send_eth(w3, dev_accounts(1)[0], BOB, 1)
 
         def endless() -> None:
             try:
-                tag = "pending" if on_loop else "latest"
+                tag = "pending" if open_block else "latest"
                 post(url, "eth_call", {"data": LOOP, "gas": HUGE}, tag, timeout=40)
             except httpx.HTTPError:
                 pass
@@ -223,9 +224,8 @@ def test_ctrl_c_stops_the_daemon_within_2s_during_an_endless_call(
         threading.Thread(target=endless, daemon=True).start()
         time.sleep(1.0)  # the call is running
         assert devnet.proc.poll() is None
-        if on_loop:  # it does hold the loop
-            with pytest.raises(httpx.TimeoutException):
-                post(url, "eth_blockNumber", timeout=0.3)
+        # it does not hold the loop
+        assert "result" in post(url, "eth_blockNumber", timeout=2)
         t0 = time.monotonic()
         devnet.proc.send_signal(signal.SIGINT)
         code = devnet.wait_exit(timeout=10)

@@ -38,6 +38,7 @@ from eth_account import Account
 from websockets.sync.client import ClientConnection, connect
 
 from tests.procs import Devnet, free_port
+from tests.rpc import test_raw_tx_bounds
 from xseqd.accounts import dev_accounts
 from xseqd.rpc.app import ROLLUP_METHODS, ROOT_METHODS
 from xseqd.rpc.envelope import MAX_BATCH, MAX_BODY_BYTES, MAX_JSON_DEPTH
@@ -75,6 +76,8 @@ STATE_CHANGING = {
     "hardhat_stopImpersonatingAccount",
 }
 # a success of these with a guessed argument would stop mining or rewind the chain
+# RLP lists nested 100 KB deep: took 18 s of the event loop to decode (a legacy transaction)
+RLP_BOMB = "0x" + test_raw_tx_bounds.nested(100_000).hex()
 FRAGILE = {"evm_setAutomine", "evm_setIntervalMining", "evm_revert"}
 
 
@@ -287,6 +290,8 @@ class Generator:
                 ("anvil_mine", [number, number]),
                 ("evm_increaseTime", [number]),
                 ("evm_setNextBlockTimestamp", [number]),
+                ("evm_setIntervalMining", [number]),  # a success would stop instant mining
+                ("evm_setIntervalMining", [self.rng.choice([-0.5, 1e-9, 1e300, "1"])]),
                 ("anvil_setBalance", [self.accounts[2], number]),
                 ("anvil_setNonce", [self.accounts[2], number]),
                 ("eth_getStorageAt", [RECIPIENT, number, "latest"]),
@@ -319,7 +324,7 @@ class Generator:
             length = self.rng.choice([0, 1, 2, 31, 100, 600])
             text = "0x" + self.rng.randbytes(length).hex()
             if r > 0.9:
-                text = self.rng.choice(["0x" + "0" * 3, "0xgg", "c0", text + "z"])
+                text = self.rng.choice(["0x" + "0" * 3, "0xgg", "c0", text + "z", RLP_BOMB])
         return self.probe(self.obj("eth_sendRawTransaction", [text]), self.rng.choice(ROLLUPS))
 
     def malformed(self) -> Probe:

@@ -95,3 +95,26 @@ def test_an_object_or_array_id_is_never_echoed(devnet: NodeThread, request_: Any
     assert devnet.endpoints is not None
     reply = httpx.post(devnet.endpoints.rollup_url(901), json=request_, timeout=10).json()
     assert reply["id"] is None and reply["error"]["code"] == -32600, reply
+
+
+@pytest.mark.parametrize("text", ["0x 1", "0x+1", "0x1_0", "0x1 ", "0x\t1"])
+def test_a_quantity_is_hex_digits_only(w3a: Web3, text: str) -> None:
+    """Python's int(_, 16) takes spaces, signs and underscores: "0x 1" was the number 1, so
+    the fuzzer's evm_setIntervalMining("0x 1") switched the devnet to 1-s interval mining."""
+    who = Web3.to_checksum_address("0x000000000000000000000000000000000000d1d1")
+    head = w3a.eth.block_number
+    for method, params in (
+        ("anvil_setNonce", [who, text]),
+        ("anvil_setBalance", [who, text]),
+        ("evm_setIntervalMining", [text]),
+        ("eth_getBlockByNumber", [text, False]),
+    ):
+        reply = call(w3a, method, *params)
+        assert reply["error"]["code"] == -32602, (method, reply)
+    reply = call(w3a, "eth_getStorageAt", who, text, "latest")
+    assert reply["error"]["code"] == -32000, reply
+    reply = call(w3a, "eth_getProof", who, [text[2:]], "latest")
+    assert reply["error"]["code"] == -32602, reply
+    assert w3a.eth.get_transaction_count(who) == 0 and w3a.eth.get_balance(who) == 0
+    assert call(w3a, "anvil_getAutomine")["result"] is True
+    assert w3a.eth.block_number == head

@@ -74,8 +74,10 @@ class AccessTracer:
 
     @contextmanager
     def installed(self, state: StateAPI) -> Iterator[None]:
-        """Run ``state``'s transactions with the traced opcodes."""
-        base = type(state).computation_class
+        """Run ``state``'s transactions with the traced opcodes, on top of the computation
+        class the state has (a call state's checks the clock: chains/limits.py)."""
+        base = state.computation_class
+        own = vars(state).get("computation_class")
         wrapped: dict[int, Any] = dict(base.opcodes)
         for op in (*SLOT_OPS, *ADDRESS_OPS, *CALL_OPS):
             if op in wrapped:
@@ -85,7 +87,10 @@ class AccessTracer:
         try:
             yield
         finally:
-            del state.computation_class  # type: ignore[misc]
+            if own is None:
+                del state.computation_class  # type: ignore[misc]
+            else:
+                state.computation_class = own  # type: ignore[misc]
 
 
 class _TracedOpcode:
@@ -111,11 +116,17 @@ class AccessListResult:
 
 
 def create_access_list(
-    rollup: Rollup, header: BlockHeaderAPI | None, req: calls.CallRequest
+    rollup: Rollup,
+    header: BlockHeaderAPI | None,
+    req: calls.CallRequest,
+    state: StateAPI | None = None,
 ) -> AccessListResult:
     """The access list of the call at ``header`` (None: pending), and the gas the call uses
-    with it. A call that fails still answers, with ``error`` set (geth's behaviour)."""
-    state = calls.call_state(rollup, header)
+    with it. A call that fails still answers, with ``error`` set (geth's behaviour).
+    ``state``: the call's state, taken on the loop thread (``calls.call_state``), when this
+    runs on another."""
+    if state is None:
+        state = calls.call_state(rollup, header)
     gas = req.gas if req.gas is not None else min(state.gas_limit, DEFAULT_GAS_CAP)
     sender = Address(req.sender)
     if req.to is not None:

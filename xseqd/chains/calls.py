@@ -9,10 +9,10 @@ from the gas used, then a binary search to the exact minimum that does not fail.
 Bounds (chains/limits.py): the gas of a call, and the top of the estimate's search, is at
 most the gas cap; a call or estimate running longer than the timeout raises
 ``ExecutionTimeout``. ``prepare_call`` / ``prepare_estimate`` take what a call needs on the
-caller's (event loop) thread and return a ``CallJob`` to run: a call at a sealed block gets
-a state of its own, built from that block's state root, and may run on another thread while
-the sequencer keeps writing; a call on the open block's working state (``pending`` while a
-block is open) must run on the thread that owns the sequencer.
+caller's (event loop) thread and return a ``CallJob`` to run: a call always gets a state of
+its own, built from a sealed block's state root or (``pending`` while a block is open) a
+copy of the open block's working state, and may run on another thread while the sequencer
+keeps writing.
 """
 
 from __future__ import annotations
@@ -87,14 +87,16 @@ class CallJob(Generic[T]):
 
 
 def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> tuple[StateAPI, bool]:
-    """The state a call runs on: a fresh one at ``header``, or the open block's (None);
-    and whether it is a state of its own (then it checks the clock from now on)."""
+    """The state a call runs on, always one of its own that checks the clock from now on:
+    a fresh one at ``header``, or (None: pending) a copy of the open block's working state
+    (``Rollup.open_state_copy``), else the head's. The flag says it is its own (any thread
+    may run the call)."""
     if header is None:
-        ob = rollup.open
-        if ob is not None:
-            return ob.workspace.state, False
-        header = rollup.head.block.header
-    state = rollup.state_at(header)
+        state = rollup.open_state_copy() if rollup.open is not None else None
+        if state is None:
+            state = rollup.state_at(rollup.head.block.header)
+    else:
+        state = rollup.state_at(header)
     limit(state)
     return state, True
 

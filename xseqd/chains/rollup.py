@@ -10,8 +10,9 @@ Reads at any sealed block go through ``state_at``; ``rewind`` drops blocks above
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import rlp
@@ -86,6 +87,7 @@ class OpenBlock:
     senders: list[bytes] = field(default_factory=list)
     ops: list[Op] = field(default_factory=list)
     dirty: bool = False
+    copied: tuple[int, bytes] | None = None  # (ops, state root) of the latest state copy
 
     @property
     def number(self) -> int:
@@ -370,6 +372,42 @@ class Rollup:
             self.chaindb.db, header, self.context, prev_hashes or ()
         )
         return state
+
+    def open_state_copy(self) -> StateAPI:
+        """A state of its own equal to the open block's working state now, in the open
+        block's execution context: reads on it (``pending`` calls) may run on another
+        thread while the block goes on.
+
+        The working state's changes are first written to the database (py-evm's
+        ``persist``, which sealing does too; between transactions it changes nothing a
+        later transaction sees: test_open_state_copy.py re-imports such blocks), at most
+        once per applied operation, and the copy is a fresh state at the resulting root.
+        """
+        ob = self._require_open()
+        state = ob.workspace.state
+        if ob.copied is None or ob.copied[0] != len(ob.ops):
+            state.persist()
+            ob.copied = (len(ob.ops), bytes(state.state_root))
+        copy: StateAPI = type(state)(self.chaindb.db, state.execution_context, ob.copied[1])
+        return copy
+
+    def fork(self) -> Rollup:
+        """A throwaway twin whose open block is a private copy of this one's (its state from
+        ``open_state_copy``): transactions applied to it (``xseq_callBundle`` simulations,
+        on another thread) never reach this rollup. It shares the sealed chain and must
+        never be sealed."""
+        ob = self._require_open()
+        twin = copy.copy(self)
+        twin._open = replace(
+            ob,
+            workspace=Workspace(self.open_state_copy()),
+            txs=list(ob.txs),
+            receipts=list(ob.receipts),
+            senders=list(ob.senders),
+            ops=list(ob.ops),
+            copied=None,
+        )
+        return twin
 
     def pending_state(self) -> StateAPI:
         """The open block's working state (latest state when no block is open)."""

@@ -309,5 +309,11 @@ class Poster:
             slots[0].number,
             slots[-1].number,
             receipt["transactionHash"],
+            extra={
+                "first_slot": slots[0].number,
+                "last_slot": slots[-1].number,
+                "l1_block": int(receipt["blockNumber"], 16),
+                "l1_tx": receipt["transactionHash"],
+            },
         )
         return True

@@ -11,8 +11,8 @@
   delivery transaction there and that rollup's RPC URL; the trace of a delivery
   transaction carries ``xseqDeliveredFrom`` pointing back at the origin.
 
-Sealed blocks are traced off the event loop; a traceCall at ``pending`` runs on the loop
-(the open block's state belongs to it). All are bounded by --rpc-evm-timeout.
+Every trace runs off the event loop, a traceCall at ``pending`` on a copy of the open
+block's state (``Rollup.open_state_copy``). All are bounded by --rpc-evm-timeout.
 """
 
 from __future__ import annotations

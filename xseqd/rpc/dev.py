@@ -16,14 +16,16 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_typing import Address
 
 from xseqd.chains import calls
+from xseqd.chains.calls import CallRequest
 from xseqd.core.checks import refuse_protected_account, refuse_system_sender
 from xseqd.core.devchange import DevChange
 from xseqd.errors import InvalidParams, TxRejected
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall
-from xseqd.rpc.envelope import Registry
+from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.eth import _next_base_fee, decode_tx, submit
+from xseqd.sequencer.devtime import MAX_TIMESTAMP
 
 dev: Registry[RollupCall] = Registry({})
 
@@ -82,6 +84,8 @@ def anvil_mine(c: RollupCall, params: list[Any]) -> None:
     count = _mine_count(count_v) if count_v is not None else 1
     interval = p.quantity(interval_v, "interval") if interval_v is not None else 1
     seq = c.services.sequencer
+    if seq.head_timestamp + count * max(interval, 1) > MAX_TIMESTAMP:  # before sealing any
+        raise InvalidParams(f"interval {interval}: the last block would be past {MAX_TIMESTAMP}")
     for i in range(count):
         ts = None if i == 0 else seq.head_timestamp + max(interval, 1)
         c.services.driver.seal(ts)
@@ -110,11 +114,31 @@ def anvil_get_automine(c: RollupCall, params: list[Any]) -> bool:
     return c.services.driver.mode.value == "instant"
 
 
+# Bounds of evm_setIntervalMining: a shorter interval would seal back to back and hog the
+# event loop; a longer one is a typo (asyncio cannot sleep past ~2^53 s anyway).
+MIN_MINING_INTERVAL = 0.01
+MAX_MINING_INTERVAL = 86_400 * 365
+
+
+def mining_interval(value: Any) -> float:
+    """Seconds between slots for ``evm_setIntervalMining``: a JSON number or a hex quantity,
+    0 (manual mining, as anvil) or within [MIN_MINING_INTERVAL, MAX_MINING_INTERVAL]."""
+    if isinstance(value, float):
+        seconds = value
+    else:  # a quantity (refuses booleans, negatives, strings that are not hex)
+        seconds = float(min(p.quantity(value, "interval"), MAX_MINING_INTERVAL + 1))
+    if seconds != 0 and not MIN_MINING_INTERVAL <= seconds <= MAX_MINING_INTERVAL:
+        raise InvalidParams(
+            f"invalid interval: {value!r} seconds; 0 (manual) or between "
+            f"{MIN_MINING_INTERVAL} and {MAX_MINING_INTERVAL}"
+        )
+    return seconds
+
+
 @dev.method("evm_setIntervalMining")
 def evm_set_interval_mining(c: RollupCall, params: list[Any]) -> None:
     (seconds,) = p.positional(params, 1, 1)
-    value = seconds if isinstance(seconds, (int, float)) else p.quantity(seconds, "interval")
-    c.services.driver.set_interval(float(value))
+    c.services.driver.set_interval(mining_interval(seconds))
 
 
 @dev.method("evm_snapshot")
@@ -188,17 +212,19 @@ def stop_impersonating(c: RollupCall, params: list[Any]) -> None:
 
 
 @dev.method("eth_sendTransaction")
-def send_transaction(c: RollupCall, params: list[Any]) -> str:
+def send_transaction(c: RollupCall, params: list[Any]) -> str | OffLoop:
     return _send(c, params, unsigned=False)
 
 
 @dev.method("eth_sendUnsignedTransaction")
-def send_unsigned_transaction(c: RollupCall, params: list[Any]) -> str:
+def send_unsigned_transaction(c: RollupCall, params: list[Any]) -> str | OffLoop:
     """viem test client's send: as ``eth_sendTransaction``, only from an impersonated account."""
     return _send(c, params, unsigned=True)
 
 
-def _send(c: RollupCall, params: list[Any], *, unsigned: bool) -> str:
+def _send(c: RollupCall, params: list[Any], *, unsigned: bool) -> str | OffLoop:
+    """Without ``gas``, the estimate runs off the loop (on a copy of the pending state)
+    and the transaction is signed and submitted back on it, nonce read then."""
     (obj,) = p.positional(params, 1, 1)
     req = p.call_request(obj)
     if not isinstance(obj, dict) or not obj.get("from"):
@@ -211,13 +237,16 @@ def _send(c: RollupCall, params: list[Any], *, unsigned: bool) -> str:
     key = c.services.accounts.get(sender)
     if key is None and not impersonated:
         raise TxRejected(f"unknown account {fmt.h(sender)}")
+    if req.gas is None:
+        job = calls.prepare_estimate(c.rollup, None, req, c.services.limits)
+        return OffLoop(job.run, lambda gas: _sign_and_submit(c, req, gas, key))
+    return _sign_and_submit(c, req, req.gas, key)
+
+
+def _sign_and_submit(c: RollupCall, req: CallRequest, gas: int, key: Any) -> str:
+    sender = req.sender
     state = c.rollup.pending_state()
     nonce = req.nonce if req.nonce is not None else state.get_nonce(Address(sender))
-    gas = (
-        req.gas
-        if req.gas is not None
-        else calls.estimate_gas(c.rollup, None, req, c.services.limits)
-    )
     prio = req.max_priority_fee_per_gas
     if prio is None:
         prio = 1_000_000

@@ -4,7 +4,8 @@ This is the only place that knows the envelope. Handlers are registered once by 
 ``Registry``; ``handle_body`` turns raw bytes into the raw response bytes (or ``None`` for
 a batch of notifications). A handler may return ``OffLoop(fn)``: ``fn`` then runs on a
 worker thread while the event loop keeps serving (read-only executions on a state of their
-own, rpc/eth.py); everything else runs on the loop, in order. Errors raised as
+own, rpc/eth.py), and ``OffLoop.then`` back on the loop; everything else runs on the loop,
+in order. Errors raised as
 ``XseqError`` keep their code; anything else becomes -32603, is logged with its
 traceback, and never escapes.
 """
@@ -80,9 +81,12 @@ OFF_LOOP_WORKERS = 4
 
 @dataclass(frozen=True)
 class OffLoop:
-    """A handler's answer that is computed by ``fn`` on a worker thread."""
+    """A handler's answer that is computed by ``fn`` on a worker thread; with ``then``,
+    ``then(result)`` runs back on the loop and gives the answer (it may change state:
+    eth_sendTransaction estimates off the loop, then signs and submits on it)."""
 
     fn: Callable[[], Any]
+    then: Callable[[Any], Any] | None = None
 
 
 _executor: ThreadPoolExecutor | None = None
@@ -162,7 +166,10 @@ async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any
         result = handler(ctx, params)
         if isinstance(result, OffLoop):
             loop = asyncio.get_running_loop()
+            then = result.then
             result = await loop.run_in_executor(_off_loop_executor(), result.fn)
+            if then is not None:
+                result = then(result)
     except XseqError as exc:
         return None if is_notification else _response(req_id, error=exc)
     except Exception:

@@ -22,6 +22,7 @@ from xseqd.core.logfilter import LogCriteria
 from xseqd.errors import InvalidParams, ResourceNotFound, ServerBusy, TxRejected
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
+from xseqd.rpc import rawtx
 from xseqd.rpc.context import RollupCall
 from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.filters import Filter, matching_logs
@@ -360,6 +361,7 @@ def unwrap_blob_network_form(raw: bytes) -> bytes:
 
 def decode_tx(c: RollupCall, raw: bytes) -> SignedTransactionAPI:
     """Decode and check a signed transaction (any type the next block's fork accepts)."""
+    rawtx.check(raw)  # size and RLP depth, before anything decodes it
     vm_class = c.rollup.vm_class_for(c.rollup.head.number + 1)
     raw = unwrap_blob_network_form(raw)
     try:

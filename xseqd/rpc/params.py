@@ -17,6 +17,12 @@ from xseqd.errors import InvalidInput, InvalidParams
 
 MAX_UINT256 = (1 << 256) - 1
 TAGS = ("latest", "pending", "safe", "finalized", "earliest")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def is_hex(text: str) -> bool:
+    """Only hex digits (``int(text, 16)`` also takes spaces, signs and underscores)."""
+    return _HEX_DIGITS.issuperset(text)
 
 
 def quantity(value: Any, name: str = "quantity", limit: int = MAX_UINT256) -> int:
@@ -26,10 +32,9 @@ def quantity(value: Any, name: str = "quantity", limit: int = MAX_UINT256) -> in
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value[:2] in ("0x", "0X") and len(value) > 2:
-        try:
-            number = int(value[2:], 16)
-        except ValueError:
-            raise InvalidParams(f"invalid {name}: {value!r} is not hex") from None
+        if not is_hex(value[2:]):
+            raise InvalidParams(f"invalid {name}: {value!r} is not hex")
+        number = int(value[2:], 16)
     else:
         raise InvalidParams(f"invalid {name}: expected hex quantity, got {value!r}")
     if not 0 <= number <= limit:
@@ -69,10 +74,9 @@ def storage_slot(value: Any) -> int:
         raise InvalidInput(
             "unable to decode storage key: hex string too long, want at most 32 bytes"
         )
-    try:
-        return int(value[2:] or "0", 16)
-    except ValueError:
-        raise InvalidInput("unable to decode storage key: hex string invalid") from None
+    if not is_hex(value[2:]):
+        raise InvalidInput("unable to decode storage key: hex string invalid")
+    return int(value[2:] or "0", 16)
 
 
 def boolean(value: Any, name: str = "flag") -> bool:

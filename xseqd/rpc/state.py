@@ -5,24 +5,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from xseqd.chains import accesslist, proofs
+from xseqd.chains import accesslist, calls, proofs
 from xseqd.chains.limits import deadline
 from xseqd.errors import InvalidParams
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall
-from xseqd.rpc.envelope import Registry
+from xseqd.rpc.envelope import OffLoop, Registry
 
 state_methods: Registry[RollupCall] = Registry({})
 
 
 @state_methods.method("eth_createAccessList")
-def create_access_list(c: RollupCall, params: list[Any]) -> dict[str, Any]:
+def create_access_list(c: RollupCall, params: list[Any]) -> OffLoop:
+    """Runs off the loop on a state of its own, bounded like eth_call."""
     obj, ref = p.positional(params, 1, 2)
     req = p.call_request(obj)
     header = c.header_for_state(p.block_ref(ref, p.PENDING))
-    with deadline(c.services.limits):  # bounded like eth_call (sealed-block states)
-        result = accesslist.create_access_list(c.rollup, header, req)
+    state = calls.call_state(c.rollup, header)  # on the loop: may copy the open block's
+    limits = c.services.limits
+
+    def run() -> dict[str, Any]:
+        with deadline(limits):
+            return _access_list_json(accesslist.create_access_list(c.rollup, header, req, state))
+
+    return OffLoop(run)
+
+
+def _access_list_json(result: accesslist.AccessListResult) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "accessList": [
             {"address": fmt.h(addr), "storageKeys": [fmt.h(k.to_bytes(32, "big")) for k in keys]}
@@ -46,10 +56,9 @@ def _proof_key(value: Any) -> tuple[int, str]:
     text = value[2:] if value[:2] in ("0x", "0X") else value
     if len(text) > 64:
         raise InvalidParams("invalid storage key: hex string too long, want at most 32 bytes")
-    try:
-        slot = int(text or "0", 16)
-    except ValueError:
-        raise InvalidParams(f"invalid storage key: {value!r} is not hex") from None
+    if not p.is_hex(text):
+        raise InvalidParams(f"invalid storage key: {value!r} is not hex")
+    slot = int(text or "0", 16)
     as_given = "0x" + slot.to_bytes(32, "big").hex() if len(text) == 64 else fmt.q(slot)
     return slot, as_given
 

@@ -14,8 +14,9 @@ from xseqd.core.messages import MAX_DEPTH
 from xseqd.core.transition import Slot, committed_states
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
+from xseqd.rpc import rawtx
 from xseqd.rpc.context import RollupCall, Services
-from xseqd.rpc.envelope import Registry
+from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.eth import check_backlog, decode_tx
 from xseqd.sequencer.intake import MAX_BUNDLE_LEGS, BundleRejected
 
@@ -36,6 +37,7 @@ xseq_root: Registry[Any] = Registry({})
 
 def _leg_chain_id(raw: bytes, i: int) -> int:
     """The chain id a signed transaction commits to (typed: field 0; legacy: EIP-155 v)."""
+    rawtx.check(raw)
     try:
         if raw and raw[0] < 0x7F:
             return int.from_bytes(rlp.decode(raw[1:])[0], "big")
@@ -156,15 +158,19 @@ def send_bundle(c: Ctx, params: list[Any]) -> dict[str, Any]:
 
 
 @xseq_root.method("xseq_callBundle")
-def call_bundle(c: Ctx, params: list[Any]) -> dict[str, Any]:
+def call_bundle(c: Ctx, params: list[Any]) -> OffLoop:
     obj, _block = p.positional(params, 1, 2)
     if not isinstance(obj, dict) or "txs" not in obj:
         raise p.InvalidParams("expected {txs: [rawTx, ...]}")
     legs = parse_legs(c, obj["txs"])
-    outcome = c.services.sequencer.simulate_bundle(legs, c.services.limits)
-    out = outcome_json(outcome, tuple(legs))
-    out["status"] = "included" if outcome.included else "aborted"
-    return out
+    job = c.services.sequencer.bundles.prepare_simulation(legs, c.services.limits)
+
+    def answer(outcome: BundleOutcome) -> dict[str, Any]:
+        out = outcome_json(outcome, tuple(legs))
+        out["status"] = "included" if outcome.included else "aborted"
+        return out
+
+    return OffLoop(job, answer)  # on copies of the open blocks, off the loop
 
 
 @xseq_root.method("xseq_cancelBundle")

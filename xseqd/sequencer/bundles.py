@@ -8,9 +8,10 @@ place); a structural problem is a ``BundleRejected`` error and nothing is ordere
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import nullcontext
 
-from xseqd.chains.limits import CallLimits, deadline, limited
+from xseqd.chains.limits import CallLimits, deadline, limit
 from xseqd.core import checks, transition
 from xseqd.core.atomic import BundleOutcome, Leg
 from xseqd.core.items import Item, ItemKind
@@ -85,10 +86,18 @@ class BundleDesk:
                     callback(leg.chain_id, leg.tx_hash)
 
     def simulate(self, legs: list[Leg], limits: CallLimits | None = None) -> BundleOutcome:
-        """Run a bundle on the open slot's state and undo it (xseq_callBundle).
+        """Run a bundle on the open slot's state and undo it (xseq_callBundle)."""
+        return self.prepare_simulation(legs, limits)()
 
-        With ``limits``: a leg whose gas is above the gas cap is refused, and the run is
-        aborted at the timeout (``ExecutionTimeout``; every rollup is put back as it was).
+    def prepare_simulation(
+        self, legs: list[Leg], limits: CallLimits | None = None
+    ) -> Callable[[], BundleOutcome]:
+        """Check a bundle and copy every rollup's open block (``Rollup.fork``), on the loop
+        thread; the returned job runs the bundle on the copies, on any thread, and never
+        touches the sequencer.
+
+        With ``limits``: a leg whose gas is above the gas cap is refused here, and the job
+        is aborted at the timeout (``ExecutionTimeout``).
         """
         seq = self.seq
         check_bundle_shape(legs, seq.rollups)
@@ -100,22 +109,22 @@ class BundleDesk:
                     )
         was_open = seq.has_open_slot
         seq.open_slot()
-        marks = {cid: r.snapshot() for cid, r in seq.rollups.items() if r.open is not None}
         try:
-            with ExitStack() as bounds:
-                if limits is not None:
-                    bounds.enter_context(deadline(limits))
-                    for rollup in seq.rollups.values():
-                        if rollup.open is not None:
-                            bounds.enter_context(limited(rollup.open.workspace.state))
-                return transition.apply_item(seq.rollups, ItemKind.BUNDLE, legs, b"", keep=False)
-        except BaseException:  # aborted mid-bundle: undo the legs that ran
-            for cid, mark in marks.items():
-                seq.rollups[cid].revert(mark)
-            raise
+            forks = {cid: r.fork() for cid, r in seq.rollups.items()}
         finally:
             if not was_open and not seq.open_slot_has_items:
                 seq.discard_open_slot()
+        if limits is not None:
+            for fork in forks.values():
+                assert fork.open is not None
+                limit(fork.open.workspace.state)
+
+        def run() -> BundleOutcome:
+            with deadline(limits) if limits is not None else nullcontext():
+                # kept on the copies (thrown away), so nothing is re-executed to undo it
+                return transition.apply_item(forks, ItemKind.BUNDLE, legs, b"", keep=True)
+
+        return run
 
     def cancel(self, uuid: str) -> bool:
         cancelled = self.seq.book.cancel(uuid)

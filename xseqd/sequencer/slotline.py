@@ -54,6 +54,17 @@ def _capped(parts: list[str]) -> list[str]:
     return parts[:MAX_NAMED] + [f"+{len(parts) - MAX_NAMED} more"]
 
 
+def slot_fields(slot: Slot) -> dict[str, object]:
+    """The slot line's structured fields (``--log-format json`` puts them beside ``msg``)."""
+    return {
+        "slot": slot.number,
+        "timestamp": slot.timestamp,
+        "txs": sum(len(b.txs) for b in slot.blocks.values()),
+        "items": len(slot.items),
+        "rollups": {str(cid): len(b.txs) for cid, b in sorted(slot.blocks.items())},
+    }
+
+
 def slot_line(slot: Slot, l1_safe: int | None = None) -> str:
     """The ``info`` line for a sealed slot; ``l1_safe`` is the highest slot committed on L1
     (None: not settling)."""
