@@ -36,6 +36,7 @@ FLOORS = {
     "node": 8,
     "cli": 8,
     "client": 8,
+    "keyper": 8,
 }
 MAX_MODULE_LINES = 600
 MAX_SEQUENCER_LINES = 250

@@ -27,6 +27,7 @@ from xseqd.rpc import format as fmt
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.debug import debug
 from xseqd.rpc.dev import dev
+from xseqd.rpc.encrypted import encrypted
 from xseqd.rpc.envelope import (
     MAX_BODY_BYTES,
     Registry,
@@ -43,10 +44,11 @@ from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
 log = logging.getLogger("xseqd.rpc")
 
-ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, debug, xseq_rollup)
+ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, debug, xseq_rollup, encrypted)
 # --no-cheats: without the dev registry (anvil_*, hardhat_*, evm_*, impersonation, signing
 # with the unlocked dev accounts), whose methods then answer -32601 like any unknown one
-NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(state_methods, debug, xseq_rollup)
+NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(state_methods, debug, xseq_rollup, encrypted)
+ROOT_METHODS: Registry[RootCall] = xseq_root.merged(encrypted)
 
 JSON_HEADERS = {"content-type": "application/json"}
 
@@ -106,7 +108,7 @@ def build_app(
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = await handle_body(xseq_root, RootCall(services), body, max_body_bytes)
+        out = await handle_body(ROOT_METHODS, RootCall(services), body, max_body_bytes)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def rollup_ws(ws: WebSocket) -> None:
@@ -117,7 +119,7 @@ def build_app(
         await serve_socket(ws, rollup_methods, ctx, max_body_bytes)
 
     async def root_ws(ws: WebSocket) -> None:
-        await serve_socket(ws, xseq_root, RootCall(services), max_body_bytes)
+        await serve_socket(ws, ROOT_METHODS, RootCall(services), max_body_bytes)
 
     routes = [
         Route("/", root_http, methods=["GET", "POST"]),

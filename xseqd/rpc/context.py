@@ -31,6 +31,9 @@ class Services:
     impersonated: set[bytes] = field(default_factory=set)
     l1: Any = None  # l1/poster.py Poster when settling on an L1
     limits: CallLimits = field(default_factory=CallLimits)  # eth_call gas cap and timeout
+    encrypted: Any = None  # sequencer/encrypted.py EncryptedDesk (None: encryption off)
+    decryptor: Any = None  # sequencer/decryption.py Decryptor, when keypers run
+    keyper_urls: list[str] = field(default_factory=list)
 
 
 @dataclass
