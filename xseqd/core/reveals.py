@@ -66,6 +66,6 @@ class RevealLedger:
                 return f"{where}: {exc}"
             commit = pending.popleft()
             if (opened.slot, opened.order_root) != (commit.slot, commit.order_root):
-                return f"{where}: opened for slot {opened.slot}, committed in slot {commit.slot}"
+                return f"{where}: opened with another seal than its commit's (slot {commit.slot})"
         self.pending = pending
         return None
