@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -126,8 +127,17 @@ def serve(share: KeyShare, sequencer: str, host: str, port: int) -> None:
             pass
 
     server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     print(f"keyper {share.index} listening on {host}:{server.server_address[1]}", flush=True)
     server.serve_forever()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A keyper started by a devnet ends when that devnet's process is gone (even after
+    kill -9), so that no keyper outlives it holding its port."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 # -- the dealer and the devnet's keyper processes ------------------------------------------
