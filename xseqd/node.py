@@ -41,6 +41,7 @@ from xseqd.rpc.filters import FilterHub
 from xseqd.sequencer.decryption import Decryptor
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.encrypted import EncryptedDesk
+from xseqd.sequencer.frontrun import Frontrunner
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
 from xseqd.storage.journal import LogJournal
@@ -138,6 +139,8 @@ class Node:
                 directory = Path(self._keyper_tmp)
             keyset = deal_files(directory, s.keypers, s.keyper_threshold)
             self.keypers = KeyperSet(directory, keyset, self.sequencer.address, s.host)
+        if s.fault == "frontrun":
+            self.sequencer.bundles.searcher = Frontrunner(self.sequencer.submit)
         desk = EncryptedDesk(self.sequencer, self.keys.sequencer, keyset)
         self.services.encrypted = desk
         if self.keypers is not None:
