@@ -92,6 +92,8 @@ def serve(share: KeyShare, sequencer: str, host: str, port: int) -> None:
     """Serve ``keyper_release`` (JSON-RPC 2.0 over HTTP POST) until killed."""
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: the sequencer asks after every seal
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             rid: Any = None
             try:

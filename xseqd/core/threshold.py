@@ -20,6 +20,7 @@ breaking change for every client that encrypts (pinned by tests/core/test_thresh
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable, Sequence
@@ -77,6 +78,11 @@ def is_point(value: bytes) -> bool:
 # -- the keyset ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
+def _verification_key(commitments: tuple[bytes, ...], index: int) -> bytes:
+    return add([mul(c, pow(index, k, N)) for k, c in enumerate(commitments)])
+
+
 @dataclass(frozen=True)
 class Keyset:
     """The public side of a dealt key: threshold, keyper count, Feldman commitments."""
@@ -101,8 +107,7 @@ class Keyset:
 
     def verification_key(self, index: int) -> bytes:
         """X_i = f(i)·G, from the commitments alone."""
-        terms = [mul(c, pow(index, k, N)) for k, c in enumerate(self.commitments)]
-        return add(terms)
+        return _verification_key(self.commitments, index)
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -40,6 +40,7 @@ class Decryptor:
         self.answered = 0  # keypers that released at the last attempt
         self.waiting_since: float | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
 
@@ -52,12 +53,10 @@ class Decryptor:
         self.kick()
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.wait([self._task], timeout=5)
             self._task = None
         if self._http is not None:
             await self._http.aclose()
@@ -72,9 +71,10 @@ class Decryptor:
         }
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), RETRY)
+        while not self._stopping:
+            try:  # asyncio.timeout, not wait_for: wait_for may swallow a cancel (3.11)
+                async with asyncio.timeout(RETRY):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
@@ -129,23 +129,32 @@ class Decryptor:
                 for c in commits
             ],
         }
-        replies = await asyncio.gather(*(self._ask(url, request) for url in self.urls))
         context = seal_digest(domain, seal.slot, seal.order_root)
         c1s = [Envelope.decode(split_payload(c.payload)[0]).c1 for c in commits]
         good: list[list[Share]] = []
-        for reply in replies:
-            if reply is None or len(reply) != len(commits):
-                continue
-            try:
-                parsed = [Share.from_json(s) for s in reply]
-            except Exception:
-                continue
-            if all(threshold.verify_share(keyset, c1, context, s) for c1, s in zip(c1s, parsed)):
-                good.append(parsed)
+        asks = [asyncio.ensure_future(self._ask(url, request)) for url in self.urls]
+        try:  # the first t keypers whose shares verify are enough
+            for next_reply in asyncio.as_completed(asks):
+                reply = await next_reply
+                if reply is None or len(reply) != len(commits):
+                    continue
+                try:
+                    parsed = [Share.from_json(s) for s in reply]
+                except Exception:
+                    continue
+                if all(
+                    threshold.verify_share(keyset, c1, context, s) for c1, s in zip(c1s, parsed)
+                ):
+                    good.append(parsed)
+                    if len(good) == keyset.threshold:
+                        break
+        finally:
+            for ask in asks:
+                ask.cancel()
         self.answered = len(good)
         if len(good) < keyset.threshold:
             return None
-        chosen = good[: keyset.threshold]
+        chosen = good
         return [tuple(k[j] for k in chosen) for j in range(len(commits))]
 
     async def _ask(self, url: str, request: dict[str, Any]) -> list[dict[str, Any]] | None:
