@@ -168,3 +168,31 @@ def test_a_reveal_whose_legs_are_not_the_plaintext_never_re_derives() -> None:
         assert info.value.kind == "execution" and why in info.value.reason
     chains = rollups()  # control: the honest reveal re-derives
     replay_slot(chains, 1_900_000_000, items_of(chains, [honest]))
+
+
+def test_verify_names_reveals_posted_out_of_sealed_order(anvil: Anvil, tmp_path: Path) -> None:
+    """The third row of the sandwich table: a sequencer that reorders after decryption
+    (here: posts slot 2's two reveals reversed, --fault order:2) is named by verify."""
+    settings = Settings.for_tests(
+        l1_rpc=anvil.url, challenge_window=100, data_dir=tmp_path, db="", keypers=2,
+        keyper_threshold=2, fault="order:2",
+    )  # fmt: skip
+    node = NodeThread(settings)
+    node.start()
+    try:
+        seq, a = client(node), rollup(node, 901)
+        a.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        first = seq.send_encrypted_bundle([transfer(901, KEYS[0], 0, 5)])
+        second = seq.send_encrypted_bundle([transfer(901, KEYS[1], 0, 6)])
+        assert first["slot"] == second["slot"] == "0x1"
+        a.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        for sent in (first, second):
+            assert seq.wait_revealed(sent["bundleHash"])["executedSlot"] == "0x2"
+        a.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        wait_posted(node)
+    finally:
+        node.stop()
+    done = subprocess.run([str(EXE), "verify", "--data-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "BAD slot 2 (execution)" in done.stdout and "sealed order" in done.stdout, done.stdout
