@@ -177,10 +177,21 @@ class KeyperSet:
 
     def start_all(self) -> None:
         """Start every keyper at once, then wait for each to listen."""
+        self.spawn_all()
+        self.await_all()
+
+    def spawn_all(self) -> None:
         for i in range(1, self.keyset.n + 1):
             self._spawn(i)
-        for i in range(1, self.keyset.n + 1):
-            self._await(i)
+
+    def await_all(self) -> None:
+        """Wait for every spawned keyper to listen (stops them all if one does not)."""
+        try:
+            for i in range(1, self.keyset.n + 1):
+                self._await(i)
+        except BaseException:
+            self.stop_all()
+            raise
 
     def start(self, index: int) -> None:
         """(Re)start keyper ``index`` on its port."""

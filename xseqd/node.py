@@ -155,7 +155,7 @@ class Node:
     async def _start_keypers(self) -> None:
         if self.keypers is None or self.decryptor is None:
             return
-        await asyncio.to_thread(self.keypers.start_all)
+        await asyncio.to_thread(self.keypers.await_all)  # spawned before the L1 started
         self.decryptor.urls = self.keypers.urls
         self.services.keyper_urls = self.keypers.urls
         decryptor = self.decryptor
@@ -193,6 +193,8 @@ class Node:
         host, port = sock.getsockname()[:2]
         self.endpoints = Endpoints(host, port)
         self.services.base_url = self.endpoints.base_url
+        if self.keypers is not None:  # they start while the L1 does
+            self.keypers.spawn_all()
         if self.settings.l1_rpc != "none":  # ready means ready: L1 first, then the port
             try:
                 await self._start_l1()

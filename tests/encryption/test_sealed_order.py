@@ -12,7 +12,8 @@ from eth_hash.auto import keccak
 
 from tests.encryption.support import SINK, client, nonce, rollup, rpc, transfer, wait_for
 from xseqd.accounts import dev_accounts
-from xseqd.core.encrypted import sign_seal
+from xseqd.client import encrypt_bundle
+from xseqd.core.encrypted import sign_seal, split_payload
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.node import NodeThread
 
@@ -98,8 +99,6 @@ def release_request(node: NodeThread, slot: int, sent: dict, signer: bytes) -> d
     entries = [i.entry.hash for i in seq.book.open_items]
     root = order_root(slot, entries)
     domain = ReceiptDomain(0)
-    from xseqd.core.encrypted import split_payload
-
     return {
         "jsonrpc": "2.0",
         "id": 1,
@@ -128,8 +127,6 @@ def test_aborted_items_do_not_shift_the_others(sealed_devnet: NodeThread) -> Non
     n_rich = nonce(sealed_devnet, 901, rich)
     too_much = transfer(901, poor, nonce(sealed_devnet, 901, poor), 10**30)  # cannot pay
     key_info = seq.encryption_key()
-    from xseqd.client import encrypt_bundle
-
     garbage = encrypt_bundle(key_info, [b"\x02not a transaction"])
     assert "error" not in rpc(a, "evm_setAutomine", False)
     try:
