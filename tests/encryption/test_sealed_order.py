@@ -5,10 +5,14 @@ aborted items do not shift the others, and fewer than t keypers only make items 
 
 from __future__ import annotations
 
+import json
 import time
+from contextlib import ExitStack
 
 import httpx
+import pytest
 from eth_hash.auto import keccak
+from websockets.sync.client import connect
 
 from tests.encryption.support import SINK, client, nonce, rollup, rpc, transfer, wait_for
 from xseqd.accounts import dev_accounts
@@ -30,6 +34,12 @@ def test_content_is_invisible_until_the_seal_then_runs_in_sealed_order(
     leg_hashes = ["0x" + keccak(raw).hex() for raw in legs]
     sink_before = (a.eth.get_balance(SINK), b.eth.get_balance(SINK))
     filters = {w: rpc(w, "eth_newPendingTransactionFilter")["result"] for w in (a, b)}
+    assert sealed_devnet.endpoints is not None
+    stack = ExitStack()
+    ws = stack.enter_context(connect(sealed_devnet.endpoints.rollup_ws(901)))
+    ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe",
+                        "params": ["newPendingTransactions"]}))  # fmt: skip
+    assert json.loads(ws.recv(timeout=5))["result"]
     assert "error" not in rpc(a, "evm_setAutomine", False)
     try:
         tx_a = a.eth.send_raw_transaction(
@@ -59,6 +69,10 @@ def test_content_is_invisible_until_the_seal_then_runs_in_sealed_order(
         for w in (a, b):
             block = rpc(w, "eth_getBlockByNumber", "pending", False)["result"]
             assert not set(leg_hashes) & set(block["transactions"])
+        announced = [json.loads(ws.recv(timeout=5))["params"]["result"]]
+        assert announced == ["0x" + bytes(tx_a).hex()]  # the plain one, and nothing else
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=0.3)
         assert (a.eth.get_balance(SINK), b.eth.get_balance(SINK)) == sink_before
         # the open slot is not sealed: no keyper releases for it without the seal
         keyper = sealed_devnet.node.keypers
@@ -72,8 +86,11 @@ def test_content_is_invisible_until_the_seal_then_runs_in_sealed_order(
         # -- seal the slot: keypers release, the reveal runs at the top of the next slot --
         rpc(a, "evm_mine")
         done = seq.wait_revealed(sent["bundleHash"])
+        # once revealed, the subscription announces the 901 leg
+        assert json.loads(ws.recv(timeout=5))["params"]["result"] == leg_hashes[0]
     finally:
         rpc(a, "evm_setAutomine", True)
+        stack.close()
     assert done["status"] == "included", done
     assert [leg["txHash"] for leg in done["legs"]] == leg_hashes
     assert int(done["slot"], 16) == slot and done["receipt"] == sent["receipt"]
@@ -179,8 +196,10 @@ def test_fewer_than_t_keypers_make_sealed_items_wait_not_plain_ones(
     keypers = sealed_devnet.node.keypers
     assert keypers is not None
     key, plain = KEYS[6], KEYS[7]
-    keypers.stop(1)
-    keypers.stop(2)  # one of three up, two needed
+    keypers.stop(3)  # two of three up: still enough
+    still = seq.send_encrypted_bundle([transfer(901, key, nonce(sealed_devnet, 901, key), 8)])
+    assert seq.wait_revealed(still["bundleHash"])["status"] == "included"
+    keypers.stop(1)  # one of three up, two needed
     try:
         sent = seq.send_encrypted_bundle([transfer(901, key, nonce(sealed_devnet, 901, key), 9)])
         tx = a.eth.send_raw_transaction(transfer(901, plain, nonce(sealed_devnet, 901, plain)))
@@ -191,7 +210,7 @@ def test_fewer_than_t_keypers_make_sealed_items_wait_not_plain_ones(
         assert status["waiting"] and status["pending"] == 1 and status["keypersAnswering"] == 1
     finally:
         keypers.start(1)
-        keypers.start(2)
+        keypers.start(3)
     done = seq.wait_revealed(sent["bundleHash"])
     assert done["status"] == "included"
     assert seq.encryption_key()["status"]["pending"] == 0
