@@ -63,6 +63,7 @@ bench: install
 	$(PY) bench/messaging.py
 	$(PY) bench/settlement.py
 	$(PY) bench/call_limits.py
+	$(PY) bench/encryption.py
 	$(PY) bench/explorer_metrics.py
 
 # the explorer screenshots the README shows (docs/img/), from a live devnet and Chromium

@@ -38,6 +38,7 @@ FLOORS = {
     "cli": 8,
     "client": 8,
     "logs": 8,
+    "keyper": 8,
 }
 MAX_MODULE_LINES = 600
 MAX_SEQUENCER_LINES = 250

@@ -72,6 +72,7 @@ def banner(node: Node) -> str:
         f"Sequencer:         {node.sequencer.address}",
         f"Verifier:          {node.keys.verifier_address}   (its key may attest on L1)",
         f"Keys:              {key_origins(node)}",
+        f"Keypers:           {keyper_line(node)}",
         f"Sequencer log:     {node.settings.db_url}"
         + (f" (resumed {node.resumed_slots} slots)" if node.resumed_slots else ""),
     ]
@@ -236,9 +237,23 @@ def attester_key(args: argparse.Namespace, client: Any, settlement: str) -> byte
     return key
 
 
+def keyper_line(node: Node) -> str:
+    if node.keypers is None:
+        return "off (--keypers 0): xseq_sendEncryptedBundle is refused"
+    ks = node.keypers.keyset
+    return f"{ks.threshold}-of-{ks.n} at " + " ".join(node.keypers.urls)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["keyper"]:  # a keyper process: light imports, its own flags
+        from xseqd.keyper import main as keyper_main
+
+        keyper_main(argv[1:])
+        return 0
     parser = argparse.ArgumentParser(prog="xseqd", description="shared-sequencer devnet")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("keyper", help="run one keyper (see docs/encryption.md; --help for flags)")
     devnet = sub.add_parser("devnet", help="run the devnet (rollups + RPC)")
     add_arguments(devnet)
     devnet.add_argument("--no-l1", action="store_true", help="run without L1 settlement")

@@ -12,11 +12,14 @@ only encodes, sends, and checks order receipts against the sequencer's advertise
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 import httpx
 
+from xseqd.core import encrypted
 from xseqd.core.order import OrderReceipt, ReceiptDomain, verify_receipt
+from xseqd.core.threshold import Keyset
 
 
 class SequencerError(Exception):
@@ -64,6 +67,33 @@ class SequencerClient:
             bundle["replacementUuid"] = replacement_uuid
         return self.call("xseq_sendBundle", bundle)
 
+    def encryption_key(self) -> dict[str, Any]:
+        return dict(self.call("xseq_encryptionKey"))
+
+    def encrypt_bundle(self, txs: list[bytes | str], max_slot: int = 0) -> bytes:
+        """Encrypt signed raw transactions (any mix of rollups) to this devnet's keyset
+        (``xseq_encryptionKey``), bound to its deployment and ``max_slot`` (0 = none)."""
+        return encrypt_bundle(self.encryption_key(), txs, max_slot)
+
+    def send_encrypted_bundle(self, txs: list[bytes | str], max_slot: int = 0) -> Any:
+        """Encrypt and send: ``{bundleHash, status: sealed, slot, index, receipt}``."""
+        envelope = self.encrypt_bundle(txs, max_slot)
+        params: dict[str, Any] = {"ciphertext": "0x" + envelope.hex()}
+        if max_slot:
+            params["maxSlot"] = hex(max_slot)
+        return self.call("xseq_sendEncryptedBundle", params)
+
+    def wait_revealed(self, bundle_hash: str, timeout: float = 30.0) -> Any:
+        """Poll ``xseq_getBundle`` until the item is no longer ``sealed``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.get_bundle(bundle_hash)
+            if found is not None and found["status"] != "sealed":
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{bundle_hash} is still sealed after {timeout}s")
+            time.sleep(0.01)
+
     def call_bundle(self, txs: list[bytes | str]) -> Any:
         return self.call("xseq_callBundle", {"txs": [self._hex(t) for t in txs]}, "latest")
 
@@ -86,3 +116,18 @@ class SequencerClient:
         info = self.info()
         domain = ReceiptDomain.from_json(info["receiptDomain"])
         return verify_receipt(OrderReceipt.from_json(receipt), info["address"], domain)
+
+
+def encrypt_bundle(key_info: dict[str, Any], txs: list[bytes | str], max_slot: int = 0) -> bytes:
+    """The envelope ``xseq_sendEncryptedBundle`` takes, from an ``xseq_encryptionKey``
+    answer (checked: the keyset id must match its commitments)."""
+    keyset = Keyset(
+        int(key_info["threshold"]),
+        int(key_info["n"]),
+        tuple(bytes.fromhex(c[2:]) for c in key_info["commitments"]),
+    )
+    if "0x" + keyset.id.hex() != key_info["keysetId"]:
+        raise ValueError("the advertised keyset id does not match its commitments")
+    raws = [bytes.fromhex(t[2:]) if isinstance(t, str) else bytes(t) for t in txs]
+    domain = ReceiptDomain.from_json(key_info["domain"])
+    return encrypted.encrypt_bundle(keyset, raws, domain, max_slot).encode()

@@ -39,12 +39,16 @@ class Settings:
     rpc_gas_cap: int = 50_000_000
     rpc_evm_timeout: float = 5.0
     no_cheats: bool = False
+    keypers: int = 5
+    keyper_threshold: int = 3
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
 
     @classmethod
     def for_tests(cls, **overrides: object) -> Settings:
-        preset = cls(port=0, log_level="warning", data_dir=None, db="memory", l1_rpc="none")
+        preset = cls(
+            port=0, log_level="warning", data_dir=None, db="memory", l1_rpc="none", keypers=0
+        )
         return replace(preset, **overrides)  # type: ignore[arg-type]
 
     @property
@@ -72,7 +76,8 @@ HELP = {
     "anvil": "path of the anvil binary to start (default: the checkout's node_modules, "
     "else `anvil` on PATH)",
     "challenge_window": "L1 blocks after which a committed slot is finalized (default 5)",
-    "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test verify",
+    "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test "
+    "verify, or front-run what it can read (frontrun)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",
@@ -87,6 +92,9 @@ HELP = {
     "before it is aborted (as geth's --rpc.evmtimeout; default 5; 0 = no limit)",
     "no_cheats": "turn off the cheat methods (anvil_*, hardhat_*, evm_*, impersonation, "
     "signing with the unlocked dev accounts): they answer -32601 method not found",
+    "keypers": "keyper processes the devnet starts for encrypted submission "
+    "(xseq_sendEncryptedBundle; default 5; 0 = encryption off)",
+    "keyper_threshold": "keypers whose shares decrypt a sealed slot (default 3, t of --keypers)",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "

@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -25,6 +28,7 @@ from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
 from xseqd.core.order import ReceiptDomain
 from xseqd.errors import XseqError
+from xseqd.keyper import KeyperSet, deal_files
 from xseqd.keys import devnet_keys
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
@@ -35,7 +39,10 @@ from xseqd.rpc.app import build_app
 from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
 from xseqd.rpc.metrics import Metrics
+from xseqd.sequencer.decryption import Decryptor
 from xseqd.sequencer.driver import SlotDriver
+from xseqd.sequencer.encrypted import EncryptedDesk
+from xseqd.sequencer.frontrun import Frontrunner
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
 from xseqd.sequencer.slotline import slot_fields, slot_line
@@ -93,6 +100,7 @@ class Node:
             client_version=settings.client_version,
             limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
         )
+        self._setup_encryption()
         self._wire_events()
         self.services.metrics = Metrics()
         self.services.metrics.watch(self.services)
@@ -120,6 +128,43 @@ class Node:
             self.log.set_meta("genesis", fingerprint)
         self.sequencer.journal = LogJournal(self.log, self.settings.snapshot_every)
         return resumed
+
+    def _setup_encryption(self) -> None:
+        """Deal (or reload) the keyset and prepare the keyper processes (--keypers N)."""
+        s = self.settings
+        self.keypers: KeyperSet | None = None
+        self.decryptor: Decryptor | None = None
+        self._keyper_tmp: str | None = None
+        keyset = None
+        if s.keypers > 0:
+            if s.data_dir is not None:
+                directory = s.data_dir / "keypers"
+            else:
+                self._keyper_tmp = tempfile.mkdtemp(prefix="xseqd-keypers-")
+                directory = Path(self._keyper_tmp)
+            keyset = deal_files(directory, s.keypers, s.keyper_threshold)
+            self.keypers = KeyperSet(directory, keyset, self.sequencer.address, s.host)
+        if s.fault == "frontrun":
+            self.sequencer.bundles.searcher = Frontrunner(self.sequencer.submit)
+        desk = EncryptedDesk(self.sequencer, self.keys.sequencer, keyset)
+        self.services.encrypted = desk
+        if self.keypers is not None:
+
+            def revealed() -> None:
+                self.driver.submitted()
+                self.driver.flush()
+
+            self.decryptor = Decryptor(desk, [], revealed)
+            self.services.decryptor = self.decryptor
+
+    async def _start_keypers(self) -> None:
+        if self.keypers is None or self.decryptor is None:
+            return
+        await asyncio.to_thread(self.keypers.await_all)  # spawned before the L1 started
+        self.decryptor.urls = self.keypers.urls
+        self.services.keyper_urls = self.keypers.urls
+        decryptor = self.decryptor
+        self.sequencer.listeners.on_block.append(lambda cid, record: decryptor.kick())
 
     def _wire_events(self) -> None:
         def on_block(chain_id: int, record: Any) -> None:
@@ -162,6 +207,8 @@ class Node:
         host, port = sock.getsockname()[:2]
         self.endpoints = Endpoints(host, port)
         self.services.base_url = self.endpoints.base_url
+        if self.keypers is not None:  # they start while the L1 does
+            self.keypers.spawn_all()
         if self.settings.l1_rpc != "none":  # ready means ready: L1 first, then the port
             try:
                 await self._start_l1()
@@ -169,6 +216,12 @@ class Node:
                 sock.close()
                 await self.stop()  # never leave an anvil child behind
                 raise
+        try:
+            await self._start_keypers()
+        except BaseException:
+            sock.close()
+            await self.stop()  # never leave an anvil child behind
+            raise
         config = uvicorn.Config(
             self.app,
             log_level="warning",
@@ -192,6 +245,8 @@ class Node:
                 self._serve_task.result()
             await asyncio.sleep(0.01)
         self.driver.start()
+        if self.decryptor is not None:
+            self.decryptor.start()
         if self.settings.data_dir is not None:
             self._write_endpoints_file()
         return self.endpoints
@@ -263,6 +318,12 @@ class Node:
         if self.anvil is not None:
             await asyncio.to_thread(self.anvil.stop)
         await self.driver.stop()
+        if self.decryptor is not None:
+            await self.decryptor.stop()
+        if self.keypers is not None:
+            await asyncio.to_thread(self.keypers.stop_all)
+        if self._keyper_tmp is not None:
+            shutil.rmtree(self._keyper_tmp, ignore_errors=True)
         if self._server is not None:
             self._server.should_exit = True
         if self._serve_task is not None:

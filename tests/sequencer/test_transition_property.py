@@ -9,6 +9,7 @@ reverts included with status 0, impersonated senders, future nonces queued and p
 bundles (included; aborted by a reverting leg, a bad nonce or a failing cross-rollup
 action; resubmitted), cross-rollup messages (one hop, A -> B -> A, past the depth limit),
 ETH and token bridging through the predeployed Mailbox / TokenBridge, devnet changes,
+encrypted bundles (their commit, then their reveal with in-process keyper shares),
 held bundles (``minSlot`` ahead, some cancelled), ``xseq_callBundle`` simulations, the
 driver opening the next slot ahead of time, ``evm_mine`` with a timestamp (with a contract
 that reverts at odd timestamps, so re-timing can flip an item), rewinds
@@ -67,10 +68,13 @@ from xseqd.core.commitment import (
     slot_commitment,
 )
 from xseqd.core.devchange import DevChange
+from xseqd.core.encrypted import Envelope, encrypt_bundle, seal_digest, split_payload
 from xseqd.core.items import Entry, Item, ItemKind
+from xseqd.core.threshold import deal, make_share
 from xseqd.core.transition import committed_states, decoder, items_of, replay_slot
 from xseqd.errors import XseqError
 from xseqd.l1.poster import BATCH_MAX, posted_slot, slot_rollup_states
+from xseqd.sequencer.encrypted import EncryptedDesk, is_commit
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
 from xseqd.storage.codec import item_from_row, item_row
@@ -90,6 +94,7 @@ SPECS = [
     for cid, gas in GAS_LIMITS.items()
 ]
 SEQUENCER_KEY = b"\x07" * 32
+KEYSET, KEY_SHARES = deal(3, 2)
 IMPERSONATOR = Account.from_key(b"\x42" * 32)  # signs for impersonated senders (as rpc/dev.py)
 SINK = b"\x5e" * 20
 SNAPSHOT_EVERY = 3
@@ -299,6 +304,27 @@ class Run:
     def do_seal(self, dt: int) -> None:
         self.seal(dt)
 
+    def do_encrypted(self, specs: list[TxSpec]) -> None:
+        """A sealed bundle (no impersonation: a ciphertext holds signed transactions only):
+        its commit now; its reveal once its slot is sealed (``reveal``)."""
+        legs = self.legs([s._replace(impersonated=False) for s in specs])
+        raws = [bytes(leg.tx.encode()) for leg in legs]
+        envelope = encrypt_bundle(KEYSET, raws, self.seq.book.domain).encode()
+        EncryptedDesk(self.seq, SEQUENCER_KEY, KEYSET).submit(envelope)
+        self.events["encrypted"] += 1
+
+    def do_reveal(self, _: None) -> None:
+        """The keypers answer (in-process here): every sealed commit is revealed."""
+        desk = EncryptedDesk(self.seq, SEQUENCER_KEY, KEYSET)
+        for commit in desk.pending():
+            assert commit.slot is not None
+            seal = desk.seal(commit.slot)
+            c1 = Envelope.decode(split_payload(commit.payload)[0]).c1
+            context = seal_digest(self.seq.book.domain, seal.slot, seal.order_root)
+            shares = tuple(make_share(s, c1, context) for s in KEY_SHARES[: KEYSET.threshold])
+            desk.reveal(commit, seal, shares)
+            self.events["revealed"] += 1
+
     def do_mine_at(self, dt: int) -> None:
         """evm_mine with a timestamp ``dt`` after the open slot's (an odd ``dt`` flips the
         gate): the open slot is re-run under it (refused when an item would no longer end
@@ -497,7 +523,8 @@ def check_round_trips(run: Run) -> None:
         for item, entry in zip(live.items, live.entries, strict=True):
             assert Entry.decode(entry.encode()) == entry
             assert entry.id == item.item_hash
-            assert item.status in ("included", "aborted")
+            sealed_commit = is_commit(item)
+            assert item.status in (("sealed",) if sealed_commit else ("included", "aborted"))
             for row in (item_row(item, live.timestamp), stored[(live.number, item.index)]):
                 back = item_from_row(row, decode)
                 assert back.entry == entry
@@ -580,6 +607,8 @@ action = st.one_of(
     st.tuples(st.just("revert"), st.integers(0, 3)),
     st.tuples(st.just("revert"), st.integers(0, 3)),
     st.tuples(st.just("restart"), st.none()),
+    st.tuples(st.just("encrypted"), legs),
+    st.tuples(st.just("reveal"), st.none()),
 )
 
 
@@ -670,7 +699,11 @@ SCRIPT: list[tuple[str, Any]] = [
     ("dev", (902, "balance", 4, 3)),
     ("dev", (903, "storage", 0, 7)),
     ("dev", (901, "code", 0, 1)),
+    ("encrypted", [part(901, 2, "transfer"), part(902, 3, "send-ping", 1)]),
+    ("encrypted", [part(903, 1, "transfer"), part(901, 1, "ping-direct")]),  # aborts: revert
     ("seal", 1),
+    ("encrypted", [part(902, 2, "transfer")]),  # sealed, revealed after the restart
+    ("reveal", None),  # the first two, at the top of the open slot
     ("held", ([part(902, 1, "transfer"), part(903, 1, "eth")], 1, 0)),
     ("held", ([part(901, 1, "transfer")], 2, 1)),
     ("cancel", 1),
@@ -678,6 +711,7 @@ SCRIPT: list[tuple[str, Any]] = [
     ("queue", (TxSpec(903, 2, "transfer", 0, False, 1), 1, False)),  # survives a restart
     ("seal", 2),
     ("restart", None),
+    ("reveal", None),  # the third, from the log
     send(903, 2, "transfer"),  # fills the gap of the queued one restored from the log
     ("dev", (901, "nonce", 0, 1)),
     ("dev", (902, "balance", 4, 3)),  # the same devnet change again: the same item hash
@@ -733,7 +767,11 @@ def test_fixed_run_covers_every_kind() -> None:
     assert {i.kind for i in items if hashes.count(i.item_hash) > 1} == {
         ItemKind.BUNDLE,
         ItemKind.DEVCHANGE,
+        ItemKind.ENCRYPTED,  # its commit and its reveal
     }  # ordered twice under one hash
+    encrypted = [i for i in items if i.kind is ItemKind.ENCRYPTED]
+    assert [i.status for i in encrypted].count("sealed") == 3 == run.events["revealed"]
+    assert {i.status for i in encrypted} == {"sealed", "included", "aborted"}
 
 
 def test_a_promoted_transaction_whose_action_fails_never_fails_the_one_that_filled_the_gap() -> (

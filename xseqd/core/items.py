@@ -10,6 +10,7 @@ Two hashes, both pinned (tests/core/test_items.py):
     id        = txHash                                  (TRANSACTION)
               = keccak256(txHash_1 || ... || txHash_k)  (BUNDLE)
               = keccak256("xseqd/devchange" || payload) (DEVCHANGE)
+              = keccak256(envelope)                     (ENCRYPTED, core/encrypted.py)
     entryHash = keccak256(abi.encode(uint8 kind, bool included, bytes32 id,
                           (uint256 chainId, bytes32 txHash, address sender)[] legs,
                           bytes32 keccak256(payload)))
@@ -37,6 +38,7 @@ from eth_hash.auto import keccak
 
 from xseqd.core.atomic import BundleOutcome, Leg
 from xseqd.core.devchange import DevChange
+from xseqd.core.encrypted import item_id as encrypted_id
 from xseqd.core.order import OrderReceipt
 
 ZERO_ADDRESS = b"\x00" * 20
@@ -50,6 +52,7 @@ class ItemKind(IntEnum):
     TRANSACTION = 0
     BUNDLE = 1
     DEVCHANGE = 2
+    ENCRYPTED = 4
 
     @property
     def label(self) -> str:
@@ -78,6 +81,8 @@ def item_id(kind: ItemKind, tx_hashes: list[bytes], payload: bytes = b"") -> byt
         return tx_hashes[0]
     if kind is ItemKind.BUNDLE:
         return keccak(b"".join(tx_hashes))
+    if kind is ItemKind.ENCRYPTED:
+        return encrypted_id(payload)
     return keccak(b"xseqd/devchange" + payload)
 
 

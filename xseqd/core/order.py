@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_hash.auto import keccak
 from eth_keys import keys
 
@@ -176,6 +174,9 @@ def sign_receipt(receipt: OrderReceipt, key: bytes, domain: ReceiptDomain) -> Or
 
 def receipt_signer(receipt: OrderReceipt, domain: ReceiptDomain) -> str:
     """The checksum address that signed ``receipt`` (raises on a malformed signature)."""
+    from eth_account import Account  # imported here: keypers load this module, not it
+    from eth_account.messages import encode_typed_data
+
     signable = encode_typed_data(full_message=typed_data(receipt, domain))
     return str(Account.recover_message(signable, signature=receipt.signature))
 

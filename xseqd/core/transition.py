@@ -15,7 +15,9 @@ Everyone who executes the order calls these functions and nothing else:
 Apply rules per kind: TRANSACTION runs with normal EVM semantics (a revert is included
 with status 0; an invalid transaction or a failed cross-rollup action drops it);
 BUNDLE runs atomically (any failing leg or action drops every leg); DEVCHANGE sets one
-field of one account (anvil_setBalance & co.).
+field of one account (anvil_setBalance & co.); ENCRYPTED opens its payload
+(core/encrypted.py: a sealed commit changes nothing; a reveal's legs must be the
+plaintext of its ciphertext under valid shares) and runs the legs atomically.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import rlp
 from eth_typing import Address
 
 from xseqd.chains.predeploys import MAILBOX
@@ -32,6 +35,7 @@ from xseqd.chains.rollup import Rollup
 from xseqd.core.atomic import Abort, BundleOutcome, execute_bundle
 from xseqd.core.commitment import RollupState
 from xseqd.core.devchange import DevChange
+from xseqd.core.encrypted import OpeningFault, open_payload
 from xseqd.core.items import Entry, Item, ItemKind
 from xseqd.core.messages import root_slot
 
@@ -89,7 +93,56 @@ def apply_item(
         if keep:
             rollups[change.chain_id].apply_change(change.apply)
         return BundleOutcome((), None)
+    if kind is ItemKind.ENCRYPTED:
+        return _apply_encrypted(rollups, list(legs), payload, keep)
     raise TransitionFault("data", f"no apply rule for item kind {kind!r}")
+
+
+def _apply_encrypted(
+    rollups: Rollups, legs: list[Any], payload: bytes, keep: bool
+) -> BundleOutcome:
+    """Open an ENCRYPTED item in the open slot; its legs must be exactly the decrypted
+    transactions (none when it aborts, or when the plaintext holds a leg no rollup can
+    decode), then they run as a bundle."""
+    slot = next(iter(rollups.values())).head.number + 1
+    try:
+        opened = open_payload(payload, slot)
+    except OpeningFault as exc:
+        raise TransitionFault("execution", f"encrypted item: {exc}") from None
+    raws = [bytes(leg.tx.encode()) for leg in legs]
+    if opened.raws is None or (not raws and not _all_decode(rollups, opened.raws)):
+        if raws:
+            raise TransitionFault("execution", "legs on an encrypted item that did not open")
+        reason = opened.reason or "a decrypted leg is not a transaction for a known rollup"
+        return BundleOutcome((), Abort(0, reason, kind=opened.kind))
+    if raws != list(opened.raws):
+        raise TransitionFault("execution", "revealed legs are not the ciphertext's plaintext")
+    return execute_bundle(rollups, legs, keep=keep)
+
+
+def _all_decode(rollups: Rollups, raws: Iterable[bytes]) -> bool:
+    """Whether every raw transaction names a known rollup (its chain id) and decodes."""
+    for raw in raws:
+        chain_id = leg_chain_id(raw)
+        if chain_id is None or chain_id not in rollups:
+            return False
+        try:
+            decoder(rollups)(chain_id, raw)
+        except TransitionFault:
+            return False
+    return True
+
+
+def leg_chain_id(raw: bytes) -> int | None:
+    """The chain id a signed transaction commits to (typed: field 0; legacy: EIP-155
+    v), or None."""
+    try:
+        if raw and raw[0] < 0x7F:
+            return int.from_bytes(rlp.decode(raw[1:])[0], "big")
+        v = int.from_bytes(rlp.decode(raw)[6], "big")
+    except Exception:
+        return None
+    return None if v in (27, 28) else (v - 35) // 2
 
 
 def reapply(rollups: Rollups, item: Item) -> BundleOutcome:

@@ -29,6 +29,7 @@ from xseqd.rpc import format as fmt
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.debug import debug
 from xseqd.rpc.dev import dev
+from xseqd.rpc.encrypted import encrypted
 from xseqd.rpc.envelope import (
     MAX_BODY_BYTES,
     Registry,
@@ -46,11 +47,15 @@ from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
 log = logging.getLogger("xseqd.rpc")
 
-ROLLUP_METHODS: Registry[RollupCall] = eth.merged(dev, state_methods, debug, xseq_rollup, explorer)
+ROLLUP_METHODS: Registry[RollupCall] = eth.merged(
+    dev, state_methods, debug, xseq_rollup, explorer, encrypted
+)
 # --no-cheats: without the dev registry (anvil_*, hardhat_*, evm_*, impersonation, signing
 # with the unlocked dev accounts), whose methods then answer -32601 like any unknown one
-NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(state_methods, debug, xseq_rollup, explorer)
-ROOT_METHODS: Registry[Any] = xseq_root.merged(explorer)
+NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(
+    state_methods, debug, xseq_rollup, explorer, encrypted
+)
+ROOT_METHODS: Registry[Any] = xseq_root.merged(explorer, encrypted)
 
 JSON_HEADERS = {"content-type": "application/json"}
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"

@@ -32,6 +32,9 @@ class Services:
     l1: Any = None  # l1/poster.py Poster when settling on an L1
     limits: CallLimits = field(default_factory=CallLimits)  # eth_call gas cap and timeout
     metrics: Any = None  # rpc/metrics.py Metrics: /metrics, RPC timing (set by the node)
+    encrypted: Any = None  # sequencer/encrypted.py EncryptedDesk (None: encryption off)
+    decryptor: Any = None  # sequencer/decryption.py Decryptor, when keypers run
+    keyper_urls: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -152,7 +152,7 @@ class Metrics:
                 observe(started, "ok")
                 return value
 
-            return OffLoop(off_loop)
+            return OffLoop(off_loop, result.then)  # keep the on-loop step, if any
 
         return handler
 

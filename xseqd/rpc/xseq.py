@@ -9,13 +9,14 @@ import rlp
 
 from xseqd.chains.predeploys import MAILBOX, REFERENCE_TOKEN, SYSTEM, TOKEN_BRIDGE
 from xseqd.core.atomic import BundleOutcome, Delivery, Leg
-from xseqd.core.items import Item
+from xseqd.core.items import Item, ItemKind
 from xseqd.core.messages import MAX_DEPTH
 from xseqd.core.transition import Slot, committed_states
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc import rawtx
 from xseqd.rpc.context import RollupCall, Services
+from xseqd.rpc.encrypted import encrypted_json
 from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.eth import check_backlog, decode_tx
 from xseqd.sequencer.intake import MAX_BUNDLE_LEGS, BundleRejected
@@ -99,7 +100,7 @@ def outcome_json(outcome: BundleOutcome | None, legs: tuple[Leg, ...]) -> dict[s
         a = outcome.abort
         out["abort"] = {
             "leg": a.leg,
-            "chainId": legs[a.leg].chain_id,
+            "chainId": legs[a.leg].chain_id if a.leg < len(legs) else None,
             "reason": a.reason,
             "data": fmt.h(a.data),
             "kind": a.kind,
@@ -130,7 +131,7 @@ def item_json(item: Item) -> dict[str, Any]:
         "receipt": None if item.receipt is None else item.receipt.to_json(),
     }
     out.update(outcome_json(item.outcome, item.legs))
-    if not item.bundle and item.status == "included":
+    if item.kind is ItemKind.TRANSACTION and item.status == "included":
         for leg in out["legs"]:
             leg["status"] = None  # see the rollup's receipt (plain txs may revert and be included)
     return out
@@ -189,6 +190,8 @@ def get_bundle(c: Ctx, params: list[Any]) -> Any:
     if item is None:
         return None
     out = item_json(item)
+    if item.kind is ItemKind.ENCRYPTED:
+        out = encrypted_json(c.services, item, out)
     l1 = c.services.l1
     if l1 is not None and item.status == "included" and item.slot is not None:
         settled = l1.slot_status(item.slot)["status"]

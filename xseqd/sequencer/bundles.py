@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
+from typing import Any
 
 from xseqd.chains.limits import CallLimits, deadline, limit
 from xseqd.core import checks, transition
@@ -28,6 +29,7 @@ class BundleDesk:
 
     def __init__(self, seq: SequencerView) -> None:
         self.seq = seq
+        self.searcher: Any = None  # DEV ONLY --fault frontrun: sequencer/frontrun.py
 
     def submit(
         self,
@@ -76,9 +78,12 @@ class BundleDesk:
         if not fits(seq.rollups, item.legs) and seq.open_slot_has_items:
             seq.seal_slot()
             seq.open_slot()
+        back = self.searcher.front_run(seq.rollups, item.legs) if self.searcher else []
         item.outcome = transition.apply_item(seq.rollups, item.kind, item.legs, b"")
         item.status = "included" if item.outcome.included else "aborted"
         seq.order(item)
+        for chain_id, tx in back:
+            self.searcher.back_run(chain_id, tx)
         if item.outcome.included:
             for leg in item.legs:
                 seq.promote(leg.chain_id, leg.sender or bytes(leg.tx.sender))

@@ -11,7 +11,9 @@ fault with its slot, never a crash and never skipped:
     data       batch data that does not decode, a slot missing from the data, a rollup
                left out or added, or data that does not hash to the slot's commitment
     mailbox    committed mailbox roots that do not pair up
-    execution  an item that does not end as ordered (included / aborted) on re-execution
+    execution  an item that does not end as ordered (included / aborted) on re-execution,
+               or an encrypted item revealed out of its sealed order, below the top of
+               its slot, or with legs that are not its ciphertext's plaintext
     state      committed block hash, state root or mailbox roots differ from re-execution
 """
 
@@ -34,6 +36,7 @@ from xseqd.core.commitment import (
     decode_batch,
     posted_commitment,
 )
+from xseqd.core.reveals import RevealLedger
 from xseqd.core.transition import TransitionFault, committed_states, items_of, replay_slot
 from xseqd.l1.client import L1Client
 from xseqd.l1.settlement import Settlement
@@ -166,8 +169,9 @@ def inspect(
         for offset in range(batch.count):
             latest[batch.first + offset] = (batch, offset)
     checked = 0
+    ledger = RevealLedger()
     for number in range(1, next_slot):
-        finding = _slot_finding(contract, rollups, number, latest.get(number))
+        finding = _slot_finding(contract, rollups, number, latest.get(number), ledger)
         if finding is not None:
             return Verdict(False, checked, number, finding.reason, finding.fault), finding
         checked += 1
@@ -181,6 +185,7 @@ def _slot_finding(
     rollups: dict[int, Rollup],
     number: int,
     where: tuple[Batch, int] | None,
+    ledger: RevealLedger,
 ) -> Finding | None:
     if where is None:
         return Finding(number, "data", f"slot {number} is committed but missing from every batch")
@@ -199,6 +204,9 @@ def _slot_finding(
         a, b = states[pair[0]].chain_id, states[pair[1]].chain_id
         reason = f"committed mailbox roots do not pair up: {a}->{b}"
         return Finding(number, "mailbox", reason, batch.data, pair)
+    breach = ledger.check(number, posted.items)
+    if breach is not None:
+        return Finding(number, "execution", breach, batch.data)
     try:
         blocks = replay_slot(rollups, posted.timestamp, items_of(rollups, posted.items))
     except TransitionFault as exc:

@@ -1,0 +1,137 @@
+"""The threshold scheme and the encrypted item's encodings (pure): pinned vectors,
+t shares decrypt and t-1 do not, a bad or replayed share is detected, tampering with
+anything the ciphertext binds fails authentication, and the apply rule's opening."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from eth_abi import encode
+from eth_hash.auto import keccak
+
+from xseqd.core import encrypted as enc
+from xseqd.core import threshold as th
+from xseqd.core.items import Entry, ItemKind, item_id
+from xseqd.core.order import ReceiptDomain
+
+DOMAIN = ReceiptDomain(900, bytes.fromhex("11" * 20))
+ROOT = b"\x22" * 32
+
+
+def counter(start: int = 7) -> th.Rand:
+    values = itertools.count(start)
+    return lambda: int.from_bytes(keccak(next(values).to_bytes(32, "big")), "big") % th.N
+
+
+def dealt(n: int = 5, t: int = 3) -> tuple[th.Keyset, list[th.KeyShare]]:
+    return th.deal(n, t, counter())
+
+
+def test_pinned_keyset_and_envelope() -> None:
+    """Pre: a deterministic dealer and encryption. Post: these exact bytes; a change here
+    breaks every client that encrypts (docs/encryption.md)."""
+    keyset, _ = dealt()
+    assert keyset.id.hex() == PINNED_KEYSET_ID
+    env = enc.encrypt_bundle(keyset, [b"\x02\x01", b"\x02\x02"], DOMAIN, 9, r=12345,
+                             nonce=b"\x01" * 12)  # fmt: skip
+    assert env.id.hex() == PINNED_ENVELOPE_ID
+    assert enc.Envelope.decode(env.encode()) == env
+
+
+PINNED_KEYSET_ID = "993b20d29cf282b46fd1619b464b6bc1e1388c8dc3c1386a965f61c93647e2cf"
+PINNED_ENVELOPE_ID = "d06f697c9cbc0d1e9bce7b49c3a7288b7a541b69c225417b7d54867fe0d00d1b"
+
+
+def test_any_t_shares_open_and_t_minus_1_do_not() -> None:
+    keyset, shares = dealt()
+    env = enc.encrypt_bundle(keyset, [b"\x02tx"], DOMAIN)
+    ctx = enc.seal_digest(DOMAIN, 3, ROOT)
+    made = [th.make_share(s, env.c1, ctx) for s in shares]
+    assert all(th.verify_share(keyset, env.c1, ctx, s) for s in made)
+    plaintext = encode(["bytes[]"], [[b"\x02tx"]])
+    for subset in itertools.combinations(made, 3):
+        assert th.open_sealed(th.combine(subset), env.nonce, env.body, env.aad) == plaintext
+    for subset in itertools.combinations(made, 2):
+        with pytest.raises(th.DecryptionFailed):
+            th.open_sealed(th.combine(subset), env.nonce, env.body, env.aad)
+
+
+def test_a_bad_or_replayed_share_does_not_verify() -> None:
+    keyset, shares = dealt()
+    env = enc.encrypt_bundle(keyset, [b"\x02tx"], DOMAIN)
+    ctx = enc.seal_digest(DOMAIN, 3, ROOT)
+    good = th.make_share(shares[0], env.c1, ctx)
+    wrong_point = th.Share(1, th.mul(env.c1, 5), good.c, good.z)
+    as_other = th.Share(2, good.point, good.c, good.z)
+    assert not th.verify_share(keyset, env.c1, ctx, wrong_point)
+    assert not th.verify_share(keyset, env.c1, ctx, as_other)
+    # bound to the seal: the same share for another slot or order root is no proof
+    assert not th.verify_share(keyset, env.c1, enc.seal_digest(DOMAIN, 4, ROOT), good)
+    assert not th.verify_share(keyset, env.c1, enc.seal_digest(DOMAIN, 3, b"\x23" * 32), good)
+
+
+@pytest.mark.parametrize("field", ["max_slot", "l1_chain_id", "settlement", "keyset_id"])
+def test_tampered_header_fails_authentication(field: str) -> None:
+    keyset, shares = dealt()
+    env = enc.encrypt_bundle(keyset, [b"\x02tx"], DOMAIN, 9)
+    changed = {"max_slot": 10, "l1_chain_id": 901, "settlement": b"\x12" * 20,
+               "keyset_id": b"\x00" * 32}[field]  # fmt: skip
+    forged = enc.Envelope(**{**env.__dict__, field: changed})
+    key = th.combine([th.make_share(s, env.c1, b"") for s in shares[:3]])
+    with pytest.raises(th.DecryptionFailed):
+        th.open_sealed(key, forged.nonce, forged.body, forged.aad)
+    assert th.open_sealed(key, env.nonce, env.body, env.aad)  # the untampered one opens
+
+
+def test_commit_entry_hash_is_the_entry_hash() -> None:
+    keyset, _ = dealt()
+    envelope = enc.encrypt_bundle(keyset, [b"\x02tx"], DOMAIN).encode()
+    entry = Entry(ItemKind.ENCRYPTED, False, (), enc.commit_payload(envelope))
+    assert enc.commit_entry_hash(envelope) == entry.hash
+    assert entry.id == keccak(envelope) == item_id(ItemKind.ENCRYPTED, [], entry.payload)
+    assert Entry.decode(entry.encode()) == entry
+
+
+def opening(keyset: th.Keyset, shares: list[th.KeyShare], env: enc.Envelope) -> enc.Opening:
+    ctx = enc.seal_digest(env.domain, 3, ROOT)
+    made = tuple(th.make_share(s, env.c1, ctx) for s in shares[: keyset.threshold])
+    return enc.Opening(3, ROOT, keyset, made)
+
+
+def test_open_payload_outcomes() -> None:
+    keyset, shares = dealt()
+    raws = [b"\x02a", b"\x02b"]
+    env = enc.encrypt_bundle(keyset, raws, DOMAIN, 9)
+    payload = enc.reveal_payload(env.encode(), opening(keyset, shares, env))
+    assert enc.open_payload(payload, 5).raws == tuple(raws)
+    assert enc.open_payload(payload, 10).kind == "expired"
+    assert enc.open_payload(enc.commit_payload(env.encode()), 5).kind == "sealed"
+    not_txs = enc.encrypt_bundle(keyset, [], DOMAIN)
+    opened = enc.open_payload(
+        enc.reveal_payload(not_txs.encode(), opening(keyset, shares, not_txs)), 5
+    )
+    assert opened.raws is None and "legs" in opened.reason
+
+
+def test_an_opening_no_honest_sequencer_posts_is_a_fault() -> None:
+    keyset, shares = dealt()
+    env = enc.encrypt_bundle(keyset, [b"\x02a"], DOMAIN)
+    good = opening(keyset, shares, env)
+    too_few = enc.Opening(good.slot, good.order_root, keyset, good.shares[:2])
+    other_slot = enc.Opening(4, good.order_root, keyset, good.shares)
+    other_keyset, _ = th.deal(5, 3, counter(99))
+    wrong_keys = enc.Opening(good.slot, good.order_root, other_keyset, good.shares)
+    for bad in (too_few, other_slot, wrong_keys):
+        with pytest.raises(enc.OpeningFault):
+            enc.open_payload(enc.reveal_payload(env.encode(), bad), 5)
+
+
+def test_seal_signature_names_its_signer() -> None:
+    key = keccak(b"seal test key")
+    sig = enc.sign_seal(key, DOMAIN, 3, ROOT)
+    from eth_keys import keys
+
+    me = keys.PrivateKey(key).public_key.to_checksum_address()
+    assert enc.seal_signer(DOMAIN, 3, ROOT, sig) == me
+    assert enc.seal_signer(DOMAIN, 4, ROOT, sig) != me

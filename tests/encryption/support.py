@@ -1,0 +1,46 @@
+"""Helpers of the encryption tests: signed transfers, clients of a node, waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+
+from xseqd.client import SequencerClient
+from xseqd.node import NodeThread
+
+SINK = "0x000000000000000000000000000000000000dEaD"
+
+
+def transfer(cid: int, key: Any, nonce: int, value: int = 1, to: str = SINK) -> bytes:
+    tx = {"chainId": cid, "nonce": nonce, "to": to, "value": value, "gas": 21_000,
+          "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}  # fmt: skip
+    return bytes(Account.sign_transaction(tx, key.key).raw_transaction)
+
+
+def client(node: NodeThread) -> SequencerClient:
+    assert node.endpoints is not None
+    return SequencerClient(node.endpoints.base_url)
+
+
+def rollup(node: NodeThread, chain_id: int) -> Web3:
+    assert node.endpoints is not None
+    return Web3(Web3.HTTPProvider(node.endpoints.rollup_url(chain_id)))
+
+
+def nonce(node: NodeThread, chain_id: int, key: Any) -> int:
+    return int(rollup(node, chain_id).eth.get_transaction_count(key.address, "pending"))
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def rpc(w3: Web3, method: str, *params: Any) -> Any:
+    return w3.provider.make_request(method, list(params))  # type: ignore[arg-type]

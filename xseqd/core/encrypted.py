@@ -1,0 +1,253 @@
+"""Encrypted items (pure): the ciphertext envelope users send, the sequencer's seal of a
+slot, and the rule that opens an ENCRYPTED item's payload (core/threshold.py does the
+cryptography).
+
+An encrypted submission is ordered twice under one id, ``keccak256(envelope)``:
+
+    commit  in the slot it arrived in, payload = envelope only, no legs, never included:
+            the order receipt is over this entry, before anyone can decrypt it
+    reveal  at the top of a later slot, once keypers released the commit slot's shares:
+            payload = envelope + opening (the t shares with their proofs and the keyset),
+            legs = the decrypted transactions; executed atomically like a bundle
+
+Payload bytes: ``uint32 len(envelope) || envelope || opening`` (opening empty = commit).
+
+    envelope = abi.encode(uint8 version=1, bytes32 keysetId, uint256 l1ChainId,
+                          address settlement, uint64 maxSlot, bytes c1, bytes nonce,
+                          bytes body)
+    aad      = the same encoding with body empty (what AES-GCM authenticates beside body)
+    plaintext= abi.encode(bytes[] rawTxs)
+    opening  = abi.encode(uint64 commitSlot, bytes32 commitOrderRoot, bytes keyset,
+                          (uint256 index, bytes share, uint256 c, uint256 z)[] shares)
+    seal     = keccak256("xseqd/seal/v1" || domainSeparator || uint64 slot || orderRoot),
+               signed by the sequencer; the shares' proofs are bound to it
+
+``open_payload`` is the apply rule's first half (core/transition.py runs the legs): it
+returns the plaintext transactions, or why the item aborts (sealed commit, expired,
+undecryptable, not transactions), and raises ``OpeningFault`` for an opening no honest
+sequencer posts (bad or missing shares, another keyset), which the verifier names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_abi import decode, encode
+from eth_hash.auto import keccak
+from eth_keys import keys
+
+from xseqd.core import threshold
+from xseqd.core.order import ReceiptDomain
+from xseqd.core.threshold import Keyset, Share
+
+VERSION = 1
+MAX_LEGS = 16  # as xseq_sendBundle (sequencer/intake.py MAX_BUNDLE_LEGS)
+KIND_ENCRYPTED = 4  # ItemKind.ENCRYPTED (core/items.py), here to keep keypers light
+ENVELOPE_TYPES = ["uint8", "bytes32", "uint256", "address", "uint64", "bytes", "bytes", "bytes"]
+SHARE_TYPE = "(uint256,bytes,uint256,uint256)"
+OPENING_TYPES = ["uint64", "bytes32", "bytes", f"{SHARE_TYPE}[]"]
+
+
+class OpeningFault(Exception):
+    """Raised when a reveal's opening is not what an honest sequencer posts."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A sealed bundle as sent: who can open it (keyset), where it is valid (deployment,
+    maxSlot; 0 = no bound), the KEM point C1, the AES-GCM nonce and body."""
+
+    keyset_id: bytes
+    l1_chain_id: int
+    settlement: bytes
+    max_slot: int
+    c1: bytes
+    nonce: bytes
+    body: bytes
+    version: int = VERSION
+
+    def _values(self, body: bytes) -> list[object]:
+        return [self.version, self.keyset_id, self.l1_chain_id, self.settlement,
+                self.max_slot, self.c1, self.nonce, body]  # fmt: skip
+
+    def encode(self) -> bytes:
+        return encode(ENVELOPE_TYPES, self._values(self.body))
+
+    @property
+    def aad(self) -> bytes:
+        return encode(ENVELOPE_TYPES, self._values(b""))
+
+    @property
+    def id(self) -> bytes:
+        return keccak(self.encode())
+
+    @property
+    def domain(self) -> ReceiptDomain:
+        return ReceiptDomain(self.l1_chain_id, self.settlement)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Envelope:
+        """Parse and check an envelope (raises ``ValueError`` with what is wrong)."""
+        try:
+            v, kid, chain, settlement, max_slot, c1, nonce, body = decode(ENVELOPE_TYPES, data)
+        except Exception:
+            raise ValueError("not an encrypted-bundle envelope") from None
+        env = cls(bytes(kid), int(chain), bytes.fromhex(str(settlement)[2:]), int(max_slot),
+                  bytes(c1), bytes(nonce), bytes(body), int(v))  # fmt: skip
+        if env.version != VERSION:
+            raise ValueError(f"unknown envelope version {env.version}")
+        if env.encode() != data:
+            raise ValueError("envelope is not canonically encoded")
+        if not threshold.is_point(env.c1) or len(env.nonce) != 12 or len(env.body) < 16:
+            raise ValueError("malformed ciphertext (c1, nonce or body)")
+        return env
+
+
+def encrypt_bundle(
+    keyset: Keyset,
+    raw_txs: list[bytes],
+    domain: ReceiptDomain,
+    max_slot: int = 0,
+    r: int | None = None,
+    nonce: bytes = b"",
+) -> Envelope:
+    """Encrypt signed raw transactions (any mix of rollups) to ``keyset``."""
+    r = threshold.random_scalar() if r is None else r
+    nonce = nonce or threshold.secrets.token_bytes(12)
+    header = Envelope(keyset.id, domain.chain_id, domain.verifying_contract, max_slot,
+                      threshold.base_mul(r), nonce, b"")  # fmt: skip
+    plaintext = encode(["bytes[]"], [list(raw_txs)])
+    _, _, body = threshold.seal(keyset.public_key, plaintext, header.aad, r, nonce)
+    return Envelope(header.keyset_id, header.l1_chain_id, header.settlement, max_slot,
+                    header.c1, nonce, body)  # fmt: skip
+
+
+# -- payloads -----------------------------------------------------------------------------
+
+
+def commit_payload(envelope: bytes) -> bytes:
+    return len(envelope).to_bytes(4, "big") + envelope
+
+
+def reveal_payload(envelope: bytes, opening: Opening) -> bytes:
+    return commit_payload(envelope) + opening.encode()
+
+
+def split_payload(payload: bytes) -> tuple[bytes, bytes]:
+    """(envelope, opening) of an ENCRYPTED payload; a malformed payload is all envelope."""
+    size = int.from_bytes(payload[:4], "big")
+    if len(payload) < 4 or 4 + size > len(payload):
+        return payload, b""
+    return payload[4 : 4 + size], payload[4 + size :]
+
+
+def item_id(payload: bytes) -> bytes:
+    """The id users know an encrypted item by: the hash of its ciphertext envelope."""
+    return keccak(split_payload(payload)[0])
+
+
+def commit_entry_hash(envelope: bytes) -> bytes:
+    """``Entry(ENCRYPTED, False, (), commit_payload(envelope)).hash`` (core/items.py),
+    spelled out so that keypers check it without loading the EVM."""
+    payload = commit_payload(envelope)
+    return keccak(
+        encode(
+            ["uint8", "bool", "bytes32", "(uint256,bytes32,address)[]", "bytes32"],
+            [KIND_ENCRYPTED, False, keccak(envelope), [], keccak(payload)],
+        )
+    )
+
+
+# -- the seal -----------------------------------------------------------------------------
+
+
+def seal_digest(domain: ReceiptDomain, slot: int, order_root: bytes) -> bytes:
+    """What the sequencer signs when a slot's order is final (and proofs bind to)."""
+    return keccak(b"xseqd/seal/v1" + domain.separator() + slot.to_bytes(8, "big") + order_root)
+
+
+def sign_seal(key: bytes, domain: ReceiptDomain, slot: int, order_root: bytes) -> bytes:
+    sig = keys.PrivateKey(key).sign_msg_hash(seal_digest(domain, slot, order_root))
+    return sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
+
+
+def seal_signer(domain: ReceiptDomain, slot: int, order_root: bytes, signature: bytes) -> str:
+    """The checksum address that signed this seal (raises ``ValueError`` if malformed)."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        raise ValueError("a seal signature is r || s || v (65 bytes, v = 27/28)")
+    sig = keys.Signature(signature[:64] + bytes([signature[64] - 27]))
+    public = sig.recover_public_key_from_msg_hash(seal_digest(domain, slot, order_root))
+    return str(public.to_checksum_address())
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What reveals a commit: the commit's slot and order root, the keyset, t shares."""
+
+    slot: int
+    order_root: bytes
+    keyset: Keyset
+    shares: tuple[Share, ...]
+
+    def encode(self) -> bytes:
+        return encode(OPENING_TYPES, [self.slot, self.order_root, self.keyset.encode(),
+                                      [s.values() for s in self.shares]])  # fmt: skip
+
+    @classmethod
+    def decode(cls, data: bytes) -> Opening:
+        try:
+            slot, root, keyset, shares = decode(OPENING_TYPES, data)
+            ks = Keyset.decode(bytes(keyset))
+        except Exception as exc:
+            raise OpeningFault(f"opening does not decode: {exc}") from None
+        parsed = tuple(Share(int(i), bytes(p), int(c), int(z)) for i, p, c, z in shares)
+        return cls(int(slot), bytes(root), ks, parsed)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The outcome of opening a payload: the plaintext transactions, or why not."""
+
+    raws: tuple[bytes, ...] | None
+    reason: str = ""
+    kind: str = "invalid"
+    opening: Opening | None = None
+
+
+def open_payload(payload: bytes, slot: int) -> Opened:
+    """Open an ENCRYPTED item's payload in ``slot`` (see module docstring)."""
+    env_bytes, opening_bytes = split_payload(payload)
+    if not opening_bytes:
+        return Opened(None, "sealed: runs when its slot's decryption shares are released",
+                      "sealed")  # fmt: skip
+    opening = Opening.decode(opening_bytes)
+    try:
+        env = Envelope.decode(env_bytes)
+    except ValueError as exc:
+        return Opened(None, f"undecryptable: {exc}", opening=opening)
+    if opening.keyset.id != env.keyset_id:
+        raise OpeningFault("the opening's keyset is not the one the ciphertext names")
+    context = seal_digest(env.domain, opening.slot, opening.order_root)
+    shares = opening.shares
+    if len(shares) != opening.keyset.threshold or len({s.index for s in shares}) != len(shares):
+        raise OpeningFault(f"an opening carries {opening.keyset.threshold} distinct shares")
+    for share in shares:
+        if not threshold.verify_share(opening.keyset, env.c1, context, share):
+            raise OpeningFault(f"decryption share of keyper {share.index} does not verify")
+    if env.max_slot and slot > env.max_slot:
+        return Opened(None, f"expired: maxSlot {env.max_slot} passed", "expired", opening)
+    try:
+        plaintext = threshold.open_sealed(threshold.combine(shares), env.nonce, env.body, env.aad)
+    except threshold.DecryptionFailed as exc:
+        return Opened(None, f"undecryptable: {exc}", opening=opening)
+    try:
+        (raws,) = decode(["bytes[]"], plaintext)
+        if encode(["bytes[]"], [list(raws)]) != plaintext:
+            raise ValueError
+    except Exception:
+        return Opened(None, "undecryptable: the plaintext is not a list of transactions",
+                      opening=opening)  # fmt: skip
+    if not 1 <= len(raws) <= MAX_LEGS:
+        return Opened(None, f"a sealed bundle has 1 to {MAX_LEGS} legs, not {len(raws)}",
+                      opening=opening)  # fmt: skip
+    return Opened(tuple(bytes(r) for r in raws), opening=opening)

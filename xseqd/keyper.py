@@ -1,0 +1,249 @@
+"""Keypers: the separate processes that hold the decryption key's shares, the dealer that
+makes their share files, and the process set the devnet starts.
+
+A keyper (``xseqd keyper --share FILE --sequencer ADDRESS --port P``) answers one
+request over HTTP, ``keyper_release``: given the sequencer's signed **seal** of a slot
+(the slot's final order root, every entry hash of the slot) and the ciphertexts of that
+slot it is asked to open, it checks that the sequencer signed exactly that order root,
+that the entry hashes chain to it, and that each ciphertext is a sealed commit at its
+index, and only then answers with its decryption share of each (core/threshold.py, the
+proof bound to the seal). Anything else is refused: no seal, a seal by another key, an
+entry that is not in the sealed order — so nothing is released before the order is
+final. Keypers keep no state beyond their share file.
+
+The dealer (``deal_files``) is a devnet simplification: one process draws the key, writes
+``keyset.json`` and ``keyper-<i>.json`` (0600) and forgets it. docs/encryption.md says
+what that means for trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from xseqd.core import threshold
+from xseqd.core.encrypted import Envelope, commit_entry_hash, seal_digest, seal_signer
+from xseqd.core.order import ReceiptDomain, order_root
+from xseqd.core.threshold import Keyset, KeyShare
+
+START_TIMEOUT = 20.0
+
+
+class Refused(Exception):
+    """Raised when a release request does not carry a valid seal of the sealed order."""
+
+
+def _hex(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise Refused(f"{what} must be 0x-prefixed hex")
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError:
+        raise Refused(f"{what} is not hex") from None
+
+
+def release(share: KeyShare, sequencer: str, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """This keyper's shares for the ciphertexts ``request`` names, or ``Refused``."""
+    try:
+        domain = ReceiptDomain.from_json(request["domain"])
+        slot = int(request["slot"])
+        entries = [_hex(e, "entry hash") for e in request["entries"]]
+        items = [(int(i["index"]), _hex(i["envelope"], "envelope")) for i in request["items"]]
+    except Refused:
+        raise
+    except Exception:
+        raise Refused("expected {domain, slot, orderRoot, signature, entries, items}") from None
+    root = _hex(request.get("orderRoot"), "orderRoot")
+    signature = _hex(request.get("signature"), "signature")
+    try:
+        signer = seal_signer(domain, slot, root, signature)
+    except Exception:
+        raise Refused("no valid seal: the slot's order is not sealed by the sequencer") from None
+    if signer.lower() != sequencer.lower():
+        raise Refused(f"the seal is signed by {signer}, not by the sequencer {sequencer}")
+    if order_root(slot, entries) != root:
+        raise Refused("the entry hashes do not chain to the sealed order root")
+    context = seal_digest(domain, slot, root)
+    out = []
+    for index, envelope in items:
+        if not 0 <= index < len(entries) or entries[index] != commit_entry_hash(envelope):
+            raise Refused(f"item {index} is not a sealed ciphertext of slot {slot}")
+        try:
+            env = Envelope.decode(envelope)
+        except ValueError as exc:
+            raise Refused(f"item {index}: {exc}") from None
+        if env.keyset_id != share.keyset.id:
+            raise Refused(f"item {index} is encrypted to another keyset")
+        if env.domain != domain:
+            raise Refused(f"item {index} is bound to another deployment")
+        out.append(threshold.make_share(share, env.c1, context).to_json())
+    return out
+
+
+def serve(share: KeyShare, sequencer: str, host: str, port: int) -> None:
+    """Serve ``keyper_release`` (JSON-RPC 2.0 over HTTP POST) until killed."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: the sequencer asks after every seal
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            rid: Any = None
+            try:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                rid = body.get("id")
+                if body.get("method") == "keyper_info":
+                    result: Any = {"index": share.index, "keyset": share.keyset.to_json()}
+                elif body.get("method") == "keyper_release":
+                    result = release(share, sequencer, body["params"][0])
+                else:
+                    raise Refused("unknown method")
+                reply: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "result": result}
+            except Refused as exc:
+                reply = {
+                    "jsonrpc": "2.0",
+                    "id": rid,
+                    "error": {"code": -32001, "message": str(exc)},
+                }
+            except Exception as exc:
+                reply = {
+                    "jsonrpc": "2.0",
+                    "id": rid,
+                    "error": {"code": -32600, "message": str(exc)},
+                }
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    print(f"keyper {share.index} listening on {host}:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A keyper started by a devnet ends when that devnet's process is gone (even after
+    kill -9), so that no keyper outlives it holding its port."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+# -- the dealer and the devnet's keyper processes ------------------------------------------
+
+
+def deal_files(directory: Path, n: int, t: int) -> Keyset:
+    """The keyset in ``directory`` (made by an earlier run with the same n and t), else a
+    freshly dealt one with its share files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    known = directory / "keyset.json"
+    if known.exists():
+        keyset = Keyset.from_json(json.loads(known.read_text()))
+        if (keyset.n, keyset.threshold) == (n, t):
+            return keyset
+    keyset, shares = threshold.deal(n, t)
+    for share in shares:
+        path = directory / f"keyper-{share.index}.json"
+        path.write_text(share.to_json())
+        os.chmod(path, 0o600)
+    known.write_text(json.dumps(keyset.to_json(), indent=2))
+    return keyset
+
+
+class KeyperSet:
+    """The devnet's keyper processes: one per share file, each on its own port."""
+
+    def __init__(self, directory: Path, keyset: Keyset, sequencer: str, host: str = "127.0.0.1"):
+        self.directory, self.keyset, self.sequencer, self.host = directory, keyset, sequencer, host
+        self.ports: dict[int, int] = {}
+        self.procs: dict[int, subprocess.Popen[str]] = {}
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://{self.host}:{self.ports[i]}/" for i in sorted(self.ports)]
+
+    def start_all(self) -> None:
+        """Start every keyper at once, then wait for each to listen."""
+        self.spawn_all()
+        self.await_all()
+
+    def spawn_all(self) -> None:
+        for i in range(1, self.keyset.n + 1):
+            self._spawn(i)
+
+    def await_all(self) -> None:
+        """Wait for every spawned keyper to listen (stops them all if one does not)."""
+        try:
+            for i in range(1, self.keyset.n + 1):
+                self._await(i)
+        except BaseException:
+            self.stop_all()
+            raise
+
+    def start(self, index: int) -> None:
+        """(Re)start keyper ``index`` on its port."""
+        self._spawn(index)
+        self._await(index)
+
+    def _spawn(self, index: int) -> None:
+        cmd = [sys.executable, "-m", "xseqd.keyper", "--share",
+               str(self.directory / f"keyper-{index}.json"), "--sequencer", self.sequencer,
+               "--host", self.host, "--port", str(self.ports.get(index, 0))]  # fmt: skip
+        self.procs[index] = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+
+    def _await(self, index: int) -> None:
+        proc = self.procs[index]
+        deadline = time.monotonic() + START_TIMEOUT
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "listening on" not in line or time.monotonic() > deadline:
+            self.stop(index)
+            raise RuntimeError(f"keyper {index} did not start: {line.strip()!r}")
+        self.ports[index] = int(line.strip().rsplit(":", 1)[1])
+
+    def stop(self, index: int) -> None:
+        proc = self.procs.pop(index, None)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for index in list(self.procs):
+            self.stop(index)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="xseqd keyper", description="run one keyper")
+    parser.add_argument("--share", required=True, help="this keyper's share file")
+    parser.add_argument("--sequencer", required=True, help="address whose seals are honoured")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 = any free port")
+    args = parser.parse_args(argv)
+    share = KeyShare.from_json(Path(args.share).read_text())
+    try:
+        serve(share, args.sequencer, args.host, args.port)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Encrypted submissions at the sequencer: order the ciphertext now (its commit), and
+reveal it at the top of a later slot once keypers released its slot's shares.
+
+``EncryptedDesk.submit`` checks an envelope (this keyset, this deployment, maxSlot) and
+orders its commit in the open slot: the receipt is over the ciphertext; nothing of the
+content exists anywhere yet. ``pending`` lists sealed commits not yet revealed, in order
+(they survive a restart: the log holds every commit and every reveal). ``seal`` is the
+sequencer's signature over a sealed slot's order root, what keypers ask for.
+``reveal`` turns released shares into the reveal item and runs it through the slot
+transition at the top of the open slot (sealing the open slot first if it already holds
+other items), so that nothing the sequencer could insert after reading it runs before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xseqd.core import transition
+from xseqd.core.atomic import Leg
+from xseqd.core.encrypted import (
+    Envelope,
+    Opening,
+    commit_payload,
+    open_payload,
+    reveal_payload,
+    sign_seal,
+    split_payload,
+)
+from xseqd.core.items import Item, ItemKind
+from xseqd.core.threshold import Keyset, Share
+from xseqd.errors import InvalidParams, XseqError
+from xseqd.sequencer.intake import BundleRejected, check_slot_bounds
+from xseqd.sequencer.sequencer import Sequencer
+
+
+class EncryptionOff(XseqError):
+    """Raised when encrypted submission is asked for on a devnet without keypers."""
+
+    code = -32601
+
+    def __init__(self) -> None:
+        super().__init__("encrypted submission is off (the devnet runs with --keypers 0)")
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The sequencer's signed statement that ``slot``'s order is final."""
+
+    slot: int
+    order_root: bytes
+    entries: tuple[bytes, ...]
+    signature: bytes
+
+
+def is_reveal(item: Item) -> bool:
+    return item.kind is ItemKind.ENCRYPTED and bool(split_payload(item.payload)[1])
+
+
+def is_commit(item: Item) -> bool:
+    return item.kind is ItemKind.ENCRYPTED and not split_payload(item.payload)[1]
+
+
+class EncryptedDesk:
+    """Commits, seals and reveals of encrypted submissions for one sequencer."""
+
+    def __init__(self, seq: Sequencer, key: bytes, keyset: Keyset | None) -> None:
+        self.seq, self._key, self.keyset = seq, key, keyset
+
+    def submit(self, envelope: bytes, max_slot: int | None = None) -> Item:
+        """Order a ciphertext's commit in the open slot (raises on a bad envelope)."""
+        if self.keyset is None:
+            raise EncryptionOff()
+        seq = self.seq
+        try:
+            env = Envelope.decode(envelope)
+        except ValueError as exc:
+            raise InvalidParams(f"ciphertext: {exc}") from None
+        if env.keyset_id != self.keyset.id:
+            raise InvalidParams("ciphertext is encrypted to another keyset (xseq_encryptionKey)")
+        if env.domain != seq.book.domain:
+            raise InvalidParams("ciphertext is bound to another deployment (l1ChainId/settlement)")
+        if max_slot is not None and max_slot != env.max_slot:
+            raise InvalidParams(f"maxSlot {max_slot} differs from the ciphertext's {env.max_slot}")
+        check_slot_bounds(None, env.max_slot or None, seq.head_slot + 1)
+        item = Item(ItemKind.ENCRYPTED, (), commit_payload(envelope), "sealed")
+        if item.item_hash in seq.book.items:
+            raise BundleRejected(-38004, "ciphertext is already known")
+        seq.open_slot()
+        item.max_slot = env.max_slot or None
+        item.outcome = transition.apply_item(seq.rollups, item.kind, (), item.payload)
+        seq.order(item)
+        return item
+
+    def pending(self) -> list[Item]:
+        """Commits in sealed slots that were not revealed yet, in their order."""
+        head = self.seq.head_slot
+        waiting = [
+            i
+            for i in self.seq.book.items.values()
+            if is_commit(i) and i.status == "sealed" and i.slot is not None and i.slot <= head
+        ]
+        return sorted(waiting, key=lambda i: (i.slot or 0, i.index or 0))
+
+    def commit_of(self, item_hash: bytes) -> Item | None:
+        """The commit of the encrypted item ``item_hash`` (its place and receipt)."""
+        for slot in reversed(self.seq.slots):
+            for item in slot.items:
+                if item.item_hash == item_hash and is_commit(item):
+                    return item
+        return None
+
+    def seal(self, number: int) -> Seal:
+        """Sign the sealed slot ``number``'s order root."""
+        for slot in reversed(self.seq.slots):
+            if slot.number == number:
+                entries = tuple(i.entry.hash for i in slot.items)
+                signature = sign_seal(self._key, self.seq.book.domain, number, slot.order_root)
+                return Seal(number, slot.order_root, entries, signature)
+        raise XseqError(f"slot {number} is not sealed here")
+
+    def reveal(self, commit: Item, seal: Seal, shares: tuple[Share, ...]) -> Item:
+        """Order and run the reveal of ``commit`` with t verified ``shares``."""
+        assert self.keyset is not None
+        seq = self.seq
+        envelope = split_payload(commit.payload)[0]
+        payload = reveal_payload(envelope, Opening(seal.slot, seal.order_root, self.keyset, shares))
+        self._top_of_slot()
+        opened = open_payload(payload, seq.head_slot + 1)
+        legs = self._legs(opened.raws or ())
+        item = Item(ItemKind.ENCRYPTED, legs, payload, "ordered")
+        item.outcome = transition.apply_item(seq.rollups, item.kind, item.legs, item.payload)
+        item.status = "included" if item.outcome.included else "aborted"
+        item.max_slot = commit.max_slot
+        seq.order(item)
+        for leg in legs if item.outcome.included else ():
+            seq.promote(leg.chain_id, bytes(leg.tx.sender))
+            for callback in seq.listeners.on_pending:
+                callback(leg.chain_id, leg.tx_hash)
+        return item
+
+    def _legs(self, raws: tuple[bytes, ...]) -> tuple[Leg, ...]:
+        """The decrypted transactions as legs; none if any does not decode (the item then
+        aborts, the rule in core/transition.py)."""
+        decode = transition.decoder(self.seq.rollups)
+        legs = []
+        for raw in raws:
+            chain_id = transition.leg_chain_id(raw)
+            if chain_id is None or chain_id not in self.seq.rollups:
+                return ()
+            try:
+                tx = decode(chain_id, raw)
+            except transition.TransitionFault:
+                return ()
+            legs.append(Leg(chain_id, tx, bytes(tx.hash)))
+        return tuple(legs)
+
+    def _top_of_slot(self) -> None:
+        """Open a slot whose items so far are reveals only."""
+        seq = self.seq
+        for _ in range(3):  # held bundles due at the open may take the top once
+            seq.open_slot()
+            if all(is_reveal(i) for i in seq.book.open_items):
+                return
+            seq.seal_slot()
+        raise XseqError("could not open a slot for reveals")
