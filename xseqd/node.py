@@ -29,11 +29,13 @@ from xseqd.keys import devnet_keys
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
 from xseqd.l1.parties import GenesisCommitment, settlement_for
+from xseqd.l1.portal import DepositWatcher, portal_for
 from xseqd.l1.poster import Poster
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
 from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
+from xseqd.sequencer.deposits import applied_deposits, include_deposits
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
@@ -97,6 +99,7 @@ class Node:
         self.endpoints: Endpoints | None = None
         self.anvil: Anvil | None = None
         self.poster: Poster | None = None
+        self.watcher: DepositWatcher | None = None
         self.l1_url: str | None = None
         self.l1_chain_id: int | None = None
 
@@ -178,6 +181,8 @@ class Node:
                 self._serve_task.result()
             await asyncio.sleep(0.01)
         self.driver.start()
+        if self.watcher is not None:
+            self.watcher.start()
         if self.settings.data_dir is not None:
             self._write_endpoints_file()
         return self.endpoints
@@ -213,9 +218,25 @@ class Node:
             self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
+        self.poster.portal = await asyncio.to_thread(portal_for, client, self.poster.key, address)
+        self.watcher = DepositWatcher(
+            L1Client(url),
+            self.poster.portal,
+            self._include_deposits,
+            lambda chain_id: applied_deposits(self.sequencer, chain_id),
+            self.settings.l1_confirmations,
+        )
         self.sequencer.rewind_guard = self.poster.guard_rewind
         await self.poster.start()
         self.services.l1 = self.poster
+
+    def _include_deposits(self, deposits: list[Any]) -> int:
+        """Order L1 deposits (the watcher, on the loop thread) and seal like a submission."""
+        done = include_deposits(self.sequencer, deposits)
+        if done:
+            self.driver.submitted()
+            self.driver.flush()
+        return done
 
     def _genesis_commitment(self) -> GenesisCommitment:
         ids = sorted(r.chain_id for r in self.rollups)
@@ -239,11 +260,14 @@ class Node:
                 "rpc": self.l1_url,
                 "chainId": self.l1_chain_id,
                 "settlement": self.poster.address,
+                "portal": self.poster.portal,
             }
         (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
 
     async def stop(self) -> None:
         self.services.limits.abort_all()  # running calls end now, not at their deadline
+        if self.watcher is not None:
+            await self.watcher.stop()
         if self.poster is not None:
             await self.poster.stop()
         if self.anvil is not None:

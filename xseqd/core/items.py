@@ -10,6 +10,7 @@ Two hashes, both pinned (tests/core/test_items.py):
     id        = txHash                                  (TRANSACTION)
               = keccak256(txHash_1 || ... || txHash_k)  (BUNDLE)
               = keccak256("xseqd/devchange" || payload) (DEVCHANGE)
+              = keccak256("xseqd/deposit" || payload)   (DEPOSIT, core/deposits.py)
     entryHash = keccak256(abi.encode(uint8 kind, bool included, bytes32 id,
                           (uint256 chainId, bytes32 txHash, address sender)[] legs,
                           bytes32 keccak256(payload)))
@@ -50,6 +51,7 @@ class ItemKind(IntEnum):
     TRANSACTION = 0
     BUNDLE = 1
     DEVCHANGE = 2
+    DEPOSIT = 3  # an L1 Portal deposit, applied as a system call (core/deposits.py)
 
     @property
     def label(self) -> str:
@@ -78,6 +80,8 @@ def item_id(kind: ItemKind, tx_hashes: list[bytes], payload: bytes = b"") -> byt
         return tx_hashes[0]
     if kind is ItemKind.BUNDLE:
         return keccak(b"".join(tx_hashes))
+    if kind is ItemKind.DEPOSIT:
+        return keccak(b"xseqd/deposit" + payload)
     return keccak(b"xseqd/devchange" + payload)
 
 

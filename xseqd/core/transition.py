@@ -15,7 +15,8 @@ Everyone who executes the order calls these functions and nothing else:
 Apply rules per kind: TRANSACTION runs with normal EVM semantics (a revert is included
 with status 0; an invalid transaction or a failed cross-rollup action drops it);
 BUNDLE runs atomically (any failing leg or action drops every leg); DEVCHANGE sets one
-field of one account (anvil_setBalance & co.).
+field of one account (anvil_setBalance & co.); DEPOSIT applies an L1 Portal deposit as a
+system call that always credits its value (core/deposits.py).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from typing import Any
 
 from eth_typing import Address
 
-from xseqd.chains.predeploys import MAILBOX
+from xseqd.chains.predeploys import L1_CHAIN_ID, MAILBOX
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
 from xseqd.core.atomic import Abort, BundleOutcome, execute_bundle
 from xseqd.core.commitment import RollupState
+from xseqd.core.deposits import apply_deposit
 from xseqd.core.devchange import DevChange
 from xseqd.core.items import Entry, Item, ItemKind
 from xseqd.core.messages import root_slot
@@ -89,6 +91,8 @@ def apply_item(
         if keep:
             rollups[change.chain_id].apply_change(change.apply)
         return BundleOutcome((), None)
+    if kind is ItemKind.DEPOSIT:
+        return apply_deposit(chains, payload, keep)
     raise TransitionFault("data", f"no apply rule for item kind {kind!r}")
 
 
@@ -148,12 +152,13 @@ def items_of(rollups: Rollups, entries: Iterable[Entry]) -> list[Item]:
 
 def committed_states(rollups: Rollups, blocks: Mapping[int, BlockRecord]) -> list[RollupState]:
     """What each rollup commits for a slot, in chain-id order: its block hash, state root
-    and mailbox roots toward/from every other rollup (in chain-id order)."""
+    and mailbox roots toward/from every other rollup and the L1 (chain id 900: withdrawals
+    out, deposits in), in chain-id order."""
     states = []
     for cid in sorted(blocks):
         header = blocks[cid].block.header
         state = rollups[cid].state_at(header)
-        others = tuple(sorted(c for c in rollups if c != cid))
+        others = tuple(sorted([c for c in rollups if c != cid] + [L1_CHAIN_ID]))
         outbox = tuple(_root(state, 0, o) for o in others)
         inbox = tuple(_root(state, 1, o) for o in others)
         states.append(

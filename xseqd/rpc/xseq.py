@@ -17,6 +17,7 @@ from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.envelope import Registry
 from xseqd.rpc.eth import check_backlog, decode_tx
+from xseqd.sequencer.deposits import withdrawal_proofs_for
 from xseqd.sequencer.intake import MAX_BUNDLE_LEGS, BundleRejected
 
 
@@ -321,6 +322,23 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
             }
             for i in slot.items
         ],
+    }
+
+
+@xseq_root.method("xseq_getWithdrawalProof")
+def get_withdrawal_proof(c: Ctx, params: list[Any]) -> Any:
+    """What Portal.finalizeWithdrawal needs for each withdrawal a rollup transaction made;
+    ``claimable`` once its slot is finalized on L1 (docs/deposits.md)."""
+    (value,) = p.positional(params, 1, 1)
+    proofs = withdrawal_proofs_for(c.services.sequencer, p.hash32(value))
+    l1 = c.services.l1
+    status = "pending" if l1 is None else l1.slot_status(proofs[0].slot)["status"]
+    return {
+        "slot": proofs[0].slot,
+        "status": status,
+        "claimable": status == "finalized",
+        "portal": None if l1 is None else l1.portal,
+        "withdrawals": [proof.to_json() for proof in proofs],
     }
 
 

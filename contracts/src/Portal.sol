@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @dev What the Portal reads of Settlement.
+interface ISettlementView {
+    function sequencer() external view returns (address);
+    function rollups() external view returns (uint256[] memory);
+    function status(uint256 slot) external view returns (uint8);
+    function slots(uint256 slot)
+        external
+        view
+        returns (bytes32 commitment, bytes32 dataHash, uint64 l1Block, bool invalidated, uint64 epoch);
+}
+
+/// @title Portal — deposits from the L1 into the rollups, withdrawals from them to the L1.
+/// @notice Deployed by the sequencer next to its Settlement (one Portal per Settlement;
+/// `Opened` names it). The L1 is counterparty 900 of every rollup's Mailbox.
+///
+/// Deposit: `depositETH(chainId, target, data)` locks msg.value here and emits `Deposited`
+/// with a global `index` (L1 order) and a per-rollup `nonce`. The sequencer includes every
+/// deposit, in index order, in its next slot as a system call `Mailbox.receiveDeposit` on
+/// the target rollup, which rolls `inboxRoot[900]` with the same message id this contract
+/// rolls into `depositRoot[chainId]`:
+///   id = keccak256(abi.encode(900, chainId, nonce, sender, target, value, data))
+/// A deposit's value is credited on the rollup even if its call reverts (to `sender`).
+///
+/// Withdrawal: on rollup R, `Mailbox.send{value: v}(900, target, data)` rolls R's
+/// `outboxRoot[900]` with id = keccak256(abi.encode(R, 900, nonce, sender, target, v, data)).
+/// Settlement commits that root in every slot (RollupState.outbox). Once the slot is
+/// finalized, anyone calls `finalizeWithdrawal` with the withdrawal and a proof: the slot's
+/// commitment preimage (timestamp, order root, every rollup's leaf), R's RollupState, and
+/// the hash chain from the root before the withdrawal (`prevRoot`) through it and the
+/// withdrawals after it in the same slot (`later`) to the committed root. The target is
+/// then called with the value and data, once.
+contract Portal {
+    uint256 public constant L1 = 900;
+
+    struct Withdrawal {
+        uint256 source;
+        uint256 nonce;
+        address sender;
+        address target;
+        uint256 value;
+        bytes data;
+    }
+
+    struct RollupState {
+        uint256 chainId;
+        bytes32 blockHash;
+        bytes32 stateRoot;
+        uint256[] counterparties;
+        bytes32[] outbox;
+        bytes32[] inbox;
+    }
+
+    struct SlotProof {
+        uint256 slot;
+        uint256 timestamp;
+        bytes32 orderRoot;
+        bytes32[] leaves;
+        uint256 index;
+        RollupState state;
+        bytes32 prevRoot;
+        bytes32[] later;
+    }
+
+    ISettlementView public immutable settlement;
+    uint256 public depositCount;
+    mapping(uint256 => uint256) public nonces;
+    mapping(uint256 => bytes32) public depositRoot;
+    mapping(uint256 => bytes32) public depositIds;
+    mapping(uint256 => bool) public isRollup;
+    mapping(bytes32 => bool) public finalized;
+
+    event Opened(address indexed settlement, uint256[] rollups);
+    event Deposited(
+        uint256 indexed index,
+        uint256 indexed chainId,
+        address indexed sender,
+        address target,
+        uint256 value,
+        uint256 nonce,
+        bytes data,
+        bytes32 id
+    );
+    event WithdrawalFinalized(
+        bytes32 indexed id, uint256 indexed source, address indexed target, uint256 value
+    );
+
+    error NotSequencer();
+    error UnknownRollup(uint256 chainId);
+    error NotFinalized(uint256 slot, uint8 status);
+    error AlreadyFinalized(bytes32 id);
+    error BadProof(string why);
+    error CallFailed(bytes data);
+
+    constructor(address settlement_) {
+        settlement = ISettlementView(settlement_);
+        if (msg.sender != settlement.sequencer()) revert NotSequencer();
+        uint256[] memory ids = settlement.rollups();
+        for (uint256 i = 0; i < ids.length; i++) isRollup[ids[i]] = true;
+        emit Opened(settlement_, ids);
+    }
+
+    /// @notice Deposit msg.value to `target` on rollup `chainId`, calling it with `data`.
+    function depositETH(uint256 chainId, address target, bytes calldata data)
+        external
+        payable
+        returns (bytes32 id)
+    {
+        if (!isRollup[chainId]) revert UnknownRollup(chainId);
+        uint256 nonce = nonces[chainId]++;
+        uint256 index = depositCount++;
+        id = keccak256(abi.encode(L1, chainId, nonce, msg.sender, target, msg.value, data));
+        depositRoot[chainId] = keccak256(abi.encode(depositRoot[chainId], id));
+        depositIds[index] = id;
+        emit Deposited(index, chainId, msg.sender, target, msg.value, nonce, data, id);
+    }
+
+    function withdrawalId(Withdrawal calldata w) public pure returns (bytes32) {
+        return keccak256(abi.encode(w.source, L1, w.nonce, w.sender, w.target, w.value, w.data));
+    }
+
+    /// @dev Settlement.leaf, the same encoding (xseqd/core/commitment.py).
+    function leaf(RollupState calldata r) public pure returns (bytes32) {
+        bytes32 mailbox = keccak256(abi.encode(r.counterparties, r.outbox, r.inbox));
+        return keccak256(abi.encode(r.chainId, r.blockHash, r.stateRoot, mailbox));
+    }
+
+    /// @notice Pay a withdrawal committed in a finalized slot (see the contract notice).
+    function finalizeWithdrawal(Withdrawal calldata w, SlotProof calldata p) external {
+        bytes32 id = withdrawalId(w);
+        if (finalized[id]) revert AlreadyFinalized(id);
+        uint8 st = settlement.status(p.slot);
+        if (st != 2) revert NotFinalized(p.slot, st);
+        (bytes32 commitment,,,,) = settlement.slots(p.slot);
+        if (p.state.chainId != w.source) revert BadProof("rollup");
+        if (p.index >= p.leaves.length || p.leaves[p.index] != leaf(p.state)) {
+            revert BadProof("leaf");
+        }
+        bytes32 claimed =
+            keccak256(abi.encode("xseqd/slot/v1", p.slot, p.timestamp, p.orderRoot, p.leaves));
+        if (claimed != commitment) revert BadProof("commitment");
+        bytes32 root = keccak256(abi.encode(p.prevRoot, id));
+        for (uint256 i = 0; i < p.later.length; i++) {
+            root = keccak256(abi.encode(root, p.later[i]));
+        }
+        if (root != _outboxToL1(p.state)) revert BadProof("outbox root");
+        finalized[id] = true;
+        (bool ok, bytes memory ret) = w.target.call{value: w.value}(w.data);
+        if (!ok) revert CallFailed(ret);
+        emit WithdrawalFinalized(id, w.source, w.target, w.value);
+    }
+
+    function _outboxToL1(RollupState calldata r) internal pure returns (bytes32) {
+        for (uint256 k = 0; k < r.counterparties.length; k++) {
+            if (r.counterparties[k] == L1) return r.outbox[k];
+        }
+        return bytes32(0);
+    }
+}
