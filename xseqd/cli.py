@@ -206,7 +206,7 @@ def run_verify(args: argparse.Namespace) -> int:
                 return 2
         commitment = Settlement(client, settlement).slot(finding.slot).commitment
         receipt = challenge_finding(client, challenger(), attester, settlement, finding, commitment)
-        kind = "attestation" if finding.fault in ("state", "execution") else "challenge"
+        kind = "attestation" if finding.fault in ("state", "execution", "deposit") else "challenge"
         print(
             f"{kind} accepted on L1 in tx {receipt['transactionHash']}: slot "
             f"{finding.slot} and every later slot invalidated"
