@@ -46,6 +46,7 @@ def banner(node: Node) -> str:
             f"  L1 RPC          {node.l1_url}   (chain id {node.l1_chain_id})",
             f"  Settlement      {node.poster.address}",
             f"  Portal          {node.poster.portal}   (deposits to / withdrawals from rollups)",
+            f"  L1 XRT token    {node.poster.portal_token}   (the reference token on L1)",
             f"  challenge window {node.settings.challenge_window} L1 blocks",
         ]
         if node.anvil is not None and node.anvil.block_time > 0:

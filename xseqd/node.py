@@ -29,7 +29,7 @@ from xseqd.keys import devnet_keys
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
 from xseqd.l1.parties import GenesisCommitment, settlement_for
-from xseqd.l1.portal import DepositWatcher, portal_for
+from xseqd.l1.portal import DepositWatcher, portal_for, portal_token
 from xseqd.l1.poster import Poster
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
@@ -218,10 +218,13 @@ class Node:
             self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
-        self.poster.portal = await asyncio.to_thread(portal_for, client, self.poster.key, address)
+        holders = [str(a.address) for a in dev_accounts(self.settings.accounts)]
+        portal = await asyncio.to_thread(portal_for, client, self.poster.key, address, holders)
+        self.poster.portal = portal
+        self.poster.portal_token = await asyncio.to_thread(portal_token, client, portal)
         self.watcher = DepositWatcher(
             L1Client(url),
-            self.poster.portal,
+            portal,
             self._include_deposits,
             lambda chain_id: applied_deposits(self.sequencer, chain_id),
             self.settings.l1_confirmations,

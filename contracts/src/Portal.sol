@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {TokenBridge, XToken} from "./XToken.sol";
+
 /// @dev What the Portal reads of Settlement.
 interface ISettlementView {
     function sequencer() external view returns (address);
@@ -23,6 +25,10 @@ interface ISettlementView {
 /// rolls into `depositRoot[chainId]`:
 ///   id = keccak256(abi.encode(900, chainId, nonce, sender, target, value, data))
 /// A deposit's value is credited on the rollup even if its call reverts (to `sender`).
+/// `depositERC20(chainId, to, amount)` locks the L1 reference token `token` (XRT; the
+/// Portal creates it, 1,000,000 XRT per dev account) and emits a deposit from the rollups'
+/// TokenBridge to itself calling `relayERC20(XRT, from, to, amount)`: the bridge mints
+/// XRT on the rollup. Only the Portal can make a deposit whose sender is the TokenBridge.
 ///
 /// Withdrawal: on rollup R, `Mailbox.send{value: v}(900, target, data)` rolls R's
 /// `outboxRoot[900]` with id = keccak256(abi.encode(R, 900, nonce, sender, target, v, data)).
@@ -34,6 +40,9 @@ interface ISettlementView {
 /// then called with the value and data, once.
 contract Portal {
     uint256 public constant L1 = 900;
+    address public constant TOKEN_BRIDGE = 0x4200000000000000000000000000000000000024;
+    address public constant REFERENCE_TOKEN = 0x4200000000000000000000000000000000000025;
+    uint256 public constant TOKEN_PER_HOLDER = 1_000_000 ether;
 
     struct Withdrawal {
         uint256 source;
@@ -65,6 +74,7 @@ contract Portal {
     }
 
     ISettlementView public immutable settlement;
+    L1ReferenceToken public immutable token;
     uint256 public depositCount;
     mapping(uint256 => uint256) public nonces;
     mapping(uint256 => bytes32) public depositRoot;
@@ -93,10 +103,13 @@ contract Portal {
     error AlreadyFinalized(bytes32 id);
     error BadProof(string why);
     error CallFailed(bytes data);
+    error UnknownToken(address token);
 
-    constructor(address settlement_) {
+    /// @param holders who gets TOKEN_PER_HOLDER of the L1 reference token (the dev accounts)
+    constructor(address settlement_, address[] memory holders) {
         settlement = ISettlementView(settlement_);
         if (msg.sender != settlement.sequencer()) revert NotSequencer();
+        token = new L1ReferenceToken(holders, TOKEN_PER_HOLDER);
         uint256[] memory ids = settlement.rollups();
         for (uint256 i = 0; i < ids.length; i++) isRollup[ids[i]] = true;
         emit Opened(settlement_, ids);
@@ -106,15 +119,36 @@ contract Portal {
     function depositETH(uint256 chainId, address target, bytes calldata data)
         external
         payable
-        returns (bytes32 id)
+        returns (bytes32)
     {
+        return _deposit(chainId, msg.sender, target, msg.value, data);
+    }
+
+    /// @notice Deposit `amount` L1 XRT (approve the Portal first) to `to` on `chainId`.
+    function depositERC20(uint256 chainId, address to, uint256 amount)
+        external
+        returns (bytes32)
+    {
+        require(token.transferFrom(msg.sender, address(this), amount), "portal: transfer");
+        bytes memory relay =
+            abi.encodeCall(TokenBridge.relayERC20, (REFERENCE_TOKEN, msg.sender, to, amount));
+        return _deposit(chainId, TOKEN_BRIDGE, TOKEN_BRIDGE, 0, relay);
+    }
+
+    function _deposit(
+        uint256 chainId,
+        address sender,
+        address target,
+        uint256 value,
+        bytes memory data
+    ) internal returns (bytes32 id) {
         if (!isRollup[chainId]) revert UnknownRollup(chainId);
         uint256 nonce = nonces[chainId]++;
         uint256 index = depositCount++;
-        id = keccak256(abi.encode(L1, chainId, nonce, msg.sender, target, msg.value, data));
+        id = keccak256(abi.encode(L1, chainId, nonce, sender, target, value, data));
         depositRoot[chainId] = keccak256(abi.encode(depositRoot[chainId], id));
         depositIds[index] = id;
-        emit Deposited(index, chainId, msg.sender, target, msg.value, nonce, data, id);
+        emit Deposited(index, chainId, sender, target, value, nonce, data, id);
     }
 
     function withdrawalId(Withdrawal calldata w) public pure returns (bytes32) {
@@ -147,9 +181,25 @@ contract Portal {
         }
         if (root != _outboxToL1(p.state)) revert BadProof("outbox root");
         finalized[id] = true;
+        if (w.sender == TOKEN_BRIDGE && w.target == TOKEN_BRIDGE) {
+            _payToken(w.data);
+            emit WithdrawalFinalized(id, w.source, w.target, 0);
+            return;
+        }
         (bool ok, bytes memory ret) = w.target.call{value: w.value}(w.data);
         if (!ok) revert CallFailed(ret);
         emit WithdrawalFinalized(id, w.source, w.target, w.value);
+    }
+
+    /// @dev A TokenBridge withdrawal: relayERC20(token, from, to, amount) of the reference token.
+    function _payToken(bytes calldata data) internal {
+        if (data.length < 4 || bytes4(data[:4]) != TokenBridge.relayERC20.selector) {
+            revert BadProof("not a token relay");
+        }
+        (address l2Token,, address to, uint256 amount) =
+            abi.decode(data[4:], (address, address, address, uint256));
+        if (l2Token != REFERENCE_TOKEN) revert UnknownToken(l2Token);
+        require(token.transfer(to, amount), "portal: transfer");
     }
 
     function _outboxToL1(RollupState calldata r) internal pure returns (bytes32) {
@@ -157,5 +207,21 @@ contract Portal {
             if (r.counterparties[k] == L1) return r.outbox[k];
         }
         return bytes32(0);
+    }
+}
+
+/// @notice The L1 side of the reference token XRT: plain ERC-20, created by the Portal,
+/// which locks it for deposits and pays it out for withdrawals.
+contract L1ReferenceToken is XToken {
+    constructor(address[] memory holders, uint256 each) {
+        for (uint256 i = 0; i < holders.length; i++) _mint(holders[i], each);
+    }
+
+    function name() external pure override returns (string memory) {
+        return "Cross-rollup Token (L1)";
+    }
+
+    function symbol() external pure override returns (string memory) {
+        return "XRT";
     }
 }

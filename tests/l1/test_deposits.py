@@ -30,16 +30,21 @@ from tests.l1.bridge import (
     mailbox,
     portal,
     rollup,
+    send_l1,
     seq,
     wait_for,
     withdraw,
 )
-from xseqd.abi import event_topic
+from xseqd.abi import artifact, event_topic
 from xseqd.chains.predeploys import SYSTEM
 from xseqd.client import SequencerError
 from xseqd.l1.anvil import Anvil
 
 DEPOSIT_RECEIVED = event_topic("Mailbox", "DepositReceived")
+XTOKEN_ABI = artifact("ReferenceXToken")["abi"]
+BRIDGE_ABI = artifact("TokenBridge")["abi"]
+TOKEN_BRIDGE = "0x4200000000000000000000000000000000000024"
+REFERENCE_TOKEN = "0x4200000000000000000000000000000000000025"
 
 
 @pytest.fixture()
@@ -229,3 +234,57 @@ def test_withdrawal_proof_errors_are_clear_and_change_nothing(l1: Anvil) -> None
         except SequencerError as exc:
             assert exc.code == -32602 and "no withdrawal" in exc.message
         assert int(s.call("xseq_slotNumber"), 16) == int(head, 16) + 1
+
+
+def test_the_reference_token_goes_to_a_rollup_and_back(l1: Anvil) -> None:
+    chain = l1_web3(l1.url)
+    gina = fresh("gina")
+    with bridged_devnet(l1.url) as node:
+        b, p = rollup(node, 902), portal(chain, node)
+        l1_xrt = chain.eth.contract(address=p.functions.token().call(), abi=XTOKEN_ABI)
+        assert seq(node).info()["l1"]["l1Token"] == l1_xrt.address
+        xrt = b.eth.contract(address=REFERENCE_TOKEN, abi=XTOKEN_ABI)
+        supply = xrt.functions.totalSupply().call()
+        # approve, deposit 250 XRT to gina on 902 (and some ETH for her gas)
+        approve = l1_xrt.functions.approve(p.address, 250 * ETH)._encode_transaction_data()
+        assert send_l1(chain, DEPOSITOR, l1_xrt.address, bytes.fromhex(approve[2:])).status == 1
+        call = p.functions.depositERC20(902, gina.address, 250 * ETH)._encode_transaction_data()
+        assert send_l1(chain, DEPOSITOR, p.address, bytes.fromhex(call[2:])).status == 1
+        deposit(chain, p, DEPOSITOR, 902, gina.address, ETH // 10)
+        wait_for(lambda: b.eth.get_balance(gina.address) == ETH // 10, "gina's gas")
+        assert xrt.functions.balanceOf(gina.address).call() == 250 * ETH
+        assert xrt.functions.totalSupply().call() == supply + 250 * ETH
+        assert l1_xrt.functions.balanceOf(p.address).call() == 250 * ETH
+        # a plain user cannot fake a token deposit: the bridge only relays its own messages
+        fake = bytes.fromhex(
+            b.eth.contract(address=TOKEN_BRIDGE, abi=BRIDGE_ABI)
+            .functions.relayERC20(REFERENCE_TOKEN, gina.address, gina.address, 10**30)
+            ._encode_transaction_data()[2:]
+        )
+        deposit(chain, p, DEPOSITOR, 902, TOKEN_BRIDGE, 0, fake)
+        wait_for(lambda: mailbox(b).functions.inboxCount(900).call() == 3, "the fake one")
+        assert xrt.functions.balanceOf(gina.address).call() == 250 * ETH
+        # gina sends 100 XRT back to herself on L1 through the token bridge
+        bridge = b.eth.contract(address=TOKEN_BRIDGE, abi=BRIDGE_ABI)
+        tx = bridge.functions.sendERC20(REFERENCE_TOKEN, gina.address, 100 * ETH, 900)
+        built = tx.build_transaction(
+            {
+                "from": gina.address,
+                "nonce": 0,
+                "gas": 300_000,
+                "maxFeePerGas": 10**10,
+                "maxPriorityFeePerGas": 1,
+                "chainId": 902,
+            }
+        )
+        sent = b.eth.send_raw_transaction(gina.sign_transaction(built).raw_transaction)
+        assert b.eth.wait_for_transaction_receipt(sent).status == 1
+        assert xrt.functions.balanceOf(gina.address).call() == 150 * ETH
+        proof = seq(node).get_withdrawal_proof(sent.to_0x_hex())
+        finalize(chain, node, proof["slot"])
+        entry = seq(node).get_withdrawal_proof(sent.to_0x_hex())["withdrawals"][0]
+        assert claim(chain, p, DEPOSITOR, entry).status == 1
+        assert l1_xrt.functions.balanceOf(gina.address).call() == 100 * ETH
+        assert l1_xrt.functions.balanceOf(p.address).call() == 150 * ETH
+        assert xrt.functions.totalSupply().call() == supply + 150 * ETH  # locked == minted
+        assert claim(chain, p, DEPOSITOR, entry).status == 0

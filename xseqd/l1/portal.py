@@ -33,11 +33,12 @@ DEPOSITED = "0x" + event_topic("Portal", "Deposited").hex()
 MAX_LOG_RANGE = 5_000  # L1 blocks per eth_getLogs
 
 
-def deploy_portal(client: L1Client, key: LocalAccount, settlement: str) -> str:
-    """Deploy the Portal of ``settlement`` (from its sequencer's key); returns its address."""
+def deploy_portal(client: L1Client, key: LocalAccount, settlement: str, holders: list[str]) -> str:
+    """Deploy the Portal of ``settlement`` (from its sequencer's key), with its L1 reference
+    token (1,000,000 XRT to each of ``holders``); returns its address."""
     code = bytes.fromhex(artifact("Portal")["bytecode"][2:])
-    args = encode(["address"], [settlement])
-    receipt = client.send(key, None, code + args, gas=3_000_000)
+    args = encode(["address", "address[]"], [settlement, holders])
+    receipt = client.send(key, None, code + args, gas=6_000_000)
     return str(to_checksum_address(receipt["contractAddress"]))
 
 
@@ -54,9 +55,15 @@ def find_portal(client: L1Client, settlement: str) -> str | None:
     return str(to_checksum_address(logs[0]["address"])) if logs else None
 
 
-def portal_for(client: L1Client, key: LocalAccount, settlement: str) -> str:
+def portal_for(client: L1Client, key: LocalAccount, settlement: str, holders: list[str]) -> str:
     """The Portal of ``settlement``: found on L1, else deployed now."""
-    return find_portal(client, settlement) or deploy_portal(client, key, settlement)
+    return find_portal(client, settlement) or deploy_portal(client, key, settlement, holders)
+
+
+def portal_token(client: L1Client, portal: str) -> str:
+    """The Portal's L1 reference token (XRT)."""
+    (address,) = decode(["address"], client.eth_call(portal, calldata("Portal", "token")))
+    return str(to_checksum_address(address))
 
 
 def deposit_of(entry: dict[str, Any]) -> Deposit:
@@ -102,6 +109,11 @@ def read_deposits(client: L1Client, portal: str, first: int, last: int) -> list[
 def deposit_calldata(chain_id: int, target: str, data: bytes = b"") -> bytes:
     """Calldata of ``Portal.depositETH(chainId, target, data)`` (send the value with it)."""
     return calldata("Portal", "depositETH", chain_id, target, data)
+
+
+def token_deposit_calldata(chain_id: int, to: str, amount: int) -> bytes:
+    """Calldata of ``Portal.depositERC20(chainId, to, amount)`` (approve the Portal first)."""
+    return calldata("Portal", "depositERC20", chain_id, to, amount)
 
 
 Include = Callable[[list[Deposit]], int]  # applies deposits in order; how many it applied

@@ -84,6 +84,7 @@ class Poster:
     last_error: str | None = None
     invalidations: int = 0
     portal: str | None = None  # the L1 Portal of this Settlement (l1/portal.py)
+    portal_token: str | None = None  # its L1 reference token (XRT)
     fault: str = ""  # dev-only misbehaviour, KIND:N (tests of the verifier and challenges)
     _task: asyncio.Task[None] | None = None
     _posting_through: int = 0
@@ -144,6 +145,7 @@ class Poster:
         return {
             "settlement": self.address,
             "portal": self.portal,
+            "l1Token": self.portal_token,
             "postedThrough": self.safe_slot,
             "finalizedThrough": self.finalized_slot,
             "backlog": head - self.safe_slot,
