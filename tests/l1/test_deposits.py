@@ -288,3 +288,24 @@ def test_the_reference_token_goes_to_a_rollup_and_back(l1: Anvil) -> None:
         assert l1_xrt.functions.balanceOf(p.address).call() == 150 * ETH
         assert xrt.functions.totalSupply().call() == supply + 150 * ETH  # locked == minted
         assert claim(chain, p, DEPOSITOR, entry).status == 0
+
+
+def test_the_deposit_withdraw_example_runs_on_a_devnet_with_its_own_l1() -> None:
+    from tests.l1.test_settlement import free_port
+    from tests.messaging.test_examples import run
+    from xseqd.config import Settings
+    from xseqd.node import NodeThread
+
+    settings = Settings.for_tests(
+        l1_rpc="", l1_port=free_port(), l1_block_time=1.0, challenge_window=2
+    )
+    node = NodeThread(settings)
+    ep = node.start()
+    try:
+        out = run("deposit_withdraw.py", ep.base_url)
+    finally:
+        node.stop()
+    lines = out.splitlines()
+    assert "901 1.0000" in lines[1], out
+    assert "902 0.9000" in lines[2], out
+    assert lines[-1].startswith("5. claimed on L1 (status 1)") and "L1 0.8000" in lines[-1], out

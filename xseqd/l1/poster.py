@@ -143,6 +143,7 @@ class Poster:
     def status(self) -> dict[str, Any]:
         head = self.sequencer.head_slot
         return {
+            "rpc": self.client.url,
             "settlement": self.address,
             "portal": self.portal,
             "l1Token": self.portal_token,
