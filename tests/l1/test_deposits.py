@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from eth_abi import decode
 
-from tests.adversary.support import verify_cli
+from tests.adversary.support import batch_of, simulated, verify_cli
 from tests.l1.bridge import (
     DEPOSITOR,
     ETH,
@@ -35,10 +35,11 @@ from tests.l1.bridge import (
     wait_for,
     withdraw,
 )
-from xseqd.abi import artifact, event_topic
+from xseqd.abi import artifact, calldata, event_topic
 from xseqd.chains.predeploys import SYSTEM
 from xseqd.client import SequencerError
 from xseqd.l1.anvil import Anvil
+from xseqd.l1.client import L1Client
 
 DEPOSIT_RECEIVED = event_topic("Mailbox", "DepositReceived")
 XTOKEN_ABI = artifact("ReferenceXToken")["abi"]
@@ -91,6 +92,14 @@ def test_an_eth_deposit_lands_once_and_a_withdrawal_is_claimable_once_finalized(
         assert r.transactionHash in bytes(applied["input"])
         slot = seq(node).get_slot(receipt.blockNumber)
         assert [i["kind"] for i in slot["items"]] == ["deposit"]
+        # Settlement hashes the deposit item as xseqd does: its slot's data is no fault
+        poster = node.node.poster
+        assert poster is not None
+        wait_for(lambda: poster.safe_slot >= receipt.blockNumber, "the slot on L1")
+        client, settlement = L1Client(l1.url), poster.address
+        batch = batch_of(client, settlement, receipt.blockNumber)
+        call = calldata("Settlement", "challengeData", receipt.blockNumber, batch)
+        assert "NotAFault" in simulated(client, settlement, call)
         # nothing applies it again: later slots, later polls
         a.eth.send_raw_transaction(
             alice.sign_transaction(
