@@ -162,6 +162,26 @@ def test_deposit_calldata_runs_and_a_reverting_call_still_credits_the_value(l1: 
         deposit(chain, p, DEPOSITOR, 901, MAILBOX, 0, bytes.fromhex(data[2:]))
         wait_for(lambda: mailbox(a).functions.outboxCount(900).call() == count + 1, "the call ran")
         assert mailbox(a).functions.inboxCount(900).call() == 2
+        # a call that sends its value on to 902: delivered in the same slot, and the
+        # message names the deposit's rollup transaction as its origin
+        b = rollup(node, 902)
+        data = mailbox(a).functions.send(902, carol.address, b"")._encode_transaction_data()
+        deposit(chain, p, DEPOSITOR, 901, MAILBOX, ETH, bytes.fromhex(data[2:]))
+        wait_for(lambda: b.eth.get_balance(carol.address) == ETH, "the delivery on 902")
+        slot = seq(node).get_slot(b.eth.block_number)
+        [message] = slot["messages"]
+        assert message["source"] == 901 and message["destination"] == 902
+        [origin] = deposit_txs(a, b.eth.block_number)
+        assert message["originTx"] == origin["hash"].to_0x_hex()
+        assert seq(node).call("xseq_getMessage", message["id"])["originTx"] == message["originTx"]
+        trace = a.provider.make_request(  # type: ignore[arg-type]
+            "debug_traceTransaction", [message["deliveryTx"], {"tracer": "callTracer"}]
+        )
+        assert "error" in trace  # the delivery is on 902, not 901
+        trace = b.provider.make_request(  # type: ignore[arg-type]
+            "debug_traceTransaction", [message["deliveryTx"], {"tracer": "callTracer"}]
+        )
+        assert trace["result"]["xseqDeliveredFrom"]["originTx"] == message["originTx"]
         # deposits to a chain the devnet does not have are refused on L1 itself
         bad = p.functions.depositETH(999, carol.address, b"")._encode_transaction_data()
         reply = chain.provider.make_request(  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ from xseqd.core.atomic import (
     revert_reason,
     route,
 )
+from xseqd.core.items import Item
 from xseqd.errors import TxRejected
 
 PAYLOAD_TYPES = [
@@ -222,3 +223,13 @@ def _run(
     deliveries: list[Delivery] = []
     failure = route(chains, d.chain_id, applied, 1, 0, deliveries)
     return result, deliveries, failure
+
+
+def origin_tx(item: Item, leg: int) -> bytes:
+    """The rollup transaction a delivery of ``item`` came from: leg ``leg``'s, or, for a
+    deposit (no legs), the system call that applied it."""
+    if item.legs:
+        return bytes(item.legs[leg].tx_hash)
+    if item.outcome is not None and item.outcome.legs:
+        return item.outcome.legs[0].tx_hash
+    return b""

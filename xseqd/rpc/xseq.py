@@ -9,6 +9,7 @@ import rlp
 
 from xseqd.chains.predeploys import MAILBOX, REFERENCE_TOKEN, SYSTEM, TOKEN_BRIDGE
 from xseqd.core.atomic import BundleOutcome, Delivery, Leg
+from xseqd.core.deposits import origin_tx
 from xseqd.core.items import Item
 from xseqd.core.messages import MAX_DEPTH
 from xseqd.core.transition import Slot, committed_states
@@ -197,7 +198,7 @@ def message_json(item: Item, delivery: Delivery) -> dict[str, Any]:
     out.update(
         slot=None if item.slot is None else fmt.q(item.slot),
         itemHash=fmt.h(item.item_hash),
-        originTx=fmt.h(item.legs[delivery.leg].tx_hash),
+        originTx=fmt.h(origin_tx(item, delivery.leg)),
         deliveryTx=fmt.h(delivery.tx_hash),
         depth=delivery.depth,
         status="delivered" if item.status == "included" else item.status,
