@@ -3,7 +3,8 @@ one the L1 Portal never received (dev-only ``--fault skip-deposit:N`` /
 ``invent-deposit:N``, each with a commitment that matches the data it posts). ``xseqd
 verify``, reading only the L1, names the slot and the ``deposit`` fault; the verifier's
 attestation invalidates it and every later slot, pays the sequencer's bond to the
-challenger, and the devnet rolls back and applies the real deposits again, once.
+challenger, and the devnet rolls back and applies the real deposits again, once. And a
+withdrawal committed in a slot that is then invalidated is never paid on L1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tests.adversary.support import (
     assert_bond_paid,
     rollup,
     rpc,
+    sequencer,
     settled_devnet,
     settlement_of,
     slot_status,
@@ -25,8 +27,20 @@ from tests.adversary.support import (
     wait_for,
     wait_safe,
 )
-from tests.l1.bridge import DEPOSITOR, ETH, deposit, fresh, l1_web3, mailbox, portal
+from tests.l1.bridge import (
+    DEPOSITOR,
+    ETH,
+    claim,
+    claim_error,
+    deposit,
+    fresh,
+    l1_web3,
+    mailbox,
+    portal,
+    withdraw,
+)
 from tests.l1.test_settlement import KEYS, sign
+from xseqd.client import SequencerError
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
 
@@ -72,3 +86,34 @@ def test_a_skipped_or_invented_deposit_is_caught_and_punished(l1: Anvil, fault: 
         wait_for(lambda: poster.safe_slot >= node.node.sequencer.head_slot, "re-posted")
         code, out = verify_cli(*target)
         assert code == 0 and "OK:" in out, out
+
+
+def test_a_withdrawal_in_an_invalidated_slot_is_never_paid(l1: Anvil) -> None:
+    chain = l1_web3(l1.url)
+    user, home = fresh("invalidated user"), fresh("invalidated home")
+    with settled_devnet(l1.url, fault="state:2") as node:
+        a, p = rollup(node, 901), portal(chain, node)
+        deposit(chain, p, DEPOSITOR, 901, user.address, ETH)  # slot 1
+        wait_for(lambda: a.eth.get_balance(user.address) == ETH, "the deposit")
+        wait_safe(node, 1)
+        tx = withdraw(a, user, home.address, ETH // 2)  # slot 2, committed wrongly
+        wait_safe(node, 2)
+        entry = sequencer(node).get_withdrawal_proof(tx)["withdrawals"][0]
+        assert "NotFinalized(2, 1)" in claim_error(chain, p, DEPOSITOR, entry)
+        client, settlement = L1Client(l1.url), settlement_of(node)
+        target = ["--l1-rpc", l1.url, "--settlement", settlement]
+        key = ["--verifier-key", "0x" + node.node.keys.verifier.hex()]
+        code, out = verify_cli(*target, "--challenge", *key)
+        assert code == 1 and "attestation accepted" in out, out
+        poster = node.node.poster
+        assert poster is not None
+        wait_for(lambda: poster.invalidations == 1, "the rollback")
+        rpc(chain, "anvil_mine", hex(150))  # far past the challenge window
+        assert slot_status(client, settlement, 2) == INVALIDATED
+        assert "NotFinalized(2, 3)" in claim_error(chain, p, DEPOSITOR, entry)
+        assert claim(chain, p, DEPOSITOR, entry).status == 0
+        assert chain.eth.get_balance(home.address) == 0
+        assert a.eth.get_balance(user.address) == ETH  # the withdrawal is gone on 901 too
+        with pytest.raises(SequencerError) as gone:
+            sequencer(node).get_withdrawal_proof(tx)
+        assert gone.value.code == -32001
