@@ -236,7 +236,8 @@ class Node:
     def _include_deposits(self, deposits: list[Any]) -> int:
         """Order L1 deposits (the watcher, on the loop thread) and seal like a submission."""
         done = include_deposits(self.sequencer, deposits)
-        if done:
+        # one that did not fit (a full block) waits for the next slot: seal this one
+        if done or self.sequencer.open_slot_needs_seal:
             self.driver.submitted()
             self.driver.flush()
         return done
