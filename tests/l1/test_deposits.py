@@ -92,6 +92,11 @@ def test_an_eth_deposit_lands_once_and_a_withdrawal_is_claimable_once_finalized(
         assert r.transactionHash in bytes(applied["input"])
         slot = seq(node).get_slot(receipt.blockNumber)
         assert [i["kind"] for i in slot["items"]] == ["deposit"]
+        item = seq(node).get_bundle(slot["items"][0]["itemHash"])
+        assert item["txHash"] == applied["hash"].to_0x_hex()
+        assert item["deposit"]["l1TxHash"] == r.transactionHash.to_0x_hex()
+        assert item["deposit"]["logIndex"] == r.logs[0].logIndex
+        assert item["deposit"]["value"] == hex(2 * ETH) and item["receipt"] is not None
         # Settlement hashes the deposit item as xseqd does: its slot's data is no fault
         poster = node.node.poster
         assert poster is not None

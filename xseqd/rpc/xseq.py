@@ -9,8 +9,8 @@ import rlp
 
 from xseqd.chains.predeploys import MAILBOX, REFERENCE_TOKEN, SYSTEM, TOKEN_BRIDGE
 from xseqd.core.atomic import BundleOutcome, Delivery, Leg
-from xseqd.core.deposits import origin_tx
-from xseqd.core.items import Item
+from xseqd.core.deposits import Deposit, origin_tx
+from xseqd.core.items import Item, ItemKind
 from xseqd.core.messages import MAX_DEPTH
 from xseqd.core.transition import Slot, committed_states
 from xseqd.rpc import format as fmt
@@ -130,6 +130,9 @@ def item_json(item: Item) -> dict[str, Any]:
         "receipt": None if item.receipt is None else item.receipt.to_json(),
     }
     out.update(outcome_json(item.outcome, item.legs))
+    if item.kind is ItemKind.DEPOSIT:  # the L1 deposit, and the system call that applied it
+        out["deposit"] = Deposit.decode(item.payload).to_json()
+        out["txHash"] = fmt.h(origin_tx(item, 0)) if item.outcome is not None else None
     if not item.bundle and item.status == "included":
         for leg in out["legs"]:
             leg["status"] = None  # see the rollup's receipt (plain txs may revert and be included)
