@@ -39,11 +39,13 @@ devnet: install
 test: install
 	$(PY) -m pytest tests
 
-# the adversary property (random honest runs on a real anvil) with 60 examples, not 6, and
+# the adversary property (random honest runs on a real anvil) with 60 examples, not 6, the
+# L1 bridge conservation property with 25, not 3, and
 # the hostile-input fuzzer with 100,000 requests, not 20,000 (it prints its count, slowest
 # answer and mix of answers; XSEQD_FUZZ_SEED=n for another seed)
 fuzz: install
 	XSEQD_LONG=1 $(PY) -m pytest tests/adversary/test_honest_property.py
+	XSEQD_LONG=1 $(PY) -m pytest tests/l1/test_bridge_conservation.py
 	XSEQD_FUZZ_REQUESTS=$${XSEQD_FUZZ_REQUESTS:-100000} $(PY) -m pytest -s tests/rpc/test_hostile_input.py
 
 lint: install
@@ -63,6 +65,7 @@ bench: install
 	$(PY) bench/messaging.py
 	$(PY) bench/settlement.py
 	$(PY) bench/call_limits.py
+	$(PY) bench/bridge.py
 	$(PY) bench/encryption.py
 	$(PY) bench/explorer_metrics.py
 

@@ -46,6 +46,8 @@ def banner(node: Node) -> str:
             "===============",
             f"  L1 RPC          {node.l1_url}   (chain id {node.l1_chain_id})",
             f"  Settlement      {node.poster.address}",
+            f"  Portal          {node.poster.portal}   (deposits to / withdrawals from rollups)",
+            f"  L1 XRT token    {node.poster.portal_token}   (the reference token on L1)",
             f"  challenge window {node.settings.challenge_window} L1 blocks",
         ]
         if node.anvil is not None and node.anvil.block_time > 0:
@@ -207,7 +209,7 @@ def run_verify(args: argparse.Namespace) -> int:
                 return 2
         commitment = Settlement(client, settlement).slot(finding.slot).commitment
         receipt = challenge_finding(client, challenger(), attester, settlement, finding, commitment)
-        kind = "attestation" if finding.fault in ("state", "execution") else "challenge"
+        kind = "attestation" if finding.fault in ("state", "execution", "deposit") else "challenge"
         print(
             f"{kind} accepted on L1 in tx {receipt['transactionHash']}: slot "
             f"{finding.slot} and every later slot invalidated"

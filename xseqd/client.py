@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from xseqd.abi import calldata
 from xseqd.core import encrypted
 from xseqd.core.order import OrderReceipt, ReceiptDomain, verify_receipt
 from xseqd.core.threshold import Keyset
@@ -117,6 +118,11 @@ class SequencerClient:
         domain = ReceiptDomain.from_json(info["receiptDomain"])
         return verify_receipt(OrderReceipt.from_json(receipt), info["address"], domain)
 
+    def get_withdrawal_proof(self, tx_hash: str) -> Any:
+        """``xseq_getWithdrawalProof``: the withdrawals a rollup transaction made, their
+        slot's L1 status, ``claimable`` once finalized, and each one's proof."""
+        return self.call("xseq_getWithdrawalProof", tx_hash)
+
 
 def encrypt_bundle(key_info: dict[str, Any], txs: list[bytes | str], max_slot: int = 0) -> bytes:
     """The envelope ``xseq_sendEncryptedBundle`` takes, from an ``xseq_encryptionKey``
@@ -131,3 +137,41 @@ def encrypt_bundle(key_info: dict[str, Any], txs: list[bytes | str], max_slot: i
     raws = [bytes.fromhex(t[2:]) if isinstance(t, str) else bytes(t) for t in txs]
     domain = ReceiptDomain.from_json(key_info["domain"])
     return encrypted.encrypt_bundle(keyset, raws, domain, max_slot).encode()
+
+
+def finalize_withdrawal_calldata(entry: dict[str, Any]) -> bytes:
+    """Calldata of ``Portal.finalizeWithdrawal`` for one element of
+    ``get_withdrawal_proof(...)["withdrawals"]`` (send it to the Portal from any account)."""
+    w, p = entry["withdrawal"], entry["proof"]
+    st = p["state"]
+
+    def b(x: str) -> bytes:
+        return bytes.fromhex(x[2:])
+
+    withdrawal = (
+        w["source"],
+        w["nonce"],
+        w["sender"],
+        w["target"],
+        int(w["value"], 16),
+        b(w["data"]),
+    )
+    state = (
+        st["chainId"],
+        b(st["blockHash"]),
+        b(st["stateRoot"]),
+        st["counterparties"],
+        [b(x) for x in st["outbox"]],
+        [b(x) for x in st["inbox"]],
+    )
+    proof = (
+        p["slot"],
+        p["timestamp"],
+        b(p["orderRoot"]),
+        [b(x) for x in p["leaves"]],
+        p["index"],
+        state,
+        b(p["prevRoot"]),
+        [b(x) for x in p["later"]],
+    )
+    return calldata("Portal", "finalizeWithdrawal", withdrawal, proof)

@@ -30,6 +30,7 @@ class Settings:
     l1_block_time: float = 1.0
     anvil: str = ""
     challenge_window: int = 5
+    l1_confirmations: int = 0
     fault: str = ""
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
@@ -76,6 +77,8 @@ HELP = {
     "anvil": "path of the anvil binary to start (default: the checkout's node_modules, "
     "else `anvil` on PATH)",
     "challenge_window": "L1 blocks after which a committed slot is finalized (default 5)",
+    "l1_confirmations": "L1 blocks a Portal deposit must be behind the L1 head before it is "
+    "included (default 0)",
     "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test "
     "verify, or front-run what it can read (frontrun)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",

@@ -33,6 +33,7 @@ from xseqd.keys import devnet_keys
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
 from xseqd.l1.parties import GenesisCommitment, settlement_for
+from xseqd.l1.portal import DepositWatcher, portal_for, portal_token
 from xseqd.l1.poster import Poster
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
@@ -40,6 +41,7 @@ from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
 from xseqd.rpc.metrics import Metrics
 from xseqd.sequencer.decryption import Decryptor
+from xseqd.sequencer.deposits import applied_deposits, include_deposits
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.encrypted import EncryptedDesk
 from xseqd.sequencer.frontrun import Frontrunner
@@ -110,6 +112,7 @@ class Node:
         self.endpoints: Endpoints | None = None
         self.anvil: Anvil | None = None
         self.poster: Poster | None = None
+        self.watcher: DepositWatcher | None = None
         self.l1_url: str | None = None
         self.l1_chain_id: int | None = None
 
@@ -247,6 +250,8 @@ class Node:
         self.driver.start()
         if self.decryptor is not None:
             self.decryptor.start()
+        if self.watcher is not None:
+            self.watcher.start()
         if self.settings.data_dir is not None:
             self._write_endpoints_file()
         return self.endpoints
@@ -282,9 +287,29 @@ class Node:
             self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
+        holders = [str(a.address) for a in dev_accounts(self.settings.accounts)]
+        portal = await asyncio.to_thread(portal_for, client, self.poster.key, address, holders)
+        self.poster.portal = portal
+        self.poster.portal_token = await asyncio.to_thread(portal_token, client, portal)
+        self.watcher = DepositWatcher(
+            L1Client(url),
+            portal,
+            self._include_deposits,
+            lambda chain_id: applied_deposits(self.sequencer, chain_id),
+            self.settings.l1_confirmations,
+        )
         self.sequencer.rewind_guard = self.poster.guard_rewind
         await self.poster.start()
         self.services.l1 = self.poster
+
+    def _include_deposits(self, deposits: list[Any]) -> int:
+        """Order L1 deposits (the watcher, on the loop thread) and seal like a submission."""
+        done = include_deposits(self.sequencer, deposits)
+        # one that did not fit (a full block) waits for the next slot: seal this one
+        if done or self.sequencer.open_slot_needs_seal:
+            self.driver.submitted()
+            self.driver.flush()
+        return done
 
     def _genesis_commitment(self) -> GenesisCommitment:
         ids = sorted(r.chain_id for r in self.rollups)
@@ -308,11 +333,14 @@ class Node:
                 "rpc": self.l1_url,
                 "chainId": self.l1_chain_id,
                 "settlement": self.poster.address,
+                "portal": self.poster.portal,
             }
         (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
 
     async def stop(self) -> None:
         self.services.limits.abort_all()  # running calls end now, not at their deadline
+        if self.watcher is not None:
+            await self.watcher.stop()
         if self.poster is not None:
             await self.poster.stop()
         if self.anvil is not None:

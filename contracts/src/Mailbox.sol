@@ -10,6 +10,10 @@ pragma solidity ^0.8.28;
 /// received: A.outboxRoot[B] == B.inboxRoot[A] after every slot.
 /// Native ETH sent with a message is locked here on the source and paid out of this
 /// contract's reserve on the destination, so ETH is conserved across rollups.
+/// The L1 (chain id 900) is one more counterparty: a message `send` toward 900 is a
+/// withdrawal (never delivered here; its value stays locked, claimable on L1 through the
+/// Portal once the slot is finalized), and `receiveDeposit` delivers an L1 Portal deposit
+/// (inboxRoot[900] rolls with the same message ids the Portal rolls on L1).
 contract Mailbox {
     /// The sequencer's system account (key: keccak256("xseqd devnet system account key")),
     /// the only caller allowed to deliver.
@@ -34,6 +38,18 @@ contract Mailbox {
         bytes data
     );
     event MessageDelivered(bytes32 indexed id, uint256 indexed source, address indexed target);
+
+    event DepositReceived(
+        bytes32 indexed id,
+        bytes32 indexed l1TxHash,
+        address indexed target,
+        uint256 logIndex,
+        uint256 value,
+        bool success
+    );
+
+    /// Gas a deposit's call to its target gets.
+    uint256 public constant DEPOSIT_GAS = 1_000_000;
 
     error OnlySystem();
     error SameChain();
@@ -89,5 +105,46 @@ contract Mailbox {
             }
         }
         emit MessageDelivered(id, source, target);
+    }
+
+    /// @notice Executed by the sequencer for an L1 Portal deposit (a system call nobody
+    /// else can make). Rolls inboxRoot[source] like a delivery, then calls `target` with
+    /// `value` and `data` (DEPOSIT_GAS) when `callTarget`; if that call reverts, or is not
+    /// made, the value is still credited: to `sender`'s address on this rollup, as OP does,
+    /// without running any code there. Never reverts on the target's account, so a deposit
+    /// is always applied.
+    function receiveDeposit(
+        uint256 source,
+        uint256 nonce,
+        address sender,
+        address target,
+        uint256 value,
+        bytes calldata data,
+        bytes32 l1TxHash,
+        uint256 logIndex,
+        bool callTarget
+    ) external {
+        if (msg.sender != SYSTEM) revert OnlySystem();
+        uint256 expected = inboxCount[source]++;
+        if (nonce != expected) revert OutOfOrder(expected, nonce);
+        bytes32 id = messageId(source, block.chainid, nonce, sender, target, value, data);
+        inboxRoot[source] = keccak256(abi.encode(inboxRoot[source], id));
+        bool ok = false;
+        if (callTarget) {
+            (uint256 outerSource, address outerSender) = (xSourceChain, xSender);
+            (xSourceChain, xSender) = (source, sender);
+            (ok,) = target.call{value: value, gas: DEPOSIT_GAS}(data);
+            (xSourceChain, xSender) = (outerSource, outerSender);
+        }
+        if (!ok && value > 0) new Credit{value: value}(payable(sender));
+        emit DepositReceived(id, l1TxHash, target, logIndex, value, ok);
+    }
+}
+
+/// @dev Pays its value to `to` without running `to`'s code (created and self-destructed in
+/// one transaction, EIP-6780): how a failed deposit still credits its value.
+contract Credit {
+    constructor(address payable to) payable {
+        selfdestruct(to);
     }
 }

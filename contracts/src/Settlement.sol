@@ -33,7 +33,7 @@ contract Settlement {
 
     struct Item {
         bool included;
-        uint8 kind; // 0 transaction, 1 bundle, 2 devnet change (xseqd/core/items.py)
+        uint8 kind; // 0 transaction, 1 bundle, 2 devnet change, 3 L1 deposit (core/items.py)
         Leg[] legs;
         bytes payload;
     }
@@ -192,6 +192,7 @@ contract Settlement {
     /// @notice The id users know an item by (its bundleHash).
     function itemHash(Item memory item) public pure returns (bytes32) {
         if (item.kind == 2) return keccak256(abi.encodePacked("xseqd/devchange", item.payload));
+        if (item.kind == 3) return keccak256(abi.encodePacked("xseqd/deposit", item.payload));
         if (item.kind == 0) return keccak256(item.legs[0].raw);
         bytes memory hashes;
         for (uint256 i = 0; i < item.legs.length; i++) {

@@ -1,7 +1,8 @@
 """Property: on random honest runs (plain transactions, reverting ones, bundles that are
 included and bundles that abort, cross-rollup messages and a bundle whose message fails,
-queued nonces, legitimate cheat methods: setCode, setBalance, impersonation, evm_mine,
-evm_snapshot/evm_revert (allowed before the slot is posted, refused after)) `xseqd verify`
+queued nonces, L1 deposits (some whose call reverts), legitimate cheat methods: setCode,
+setBalance, impersonation, evm_mine, evm_snapshot/evm_revert (allowed before the slot is
+posted, refused after)) `xseqd verify`
 says OK about every slot, and no challenge of any kind succeeds: challengeData and
 challengeMailbox (both directions) on every slot, challengeReceipt with every receipt
 the run got, attest with a random key. Must never happen: an honest run reported bad,
@@ -37,9 +38,11 @@ from tests.adversary.support import (
     slot_status,
     submit,
     verify_cli,
+    wait_for,
     wait_head,
 )
 from tests.conftest import artifact
+from tests.l1.bridge import DEPOSITOR, deposit, l1_web3, mailbox, portal
 from tests.l1.test_settlement import free_port, wait_posted
 from xseqd.abi import calldata
 from xseqd.accounts import dev_accounts
@@ -71,6 +74,7 @@ STEPS = (
     "nonce-gap",
     "rewind",
     "mine",
+    "deposit",
 )
 step = st.tuples(st.sampled_from(STEPS), st.sampled_from(CHAINS), st.integers(0, 4))
 
@@ -151,6 +155,12 @@ def run_step(node: Any, kind: str, chain: int, who: int) -> list[dict[str, Any]]
         reply = rpc(w3, "evm_revert", snap)
         assert reply.get("result") is True or reply["error"]["code"] == -38020, reply
         return [receipt]
+    elif kind == "deposit":  # from the L1 Portal; some with a call that reverts
+        l1 = l1_web3(node.node.l1_url)
+        count = mailbox(w3).functions.inboxCount(900).call()
+        target, data = (MAILBOX, b"\xde\xad") if who % 2 else (BOB, b"")
+        deposit(l1, portal(l1, node), DEPOSITOR, chain, target, 10**15, data)
+        wait_for(lambda: mailbox(w3).functions.inboxCount(900).call() == count + 1, "deposit")
     else:
         assert "error" not in rpc(w3, "evm_mine")
     if tx_hash is None:

@@ -116,11 +116,14 @@ def test_verify_with_only_the_data_dir_checks_what_the_devnet_printed(tmp_path: 
         assert devnet.wait_ready(), devnet.output
         printed = re.search(r"Settlement\s+(0x[0-9a-fA-F]{40})", devnet.output)
         assert printed is not None, devnet.output
+        portal = re.search(r"Portal\s+(0x[0-9a-fA-F]{40})", devnet.output)
+        assert portal is not None, devnet.output
         info: Any = json.loads((data / "endpoints.json").read_text())["l1"]
         assert info == {
             "rpc": f"http://127.0.0.1:{l1_port}",
             "chainId": 900,
             "settlement": printed.group(1),
+            "portal": portal.group(1),
         }
         slot = send_one(f"http://127.0.0.1:{port}/rollup/901")
         deadline = time.time() + 10

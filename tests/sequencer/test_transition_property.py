@@ -10,6 +10,7 @@ bundles (included; aborted by a reverting leg, a bad nonce or a failing cross-ro
 action; resubmitted), cross-rollup messages (one hop, A -> B -> A, past the depth limit),
 ETH and token bridging through the predeployed Mailbox / TokenBridge, devnet changes,
 encrypted bundles (their commit, then their reveal with in-process keyper shares),
+L1 deposits (plain, with a reverting call, with a call that sends a message),
 held bundles (``minSlot`` ahead, some cancelled), ``xseq_callBundle`` simulations, the
 driver opening the next slot ahead of time, ``evm_mine`` with a timestamp (with a contract
 that reverts at odd timestamps, so re-timing can flip an item), rewinds
@@ -45,6 +46,7 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from eth_account import Account
+from eth_hash.auto import keccak
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -67,6 +69,7 @@ from xseqd.core.commitment import (
     posted_commitment,
     slot_commitment,
 )
+from xseqd.core.deposits import Deposit
 from xseqd.core.devchange import DevChange
 from xseqd.core.encrypted import Envelope, encrypt_bundle, seal_digest, split_payload
 from xseqd.core.items import Entry, Item, ItemKind
@@ -74,6 +77,7 @@ from xseqd.core.threshold import deal, make_share
 from xseqd.core.transition import committed_states, decoder, items_of, replay_slot
 from xseqd.errors import XseqError
 from xseqd.l1.poster import BATCH_MAX, posted_slot, slot_rollup_states
+from xseqd.sequencer.deposits import applied_deposits, include_deposits
 from xseqd.sequencer.encrypted import EncryptedDesk, is_commit
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
@@ -301,6 +305,34 @@ class Run:
         self.seq.apply_dev_change(change)
         self.events["devchange"] += 1
 
+    def do_deposit(self, arg: tuple[int, int, int]) -> None:
+        """An L1 deposit as the watcher hands it over: to a dev account, or with a call
+        that reverts (the value then goes to the sender), or one that sends a message."""
+        cid, who, what = arg
+        target, data = ADDRS[who % 4], b""
+        if what == 1:
+            target, data = MAILBOX, b"\xde\xad"
+        elif what == 2:
+            other = CHAINS[(CHAINS.index(cid) + 1) % len(CHAINS)]
+            target, data = MAILBOX, calldata("Mailbox", "send", other, ADDRS[who % 4], b"")
+        index = self.events["deposit"]
+        d = Deposit(
+            index,
+            cid,
+            applied_deposits(self.seq, cid),
+            ADDRS[(who + 1) % 4],
+            target,
+            10**15 * (who + 1),
+            data,
+            keccak(index.to_bytes(8, "big")),
+            index % 3,
+            100 + index,
+        )
+        if include_deposits(self.seq, [d]) == 0:  # the open block is too full: next slot
+            self.seal(1)
+            assert include_deposits(self.seq, [d]) == 1
+        self.events["deposit"] += 1
+
     def do_seal(self, dt: int) -> None:
         self.seal(dt)
 
@@ -478,6 +510,8 @@ def assert_paired(states: list[RollupState]) -> None:
     by_id = {s.chain_id: s for s in states}
     for a in states:
         for b_id, out in zip(a.counterparties, a.outbox_roots, strict=True):
+            if b_id == 900:  # the L1: withdrawals and deposits pair with the Portal
+                continue
             b = by_id[b_id]
             assert dict(zip(b.counterparties, b.inbox_roots, strict=True))[a.chain_id] == out
 
@@ -595,6 +629,7 @@ action = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, 1)),
     st.tuples(st.just("cancel"), st.integers(0, 1)),
     st.tuples(st.just("dev"), dev_change),
+    st.tuples(st.just("deposit"), st.tuples(chains, who, st.integers(0, 2))),
     st.tuples(st.just("seal"), st.integers(0, 3)),
     st.tuples(st.just("seal"), st.integers(0, 3)),
     st.tuples(st.just("mine-at"), st.integers(1, 5)),
@@ -701,6 +736,9 @@ SCRIPT: list[tuple[str, Any]] = [
     ("dev", (901, "code", 0, 1)),
     ("encrypted", [part(901, 2, "transfer"), part(902, 3, "send-ping", 1)]),
     ("encrypted", [part(903, 1, "transfer"), part(901, 1, "ping-direct")]),  # aborts: revert
+    ("deposit", (901, 0, 0)),
+    ("deposit", (902, 1, 1)),  # its call reverts: the value goes to the sender
+    ("deposit", (903, 2, 2)),  # its call sends a message on to 901
     ("seal", 1),
     ("encrypted", [part(902, 2, "transfer")]),  # sealed, revealed after the restart
     ("reveal", None),  # the first two, at the top of the open slot

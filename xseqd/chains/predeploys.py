@@ -18,6 +18,7 @@ from xseqd.abi import artifact
 MAILBOX = bytes.fromhex("4200000000000000000000000000000000000023")
 TOKEN_BRIDGE = bytes.fromhex("4200000000000000000000000000000000000024")
 REFERENCE_TOKEN = bytes.fromhex("4200000000000000000000000000000000000025")
+L1_CHAIN_ID = 900  # the L1 as a Mailbox counterparty: deposits come from it, withdrawals go to it
 SYSTEM_KEY = keccak(b"xseqd devnet system account key")
 SYSTEM = bytes.fromhex(Account.from_key(SYSTEM_KEY).address[2:])
 

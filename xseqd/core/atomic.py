@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from xseqd.abi import decode_revert_reason
-from xseqd.chains.predeploys import MAILBOX, SYSTEM_KEY
+from xseqd.chains.predeploys import L1_CHAIN_ID, MAILBOX, SYSTEM_KEY
 from xseqd.core.checks import acts_as_system
 from xseqd.core.messages import MAX_DEPTH, Message, deliver_calldata, sent_messages
 from xseqd.errors import TxRejected
@@ -147,8 +147,11 @@ def route(
     deliveries: list[Delivery],
 ) -> Abort | None:
     """Deliver every message ``applied`` sent, in order, depth first; the first failing
-    action fails the whole unit."""
+    action fails the whole unit. A message toward the L1 is a withdrawal: it is not
+    delivered here (it stays in the outbox root, claimable on L1; core/withdrawals.py)."""
     for m in sent_messages(source, applied.receipt.logs):
+        if m.destination == L1_CHAIN_ID:
+            continue
         label = f"message to chain {m.destination} target 0x{m.target.hex()}"
         if m.destination not in chains:
             return Abort(leg, f"{label}: unknown destination chain", kind="message", message=m)

@@ -10,6 +10,7 @@ Two hashes, both pinned (tests/core/test_items.py):
     id        = txHash                                  (TRANSACTION)
               = keccak256(txHash_1 || ... || txHash_k)  (BUNDLE)
               = keccak256("xseqd/devchange" || payload) (DEVCHANGE)
+              = keccak256("xseqd/deposit" || payload)   (DEPOSIT, core/deposits.py)
               = keccak256(envelope)                     (ENCRYPTED, core/encrypted.py)
     entryHash = keccak256(abi.encode(uint8 kind, bool included, bytes32 id,
                           (uint256 chainId, bytes32 txHash, address sender)[] legs,
@@ -52,6 +53,7 @@ class ItemKind(IntEnum):
     TRANSACTION = 0
     BUNDLE = 1
     DEVCHANGE = 2
+    DEPOSIT = 3  # an L1 Portal deposit, applied as a system call (core/deposits.py)
     ENCRYPTED = 4
 
     @property
@@ -81,6 +83,8 @@ def item_id(kind: ItemKind, tx_hashes: list[bytes], payload: bytes = b"") -> byt
         return tx_hashes[0]
     if kind is ItemKind.BUNDLE:
         return keccak(b"".join(tx_hashes))
+    if kind is ItemKind.DEPOSIT:
+        return keccak(b"xseqd/deposit" + payload)
     if kind is ItemKind.ENCRYPTED:
         return encrypted_id(payload)
     return keccak(b"xseqd/devchange" + payload)

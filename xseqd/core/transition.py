@@ -18,6 +18,8 @@ BUNDLE runs atomically (any failing leg or action drops every leg); DEVCHANGE se
 field of one account (anvil_setBalance & co.); ENCRYPTED opens its payload
 (core/encrypted.py: a sealed commit changes nothing; a reveal's legs must be the
 plaintext of its ciphertext under valid shares) and runs the legs atomically.
+DEPOSIT applies an L1 Portal deposit as a
+system call that always credits its value (core/deposits.py).
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ from typing import Any
 import rlp
 from eth_typing import Address
 
-from xseqd.chains.predeploys import MAILBOX
+from xseqd.chains.predeploys import L1_CHAIN_ID, MAILBOX
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
 from xseqd.core.atomic import Abort, BundleOutcome, execute_bundle
 from xseqd.core.commitment import RollupState
+from xseqd.core.deposits import apply_deposit
 from xseqd.core.devchange import DevChange
 from xseqd.core.encrypted import OpeningFault, open_payload
 from xseqd.core.items import Entry, Item, ItemKind
@@ -93,6 +96,8 @@ def apply_item(
         if keep:
             rollups[change.chain_id].apply_change(change.apply)
         return BundleOutcome((), None)
+    if kind is ItemKind.DEPOSIT:
+        return apply_deposit(chains, payload, keep)
     if kind is ItemKind.ENCRYPTED:
         return _apply_encrypted(rollups, list(legs), payload, keep)
     raise TransitionFault("data", f"no apply rule for item kind {kind!r}")
@@ -201,12 +206,13 @@ def items_of(rollups: Rollups, entries: Iterable[Entry]) -> list[Item]:
 
 def committed_states(rollups: Rollups, blocks: Mapping[int, BlockRecord]) -> list[RollupState]:
     """What each rollup commits for a slot, in chain-id order: its block hash, state root
-    and mailbox roots toward/from every other rollup (in chain-id order)."""
+    and mailbox roots toward/from every other rollup and the L1 (chain id 900: withdrawals
+    out, deposits in), in chain-id order."""
     states = []
     for cid in sorted(blocks):
         header = blocks[cid].block.header
         state = rollups[cid].state_at(header)
-        others = tuple(sorted(c for c in rollups if c != cid))
+        others = tuple(sorted([c for c in rollups if c != cid] + [L1_CHAIN_ID]))
         outbox = tuple(_root(state, 0, o) for o in others)
         inbox = tuple(_root(state, 1, o) for o in others)
         states.append(

@@ -18,6 +18,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from xseqd.chains.predeploys import L1_CHAIN_ID
 from xseqd.core.commitment import (
     PostedSlot,
     RollupState,
@@ -27,6 +28,7 @@ from xseqd.core.commitment import (
 from xseqd.core.transition import Slot, committed_states
 from xseqd.errors import XseqError
 from xseqd.l1.client import L1Client
+from xseqd.l1.faults import DEPOSIT_FAULTS
 from xseqd.l1.settlement import SEQUENCER_BOND, Settlement, bond_calldata, post_calldata
 from xseqd.sequencer.sequencer import Sequencer
 
@@ -83,6 +85,8 @@ class Poster:
     invalidations: int = 0
     failures: int = 0  # failed posting rounds (metrics)
     gas_used: int = 0  # L1 gas of every post (metrics)
+    portal: str | None = None  # the L1 Portal of this Settlement (l1/portal.py)
+    portal_token: str | None = None  # its L1 reference token (XRT)
     fault: str = ""  # dev-only misbehaviour, KIND:N (tests of the verifier and challenges)
     _task: asyncio.Task[None] | None = None
     _posting_through: int = 0
@@ -141,7 +145,10 @@ class Poster:
     def status(self) -> dict[str, Any]:
         head = self.sequencer.head_slot
         return {
+            "rpc": self.client.url,
             "settlement": self.address,
+            "portal": self.portal,
+            "l1Token": self.portal_token,
             "postedThrough": self.safe_slot,
             "finalizedThrough": self.finalized_slot,
             "backlog": head - self.safe_slot,
@@ -210,7 +217,9 @@ class Poster:
         committed roots do not pair up; state: a wrong state root, consistently committed;
         order: the items posted in another order than the receipts promised; flip: the
         first item posted as not included; omit-rollup / skip-slot: batch data that
-        leaves a rollup or the slot out (Settlement.post refuses both)."""
+        leaves a rollup or the slot out (Settlement.post refuses both); skip-deposit /
+        invent-deposit: the slot's first deposit left out / a deposit the Portal never
+        received added (l1/faults.py)."""
         kind, _, target = self.fault.partition(":")
         for i, s in enumerate(slots):
             if not target or s.number != int(target):
@@ -221,8 +230,11 @@ class Poster:
                 posted[i] = PostedSlot(s.number, s.timestamp, posted[i].items[:-1])
             elif kind in ("mailbox", "state"):
                 r = states[i][0]
-                if kind == "mailbox":
-                    r = replace(r, outbox_roots=(_flip(r.outbox_roots[0]),) + r.outbox_roots[1:])
+                if kind == "mailbox":  # toward the first other rollup (not the L1)
+                    k = next(j for j, c in enumerate(r.counterparties) if c != L1_CHAIN_ID)
+                    roots = list(r.outbox_roots)
+                    roots[k] = _flip(roots[k])
+                    r = replace(r, outbox_roots=tuple(roots))
                 else:
                     r = replace(r, state_root=_flip(r.state_root))
                 states[i][0] = r
@@ -239,6 +251,9 @@ class Poster:
                 commitments[i] = posted_commitment(posted[i], states[i])
             elif kind == "skip-slot":
                 posted[i] = replace(posted[i], number=s.number + 1)
+            elif kind in DEPOSIT_FAULTS:
+                posted[i] = DEPOSIT_FAULTS[kind](posted[i])
+                commitments[i] = posted_commitment(posted[i], states[i])
 
     async def check_invalidation(self) -> None:
         """If a challenge invalidated slots we posted, roll the sequencer back to the last

@@ -21,6 +21,7 @@ from typing import Any
 
 from xseqd.chains import tracing
 from xseqd.chains.calls import _call_state
+from xseqd.core.deposits import origin_tx
 from xseqd.errors import InvalidParams, ResourceNotFound
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall
@@ -57,7 +58,7 @@ def _links(c: RollupCall, tx_hash: bytes) -> dict[str, Any]:
             out["xseqDeliveredFrom"] = {
                 "messageId": "0x" + m.id.hex(),
                 "source": m.source,
-                "originTx": "0x" + origin.legs[delivery.leg].tx_hash.hex(),
+                "originTx": "0x" + origin_tx(origin, delivery.leg).hex(),
                 "rpcUrl": f"{base}/rollup/{m.source}",
             }
             break

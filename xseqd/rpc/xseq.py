@@ -9,6 +9,7 @@ import rlp
 
 from xseqd.chains.predeploys import MAILBOX, REFERENCE_TOKEN, SYSTEM, TOKEN_BRIDGE
 from xseqd.core.atomic import BundleOutcome, Delivery, Leg
+from xseqd.core.deposits import Deposit, origin_tx
 from xseqd.core.items import Item, ItemKind
 from xseqd.core.messages import MAX_DEPTH
 from xseqd.core.transition import Slot, committed_states
@@ -19,6 +20,7 @@ from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.encrypted import encrypted_json
 from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.eth import check_backlog, decode_tx
+from xseqd.sequencer.deposits import withdrawal_proofs_for
 from xseqd.sequencer.intake import MAX_BUNDLE_LEGS, BundleRejected
 
 
@@ -131,7 +133,10 @@ def item_json(item: Item) -> dict[str, Any]:
         "receipt": None if item.receipt is None else item.receipt.to_json(),
     }
     out.update(outcome_json(item.outcome, item.legs))
-    if item.kind is ItemKind.TRANSACTION and item.status == "included":
+    if item.kind is ItemKind.DEPOSIT:  # the L1 deposit, and the system call that applied it
+        out["deposit"] = Deposit.decode(item.payload).to_json()
+        out["txHash"] = fmt.h(origin_tx(item, 0)) if item.outcome is not None else None
+    if item.kind in (ItemKind.TRANSACTION, ItemKind.DEPOSIT) and item.status == "included":
         for leg in out["legs"]:
             leg["status"] = None  # see the rollup's receipt (plain txs may revert and be included)
     return out
@@ -205,7 +210,7 @@ def message_json(item: Item, delivery: Delivery) -> dict[str, Any]:
     out.update(
         slot=None if item.slot is None else fmt.q(item.slot),
         itemHash=fmt.h(item.item_hash),
-        originTx=fmt.h(item.legs[delivery.leg].tx_hash),
+        originTx=fmt.h(origin_tx(item, delivery.leg)),
         deliveryTx=fmt.h(delivery.tx_hash),
         depth=delivery.depth,
         status="delivered" if item.status == "included" else item.status,
@@ -330,6 +335,23 @@ def get_slot(c: Ctx, params: list[Any]) -> Any:
             }
             for i in slot.items
         ],
+    }
+
+
+@xseq_root.method("xseq_getWithdrawalProof")
+def get_withdrawal_proof(c: Ctx, params: list[Any]) -> Any:
+    """What Portal.finalizeWithdrawal needs for each withdrawal a rollup transaction made;
+    ``claimable`` once its slot is finalized on L1 (docs/deposits.md)."""
+    (value,) = p.positional(params, 1, 1)
+    proofs = withdrawal_proofs_for(c.services.sequencer, p.hash32(value))
+    l1 = c.services.l1
+    status = "pending" if l1 is None else l1.slot_status(proofs[0].slot)["status"]
+    return {
+        "slot": proofs[0].slot,
+        "status": status,
+        "claimable": status == "finalized",
+        "portal": None if l1 is None else l1.portal,
+        "withdrawals": [proof.to_json() for proof in proofs],
     }
 
 

@@ -11,6 +11,8 @@ fault with its slot, never a crash and never skipped:
     data       batch data that does not decode, a slot missing from the data, a rollup
                left out or added, or data that does not hash to the slot's commitment
     mailbox    committed mailbox roots that do not pair up
+    deposit    a slot's L1 deposits are not the Portal's next ones: skipped or invented
+               (verify/deposits.py)
     execution  an item that does not end as ordered (included / aborted) on re-execution,
                or an encrypted item revealed out of its sealed order, below the top of
                its slot, or with legs that are not its ciphertext's plaintext
@@ -40,6 +42,7 @@ from xseqd.core.reveals import RevealLedger
 from xseqd.core.transition import TransitionFault, committed_states, items_of, replay_slot
 from xseqd.l1.client import L1Client
 from xseqd.l1.settlement import Settlement
+from xseqd.verify.deposits import DepositCheck
 
 SLOTS_POSTED = "0x" + event_topic("Settlement", "SlotsPosted").hex()
 
@@ -60,7 +63,7 @@ class Finding:
     """What is wrong with a slot, and the challenge that proves it on L1."""
 
     slot: int
-    fault: str  # "data", "mailbox", "state", "execution"
+    fault: str  # "data", "mailbox", "deposit", "state", "execution"
     reason: str
     batch: bytes = b""
     pair: tuple[int, int] = (0, 0)
@@ -170,8 +173,9 @@ def inspect(
             latest[batch.first + offset] = (batch, offset)
     checked = 0
     ledger = RevealLedger()
+    deposits = DepositCheck.from_l1(client, contract.address)
     for number in range(1, next_slot):
-        finding = _slot_finding(contract, rollups, number, latest.get(number), ledger)
+        finding = _slot_finding(contract, rollups, number, latest.get(number), ledger, deposits)
         if finding is not None:
             return Verdict(False, checked, number, finding.reason, finding.fault), finding
         checked += 1
@@ -186,6 +190,7 @@ def _slot_finding(
     number: int,
     where: tuple[Batch, int] | None,
     ledger: RevealLedger,
+    deposits: DepositCheck,
 ) -> Finding | None:
     if where is None:
         return Finding(number, "data", f"slot {number} is committed but missing from every batch")
@@ -207,6 +212,9 @@ def _slot_finding(
     breach = ledger.check(number, posted.items)
     if breach is not None:
         return Finding(number, "execution", breach, batch.data)
+    wrong = deposits.check(posted)
+    if wrong is not None:
+        return Finding(number, "deposit", wrong, batch.data)
     try:
         blocks = replay_slot(rollups, posted.timestamp, items_of(rollups, posted.items))
     except TransitionFault as exc:
