@@ -1,6 +1,8 @@
 """The one place that builds xseqd's parts and starts and stops them in order.
 
 ``Node`` = rollups (chains/) -> sequencer -> slot driver -> RPC app -> HTTP server.
+With ``--db postgresql://...`` the node is one replica of several
+(sequencer/replication.py): it leads or follows, and a follower forwards writes.
 ``NodeThread`` runs a node on its own event loop in a background thread, which is how
 tests and benchmarks embed a real server.
 """
@@ -25,7 +27,7 @@ from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
 from xseqd.core.order import ReceiptDomain
 from xseqd.errors import XseqError
-from xseqd.keys import devnet_keys
+from xseqd.keys import DevnetKeys, devnet_keys, new_key
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
 from xseqd.l1.parties import GenesisCommitment, settlement_for
@@ -36,8 +38,10 @@ from xseqd.rpc.context import Services
 from xseqd.rpc.filters import FilterHub
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.recovery import restore
+from xseqd.sequencer.replication import Replication
 from xseqd.sequencer.sequencer import Sequencer
 from xseqd.storage.journal import LogJournal
+from xseqd.storage.lease import Lease, default_replica_id, shared_keys
 from xseqd.storage.log import SequencerLog
 
 log = logging.getLogger("xseqd")
@@ -74,11 +78,12 @@ class Node:
         specs = load_rollups(settings.rollups_dir, addresses)
         self.genesis_description = genesis_description(specs, addresses)
         self.rollups = [Rollup(spec) for spec in specs]
-        self.keys = devnet_keys(settings)
-        self.sequencer = Sequencer(self.rollups, key=self.keys.sequencer)
         if settings.data_dir is not None and not settings.db:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = SequencerLog(settings.db_url)
+        self.keys = self._keys()
+        self.sequencer = Sequencer(self.rollups, key=self.keys.sequencer)
+        self.replication: Replication | None = None
         self.resumed_slots = self._recover()
         self.driver = SlotDriver(self.sequencer, settings.slot_time)
         self.filters = {r.chain_id: FilterHub() for r in self.rollups}
@@ -89,6 +94,7 @@ class Node:
             filters=self.filters,
             client_version=settings.client_version,
             limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
+            replica=self.replication,
         )
         self._wire_events()
         self.app = build_app(self.services, settings.max_body_bytes, not settings.no_cheats)
@@ -103,7 +109,7 @@ class Node:
     def _recover(self) -> int:
         """Replay the log (if any) and from then on journal every decision to it."""
         fingerprint = json.dumps({str(r.chain_id): r.blocks[0].hash.hex() for r in self.rollups})
-        contents = self.log.load()
+        contents = self.log.load(sealed_only=self.settings.replicated)
         known = contents.meta.get("genesis")
         if known is not None and known != fingerprint:
             raise XseqError(
@@ -114,7 +120,28 @@ class Node:
         if known is None:
             self.log.set_meta("genesis", fingerprint)
         self.sequencer.journal = LogJournal(self.log, self.settings.snapshot_every)
+        if self.settings.replicated:  # a follower until it takes the lease (start)
+            replica_id = self.settings.replica_id or default_replica_id(self.settings.port)
+            lease = Lease(self.log.engine, replica_id, "", self.settings.lease_ttl)
+            self.replication = Replication(
+                self.sequencer, self.log, lease, self.settings.snapshot_every
+            )
+            self.replication.on_lead.append(self._lead)
         return resumed
+
+    def _keys(self) -> DevnetKeys:
+        """Replicas share one sequencer and verifier key: supplied, else kept in the log."""
+        s = self.settings
+        if not s.replicated or (s.sequencer_key and s.verifier_key):
+            return devnet_keys(s)
+        sequencer, verifier = shared_keys(self.log.engine, new_key)
+        return DevnetKeys(sequencer, verifier)
+
+    async def _lead(self) -> None:
+        """This replica took the lease: post to L1 and seal slots from now on."""
+        if self.poster is not None:
+            self.poster.active = True
+        self.driver.start()
 
     def _wire_events(self) -> None:
         def on_block(chain_id: int, record: Any) -> None:
@@ -148,6 +175,14 @@ class Node:
         host, port = sock.getsockname()[:2]
         self.endpoints = Endpoints(host, port)
         self.services.base_url = self.endpoints.base_url
+        if self.replication is not None:
+            if self.settings.l1_rpc == "":
+                sock.close()
+                raise XseqError(
+                    "replicas settle on one shared L1: pass --l1-rpc URL (or --l1-rpc none)"
+                )
+            self.replication.lease.url = self.settings.replica_url or self.endpoints.base_url
+            self.replication.elect()
         if self.settings.l1_rpc != "none":  # ready means ready: L1 first, then the port
             try:
                 await self._start_l1()
@@ -177,7 +212,10 @@ class Node:
             if self._serve_task.done():
                 self._serve_task.result()
             await asyncio.sleep(0.01)
-        self.driver.start()
+        if self.replication is None or self.replication.is_leader:
+            self.driver.start()
+        if self.replication is not None:
+            self.replication.start()
         if self.settings.data_dir is not None:
             self._write_endpoints_file()
         return self.endpoints
@@ -200,7 +238,7 @@ class Node:
         self.l1_url = url
         client = L1Client(url)
         self.l1_chain_id = await asyncio.to_thread(client.chain_id)
-        known = json.loads(self.log.load().meta.get("l1", "{}")).get("settlement")
+        known = await self._known_settlement()
         window = self.settings.challenge_window
         address = await asyncio.to_thread(
             settlement_for, client, self.keys, known, window, self._genesis_commitment()
@@ -213,9 +251,24 @@ class Node:
             self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
+        self.poster.active = self.replication is None or self.replication.is_leader
         self.sequencer.rewind_guard = self.poster.guard_rewind
         await self.poster.start()
         self.services.l1 = self.poster
+
+    async def _known_settlement(self) -> str | None:
+        """The Settlement this log settles on; a follower waits for its leader to deploy
+        it (a follower never deploys)."""
+        waited = 0.0
+        while True:
+            meta = self.log.load(after=self.sequencer.head_slot, sealed_only=True).meta
+            known: str | None = json.loads(meta.get("l1", "{}")).get("settlement")
+            if known or self.replication is None or self.replication.is_leader:
+                return known
+            if waited > 60:
+                raise XseqError("no leader has deployed the Settlement contract in 60s")
+            await asyncio.sleep(0.2)
+            waited += 0.2
 
     def _genesis_commitment(self) -> GenesisCommitment:
         ids = sorted(r.chain_id for r in self.rollups)
@@ -244,6 +297,8 @@ class Node:
 
     async def stop(self) -> None:
         self.services.limits.abort_all()  # running calls end now, not at their deadline
+        if self.replication is not None:
+            await self.replication.stop()  # a leader lets the lease go: a quick takeover
         if self.poster is not None:
             await self.poster.stop()
         if self.anvil is not None:

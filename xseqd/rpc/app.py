@@ -38,6 +38,7 @@ from xseqd.rpc.envelope import (
 )
 from xseqd.rpc.eth import criteria_of, eth
 from xseqd.rpc.filters import Subscription, queue_sender
+from xseqd.rpc.forward import WRITES, forwarding
 from xseqd.rpc.state import state_methods
 from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
@@ -60,6 +61,16 @@ def build_app(
     ``cheats=False`` (``--no-cheats``) leaves the dev methods out of every rollup endpoint.
     """
     rollup_methods = ROLLUP_METHODS if cheats else NO_CHEAT_METHODS
+    root_methods = xseq_root
+    if services.replica is not None:  # a follower forwards writes to the leader
+        rollup_writes = WRITES | set(dev.methods)
+        rollup_methods = forwarding(
+            rollup_methods,
+            rollup_writes,
+            services.replica,
+            lambda c: f"/rollup/{c.rollup.chain_id}",
+        )
+        root_methods = forwarding(xseq_root, WRITES, services.replica, lambda c: "/")
 
     # instant mode: the slot is sealed after the answer is on the wire. (An async
     # function, so Starlette runs it on the event loop, never in a worker thread.)
@@ -106,7 +117,7 @@ def build_app(
         body = await read_body(request)
         if body is None:
             return too_large()
-        out = await handle_body(xseq_root, RootCall(services), body, max_body_bytes)
+        out = await handle_body(root_methods, RootCall(services), body, max_body_bytes)
         return Response(out or b"", headers=JSON_HEADERS, background=after_answer)
 
     async def rollup_ws(ws: WebSocket) -> None:
@@ -117,7 +128,7 @@ def build_app(
         await serve_socket(ws, rollup_methods, ctx, max_body_bytes)
 
     async def root_ws(ws: WebSocket) -> None:
-        await serve_socket(ws, xseq_root, RootCall(services), max_body_bytes)
+        await serve_socket(ws, root_methods, RootCall(services), max_body_bytes)
 
     routes = [
         Route("/", root_http, methods=["GET", "POST"]),

@@ -31,6 +31,7 @@ class Services:
     impersonated: set[bytes] = field(default_factory=set)
     l1: Any = None  # l1/poster.py Poster when settling on an L1
     limits: CallLimits = field(default_factory=CallLimits)  # eth_call gas cap and timeout
+    replica: Any = None  # sequencer/replication.py Replication with --db postgresql://
 
 
 @dataclass
