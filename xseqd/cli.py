@@ -75,10 +75,10 @@ def banner(node: Node) -> str:
         + (f" (resumed {node.resumed_slots} slots)" if node.resumed_slots else ""),
     ]
     if node.replication is not None:
-        r = node.replication
+        rep = node.replication
         lines.append(
-            f"Replica:           {r.lease.replica_id}, {r.role.value} "
-            f"(lease {node.settings.lease_ttl:g}s, token {r.lease.view().token})"
+            f"Replica:           {rep.lease.replica_id}, {rep.role.value} "
+            f"(lease {node.settings.lease_ttl:g}s, token {rep.lease.view().token})"
         )
     lines += public_bind_warning(node.settings)
     lines += [f"Listening on {ep.host}:{ep.port}", ""]
