@@ -171,6 +171,9 @@ class Replication:
         """For ``xseq_sequencer``: who leads, and every replica's lag in slots."""
         view = self.lease.view()
         replicas = self.lease.roll_call()
+        for r in replicas:  # this replica's own head as it is now, not as last reported
+            if r["id"] == self.lease.replica_id:
+                r["headSlot"] = self.seq.head_slot
         head = max((r["headSlot"] for r in replicas if r["role"] == "leader"), default=0)
         head = max(head, self.seq.head_slot if self.is_leader else 0)
         for r in replicas:
