@@ -60,6 +60,7 @@ class Replicas:
             "--db", self.db_url, "--replica-id", f"r{i}", "--port", str(self.ports[i]),
             "--l1-rpc", self.l1_url, "--data-dir", str(self.data / f"r{i}"),
             "--lease-ttl", str(self.lease_ttl), "--log-level", "warning",
+            "--snapshot-every", "32",  # a restarted replica replays at most 32 slots
         )  # fmt: skip
         assert d.wait_ready(90), d.output
         self.procs[i] = d

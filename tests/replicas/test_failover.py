@@ -10,6 +10,7 @@ end ``xseqd verify`` re-executes what the leaders posted on L1 and finds it OK. 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -17,10 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from eth_account import Account
 
 from tests.procs import EXE, free_port
 from tests.replicas.cluster import Load, Replicas, result
+from xseqd.accounts import dev_accounts
 from xseqd.l1.anvil import Anvil
 
 ROUNDS = 10 if os.environ.get("XSEQD_LONG") else 2
@@ -42,8 +46,14 @@ def order_counts(url: str) -> tuple[Counter[str], Counter[str]]:
     items: Counter[str] = Counter()
     txs: Counter[str] = Counter()
     head = int(result(url + "/", "xseq_slotNumber"), 16)
-    for n in range(1, head + 1):
-        for item in result(url + "/", "xseq_getSlot", hex(n))["items"]:
+    batch = [
+        {"jsonrpc": "2.0", "id": n, "method": "xseq_getSlot", "params": [hex(n)]}
+        for n in range(1, head + 1)
+    ]
+    replies = httpx.post(url + "/", json=batch, timeout=120).json()
+    assert len(replies) == head
+    for reply in replies:
+        for item in reply["result"]["items"]:
             if item["status"] == "included":
                 items[item["itemHash"]] += 1
                 for leg in item["legs"]:
@@ -101,8 +111,12 @@ def test_leader_killed_under_load_loses_nothing(pg_url: str, l1: str, tmp_path: 
         time.sleep(1.0)
         load.stop()
         leader = cluster.leader()
-        head_hash = cluster.wait_converged()
-        assert head_hash
+        head_hash = cluster.wait_converged()  # rollup 901; and 902:
+        heads = {
+            result(cluster.url(i) + "/rollup/902", "eth_getBlockByNumber", "latest", False)["hash"]
+            for i in cluster.live()
+        }
+        assert head_hash and len(heads) == 1
         assert load.acked.txs and load.acked.bundles
         for i in cluster.live():
             items, txs = order_counts(cluster.url(i))
@@ -138,3 +152,41 @@ def test_leader_killed_under_load_loses_nothing(pg_url: str, l1: str, tmp_path: 
 
 def _info(cluster: Replicas, i: int) -> dict[str, Any]:
     return cluster.info(i)["replication"]
+
+
+def test_a_paused_leader_wakes_up_deposed_and_follows(pg_url: str, l1: str, tmp_path: Path) -> None:
+    cluster = Replicas(2, pg_url, l1, tmp_path)
+    try:
+        old = cluster.leader()
+        other = 1 - old
+        proc = cluster.procs[old]
+        assert proc is not None
+        proc.proc.send_signal(signal.SIGSTOP)  # alive, holding its lease, but not renewing
+        try:
+            deadline = time.time() + 15
+            while cluster.info(other)["replication"]["role"] != "leader":
+                assert time.time() < deadline, "no takeover"
+                time.sleep(0.05)
+            tx = Load(cluster)._tx(Account.from_key(dev_accounts(2)[1].key), 901, 0)
+            sent = result(cluster.url(other) + "/rollup/901", "eth_sendRawTransaction", tx)
+        finally:
+            proc.proc.send_signal(signal.SIGCONT)
+        deadline = time.time() + 60
+        while "restarting as a follower" not in proc.output:
+            assert time.time() < deadline, proc.output[-3000:]
+            time.sleep(0.1)
+        info = cluster.info(old)["replication"]  # waits for the restart
+        assert info["role"] == "follower" and info["leader"] == f"r{other}"
+        assert info["token"] == 2
+        cluster.wait_converged()
+        receipt = result(cluster.url(old) + "/rollup/901", "eth_getTransactionReceipt", sent)
+        assert receipt is not None and receipt["status"] == "0x1"
+        # writes through the old leader are now forwarded to the new one
+        tx2 = Load(cluster)._tx(Account.from_key(dev_accounts(2)[1].key), 901, 1)
+        sent2 = result(cluster.url(old) + "/rollup/901", "eth_sendRawTransaction", tx2)
+        assert result(cluster.url(other) + "/rollup/901", "eth_getTransactionReceipt", sent2)
+    except BaseException:
+        print(cluster.logs())
+        raise
+    finally:
+        cluster.stop()
