@@ -26,7 +26,7 @@ from xseqd.sequencer.journal import NullJournal
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.sequencer import Sequencer
 from xseqd.storage.journal import LogJournal
-from xseqd.storage.lease import Deposed, Lease
+from xseqd.storage.lease import Deposed, Lease, LeaseView
 from xseqd.storage.log import SequencerLog
 
 log = logging.getLogger("xseqd.replica")
@@ -75,6 +75,7 @@ class Replication:
         self.deposed = asyncio.Event()
         self.on_lead: list[Callable[[], Any]] = []  # run once this replica leads
         self._task: asyncio.Task[None] | None = None
+        self._view: LeaseView | None = None
         self.lease.on_deposed = self._on_deposed
         journal_log.fence = lease.fence  # nothing is written without the lease
         seq.journal = NullJournal()
@@ -84,9 +85,11 @@ class Replication:
         return self.role is Role.LEADER
 
     def leader_url(self) -> str | None:
-        """Where writes go: the lease holder's URL while the lease is live."""
-        view = self.lease.view()
-        return view.url if view.live else None
+        """Where writes go: the lease holder's URL while the lease is live (as the
+        follower loop last saw it, at most a poll interval ago)."""
+        if self._view is None:
+            self._view = self.lease.view()
+        return self._view.url if self._view.live else None
 
     def catch_up(self) -> int:
         """Replay newly sealed slots (a follower); rebuilds are left to a restart."""
@@ -148,6 +151,7 @@ class Replication:
                     await asyncio.sleep(self.lease.ttl / 4)
                     continue
                 self.catch_up()
+                self._view = None  # looked up again by the next forwarded write
                 if self.elect():
                     for callback in self.on_lead:
                         result = callback()
