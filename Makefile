@@ -66,6 +66,7 @@ bench: install
 	$(PY) bench/messaging.py
 	$(PY) bench/settlement.py
 	$(PY) bench/call_limits.py
+	$(PY) bench/replicas.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
