@@ -46,11 +46,13 @@ def order_counts(url: str) -> tuple[Counter[str], Counter[str]]:
     items: Counter[str] = Counter()
     txs: Counter[str] = Counter()
     head = int(result(url + "/", "xseq_slotNumber"), 16)
-    batch = [
-        {"jsonrpc": "2.0", "id": n, "method": "xseq_getSlot", "params": [hex(n)]}
-        for n in range(1, head + 1)
-    ]
-    replies = httpx.post(url + "/", json=batch, timeout=120).json()
+    replies: list[Any] = []
+    for start in range(1, head + 1, 500):  # batches of at most 500 (the limit is 1,000)
+        batch = [
+            {"jsonrpc": "2.0", "id": n, "method": "xseq_getSlot", "params": [hex(n)]}
+            for n in range(start, min(head, start + 499) + 1)
+        ]
+        replies += httpx.post(url + "/", json=batch, timeout=120).json()
     assert len(replies) == head
     for reply in replies:
         for item in reply["result"]["items"]:
