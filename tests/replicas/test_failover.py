@@ -9,6 +9,7 @@ end ``xseqd verify`` re-executes what the leaders posted on L1 and finds it OK. 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,9 +22,10 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
+from websockets.sync.client import connect
 
 from tests.procs import EXE, free_port
-from tests.replicas.cluster import Load, Replicas, result
+from tests.replicas.cluster import Load, Replicas, call, result
 from xseqd.accounts import dev_accounts
 from xseqd.l1.anvil import Anvil
 
@@ -184,10 +186,24 @@ def test_a_paused_leader_wakes_up_deposed_and_follows(pg_url: str, l1: str, tmp_
         cluster.wait_converged()
         receipt = result(cluster.url(old) + "/rollup/901", "eth_getTransactionReceipt", sent)
         assert receipt is not None and receipt["status"] == "0x1"
-        # writes through the old leader are now forwarded to the new one
-        tx2 = Load(cluster)._tx(Account.from_key(dev_accounts(2)[1].key), 901, 1)
-        sent2 = result(cluster.url(old) + "/rollup/901", "eth_sendRawTransaction", tx2)
-        assert result(cluster.url(other) + "/rollup/901", "eth_getTransactionReceipt", sent2)
+        # writes through the old leader are now forwarded to the new one, and its own
+        # WebSocket subscriptions see the blocks it replays
+        ws_url = f"ws://127.0.0.1:{cluster.ports[old]}/rollup/901"
+        with connect(ws_url) as ws:
+            ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe",
+                                "params": ["newHeads"]}))  # fmt: skip
+            assert "result" in json.loads(ws.recv(timeout=10))
+            tx2 = Load(cluster)._tx(Account.from_key(dev_accounts(2)[1].key), 901, 1)
+            sent2 = result(cluster.url(old) + "/rollup/901", "eth_sendRawTransaction", tx2)
+            head = json.loads(ws.recv(timeout=10))["params"]["result"]
+        on_leader = result(cluster.url(other) + "/rollup/901", "eth_getTransactionReceipt", sent2)
+        assert on_leader["blockHash"] == head["hash"]
+        # bad input through a follower: the leader's error, code and all; nothing changes
+        before = cluster.wait_converged()
+        bad = call(cluster.url(old) + "/rollup/901", "eth_sendRawTransaction", "0x1234")
+        direct = call(cluster.url(other) + "/rollup/901", "eth_sendRawTransaction", "0x1234")
+        assert "error" in direct and bad["error"] == direct["error"]
+        assert cluster.wait_converged() == before
     except BaseException:
         print(cluster.logs())
         raise

@@ -18,7 +18,7 @@ import httpx
 from xseqd.errors import XseqError
 from xseqd.rpc.envelope import Handler, OffLoop, Registry
 
-FORWARD_TIMEOUT = 30.0
+FORWARD_TIMEOUT = 10.0  # a paused leader accepts connections but never answers
 WRITES = frozenset(
     {
         "eth_sendRawTransaction",
