@@ -84,7 +84,7 @@ def check_follower_reads(cluster: Replicas, leader: int) -> None:
         assert lag >= 0 and lag == max(
             0, report[f"r{leader}"]["headSlot"] - report[f"r{i}"]["headSlot"]
         )
-        deadline = time.time() + 5
+        deadline = time.time() + 15
         while int(result(rollup, "eth_blockNumber"), 16) < leader_head:
             assert time.time() < deadline, "follower does not catch up"
             time.sleep(0.02)
@@ -182,7 +182,7 @@ def test_a_paused_leader_wakes_up_deposed_and_follows(pg_url: str, l1: str, tmp_
             time.sleep(0.1)
         info = cluster.info(old)["replication"]  # waits for the restart
         assert info["role"] == "follower" and info["leader"] == f"r{other}"
-        assert info["token"] == 2
+        assert info["token"] >= 2  # taken over at least once
         cluster.wait_converged()
         receipt = result(cluster.url(old) + "/rollup/901", "eth_getTransactionReceipt", sent)
         assert receipt is not None and receipt["status"] == "0x1"
