@@ -24,7 +24,7 @@ import pytest
 from eth_account import Account
 from websockets.sync.client import connect
 
-from tests.procs import EXE, free_port
+from tests.procs import EXE, Devnet, free_port
 from tests.replicas.cluster import Load, Replicas, call, result
 from xseqd.accounts import dev_accounts
 from xseqd.l1.anvil import Anvil
@@ -209,3 +209,37 @@ def test_a_paused_leader_wakes_up_deposed_and_follows(pg_url: str, l1: str, tmp_
         raise
     finally:
         cluster.stop()
+
+
+def test_replicas_started_together_on_a_fresh_log_elect_one_leader(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """As `docker compose --profile replicas up` does: all at once, nothing in the log."""
+    ports = [free_port() for _ in range(3)]
+    procs = [
+        Devnet(
+            "--db",
+            pg_url,
+            "--replica-id",
+            f"r{i}",
+            "--port",
+            str(p),
+            "--l1-rpc",
+            "none",
+            "--data-dir",
+            str(tmp_path / f"r{i}"),
+            "--log-level",
+            "warning",
+        )  # fmt: skip
+        for i, p in enumerate(ports)
+    ]
+    try:
+        assert all(d.wait_ready(90) for d in procs), [d.output[-2000:] for d in procs]
+        infos = [result(f"http://127.0.0.1:{p}/", "xseq_sequencer") for p in ports]
+        roles = [i["replication"]["role"] for i in infos]
+        assert sorted(roles) == ["follower", "follower", "leader"]
+        assert len({i["address"] for i in infos}) == 1  # one sequencer key, from the log
+        assert len({i["replication"]["leader"] for i in infos}) == 1
+    finally:
+        for d in procs:
+            d.stop()

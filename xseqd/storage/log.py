@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
@@ -203,8 +204,14 @@ class SequencerLog:
 
     def set_meta(self, key: str, value: str) -> None:
         self._write()
-        self._conn.execute(delete(meta).where(meta.c.key == key))
-        self._conn.execute(insert(meta).values(key=key, value=value))
+        if self.engine.dialect.name == "postgresql":  # replicas starting together: an upsert
+            upsert = pg_insert(meta).values(key=key, value=value)
+            self._conn.execute(
+                upsert.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value})
+            )
+        else:
+            self._conn.execute(delete(meta).where(meta.c.key == key))
+            self._conn.execute(insert(meta).values(key=key, value=value))
         self._conn.commit()
 
     def save_item(self, row: ItemRow) -> None:
