@@ -78,6 +78,10 @@ class Node:
         specs = load_rollups(settings.rollups_dir, addresses)
         self.genesis_description = genesis_description(specs, addresses)
         self.rollups = [Rollup(spec) for spec in specs]
+        if (settings.replica_id or settings.replica_url) and not settings.replicated:
+            raise XseqError("--replica-id/--replica-url need a shared log: --db postgresql://...")
+        if settings.replicated and settings.lease_ttl <= 0:
+            raise XseqError("--lease-ttl must be more than 0 seconds")
         if settings.data_dir is not None and not settings.db:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = SequencerLog(settings.db_url)

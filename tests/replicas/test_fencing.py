@@ -3,10 +3,12 @@ takeover only after expiry, and a deposed leader's writes refused with nothing w
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
 
+from tests.procs import EXE
 from xseqd.storage.lease import Deposed, Lease, shared_keys
 from xseqd.storage.log import ItemRow, SequencerLog
 
@@ -67,3 +69,13 @@ def test_replicas_share_one_pair_of_keys(pg_url: str) -> None:
     second = shared_keys(log.engine, lambda: next(made))
     assert first == second == (b"\1" * 32, b"\2" * 32)
     log.close()
+
+
+def test_replica_flags_without_postgresql_are_refused_clearly() -> None:
+    done = subprocess.run(
+        [str(EXE), "devnet", "--replica-id", "r0", "--db", "memory", "--l1-rpc", "none",
+         "--port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--db postgresql://" in done.stderr
