@@ -7,9 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install compose-tool browser devnet test fuzz lint typecheck contracts contracts-check bench screenshots clean
+.PHONY: install compose-tool browser postgres-tool devnet test fuzz lint typecheck contracts contracts-check bench screenshots clean
 
-install: $(STAMP) $(NODE_STAMP) compose-tool browser
+install: $(STAMP) $(NODE_STAMP) compose-tool browser postgres-tool
 
 # `docker compose config` validates docker-compose.yml in the tests (no engine needed);
 # where the compose plugin is missing, Debian's docker-compose does the same job.
@@ -21,6 +21,12 @@ compose-tool:
 browser:
 	@command -v chromium >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+# the replica tests start a throwaway PostgreSQL cluster (initdb/pg_ctl, as a non-root user);
+# Debian's postgresql package puts them in /usr/lib/postgresql/<version>/bin
+postgres-tool:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
 # constraints.txt pins every distribution to the versions the tests ran with
 $(STAMP): pyproject.toml constraints.txt
@@ -41,11 +47,13 @@ test: install
 
 # the adversary property (random honest runs on a real anvil) with 60 examples, not 6, the
 # L1 bridge conservation property with 25, not 3, and
+# replica failover with 10 leader kills, not 2, and
 # the hostile-input fuzzer with 100,000 requests, not 20,000 (it prints its count, slowest
 # answer and mix of answers; XSEQD_FUZZ_SEED=n for another seed)
 fuzz: install
 	XSEQD_LONG=1 $(PY) -m pytest tests/adversary/test_honest_property.py
 	XSEQD_LONG=1 $(PY) -m pytest tests/l1/test_bridge_conservation.py
+	XSEQD_LONG=1 $(PY) -m pytest -s tests/replicas/test_failover.py
 	XSEQD_FUZZ_REQUESTS=$${XSEQD_FUZZ_REQUESTS:-100000} $(PY) -m pytest -s tests/rpc/test_hostile_input.py
 
 lint: install
@@ -65,6 +73,7 @@ bench: install
 	$(PY) bench/messaging.py
 	$(PY) bench/settlement.py
 	$(PY) bench/call_limits.py
+	$(PY) bench/replicas.py
 	$(PY) bench/bridge.py
 	$(PY) bench/encryption.py
 	$(PY) bench/explorer_metrics.py

@@ -78,6 +78,12 @@ def banner(node: Node) -> str:
         f"Sequencer log:     {node.settings.db_url}"
         + (f" (resumed {node.resumed_slots} slots)" if node.resumed_slots else ""),
     ]
+    if node.replication is not None:
+        rep = node.replication
+        lines.append(
+            f"Replica:           {rep.lease.replica_id}, {rep.role.value} "
+            f"(lease {node.settings.lease_ttl:g}s, token {rep.lease.view().token})"
+        )
     lines += public_bind_warning(node.settings)
     lines += [f"Listening on {ep.host}:{ep.port}", ""]
     return "\n".join(lines)
@@ -109,6 +115,8 @@ def key_origins(node: Node) -> str:
     from xseqd.keys import SEQUENCER_FILE, VERIFIER_FILE, key_dir
 
     directory = key_dir(node.settings)
+    if node.replication is not None and not node.settings.sequencer_key:
+        return "sequencer and verifier shared by the replicas, kept in the log"
     origins = []
     for role, supplied, name in (
         ("sequencer", node.settings.sequencer_key, SEQUENCER_FILE),
@@ -138,9 +146,17 @@ async def run_devnet(settings: Settings) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    await stop.wait()
+    deposed = node.replication.deposed if node.replication is not None else asyncio.Event()
+    await asyncio.wait(
+        [loop.create_task(stop.wait()), loop.create_task(deposed.wait())],
+        return_when=asyncio.FIRST_COMPLETED,
+    )
     print("\nshutting down", flush=True)
     await node.stop()
+    if deposed.is_set() and not stop.is_set():
+        # another replica leads now: start again from the log, as a follower
+        print("this replica was deposed: restarting as a follower", flush=True)
+        os.execv(sys.executable, [sys.executable, "-m", "xseqd.cli", *sys.argv[1:]])
 
 
 NOTHING_VERIFIED = 3  # `xseqd verify` exit code when no slot was re-executed

@@ -44,6 +44,9 @@ class Settings:
     keyper_threshold: int = 3
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
+    replica_id: str = ""
+    replica_url: str = ""
+    lease_ttl: float = 2.0
 
     @classmethod
     def for_tests(cls, **overrides: object) -> Settings:
@@ -60,6 +63,11 @@ class Settings:
         if self.data_dir is None:
             return "memory"
         return f"sqlite:///{self.data_dir.resolve() / 'xseqd.db'}"
+
+    @property
+    def replicated(self) -> bool:
+        """Several replicas share the log (PostgreSQL): one leads under a lease."""
+        return self.db.startswith(("postgresql", "postgres:"))
 
 
 HELP = {
@@ -102,6 +110,12 @@ HELP = {
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "
     "(default: generated, kept in <data-dir>/verifier.key)",
+    "replica_id": "this replica's name in a replicated sequencer (--db postgresql://...; "
+    "default: <hostname>:<port>)",
+    "replica_url": "URL other replicas forward writes to while this one leads "
+    "(default: http://<host>:<port>)",
+    "lease_ttl": "seconds a replicated leader's lease lasts unrenewed: a follower takes "
+    "over this long after the leader dies (default 2)",
 }
 
 

@@ -1,6 +1,8 @@
 """The one place that builds xseqd's parts and starts and stops them in order.
 
 ``Node`` = rollups (chains/) -> sequencer -> slot driver -> RPC app -> HTTP server.
+With ``--db postgresql://...`` the node is one replica of several
+(sequencer/replication.py): it leads or follows, and a follower forwards writes.
 ``NodeThread`` runs a node on its own event loop in a background thread, which is how
 tests and benchmarks embed a real server.
 """
@@ -29,11 +31,11 @@ from xseqd.config import Settings
 from xseqd.core.order import ReceiptDomain
 from xseqd.errors import XseqError
 from xseqd.keyper import KeyperSet, deal_files
-from xseqd.keys import devnet_keys
+from xseqd.keys import DevnetKeys, devnet_keys, new_key
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
 from xseqd.l1.parties import GenesisCommitment, settlement_for
-from xseqd.l1.portal import DepositWatcher, portal_for, portal_token
+from xseqd.l1.portal import DepositWatcher, find_portal, portal_for, portal_token
 from xseqd.l1.poster import Poster
 from xseqd.rpc import format as fmt
 from xseqd.rpc.app import build_app
@@ -46,9 +48,11 @@ from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.encrypted import EncryptedDesk
 from xseqd.sequencer.frontrun import Frontrunner
 from xseqd.sequencer.recovery import restore
+from xseqd.sequencer.replication import Replication
 from xseqd.sequencer.sequencer import Sequencer
 from xseqd.sequencer.slotline import slot_fields, slot_line
 from xseqd.storage.journal import LogJournal
+from xseqd.storage.lease import Lease, default_replica_id, shared_keys
 from xseqd.storage.log import SequencerLog
 
 log = logging.getLogger("xseqd")
@@ -86,11 +90,16 @@ class Node:
         specs = load_rollups(settings.rollups_dir, addresses)
         self.genesis_description = genesis_description(specs, addresses)
         self.rollups = [Rollup(spec) for spec in specs]
-        self.keys = devnet_keys(settings)
-        self.sequencer = Sequencer(self.rollups, key=self.keys.sequencer)
+        if (settings.replica_id or settings.replica_url) and not settings.replicated:
+            raise XseqError("--replica-id/--replica-url need a shared log: --db postgresql://...")
+        if settings.replicated and settings.lease_ttl <= 0:
+            raise XseqError("--lease-ttl must be more than 0 seconds")
         if settings.data_dir is not None and not settings.db:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = SequencerLog(settings.db_url)
+        self.keys = self._keys()
+        self.sequencer = Sequencer(self.rollups, key=self.keys.sequencer)
+        self.replication: Replication | None = None
         self.resumed_slots = self._recover()
         self.driver = SlotDriver(self.sequencer, settings.slot_time)
         self.filters = {r.chain_id: FilterHub() for r in self.rollups}
@@ -101,6 +110,7 @@ class Node:
             filters=self.filters,
             client_version=settings.client_version,
             limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
+            replica=self.replication,
         )
         self._setup_encryption()
         self._wire_events()
@@ -119,7 +129,7 @@ class Node:
     def _recover(self) -> int:
         """Replay the log (if any) and from then on journal every decision to it."""
         fingerprint = json.dumps({str(r.chain_id): r.blocks[0].hash.hex() for r in self.rollups})
-        contents = self.log.load()
+        contents = self.log.load(sealed_only=self.settings.replicated)
         known = contents.meta.get("genesis")
         if known is not None and known != fingerprint:
             raise XseqError(
@@ -130,6 +140,13 @@ class Node:
         if known is None:
             self.log.set_meta("genesis", fingerprint)
         self.sequencer.journal = LogJournal(self.log, self.settings.snapshot_every)
+        if self.settings.replicated:  # a follower until it takes the lease (start)
+            replica_id = self.settings.replica_id or default_replica_id(self.settings.port)
+            lease = Lease(self.log.engine, replica_id, "", self.settings.lease_ttl)
+            self.replication = Replication(
+                self.sequencer, self.log, lease, self.settings.snapshot_every
+            )
+            self.replication.on_lead.append(self._lead)
         return resumed
 
     def _setup_encryption(self) -> None:
@@ -139,7 +156,11 @@ class Node:
         self.decryptor: Decryptor | None = None
         self._keyper_tmp: str | None = None
         keyset = None
-        if s.keypers > 0:
+        if s.keypers > 0 and s.replicated:
+            log.warning(
+                "encrypted submission is off on replicas (one keyset per devnet, not per replica)"
+            )
+        elif s.keypers > 0:
             if s.data_dir is not None:
                 directory = s.data_dir / "keypers"
             else:
@@ -168,6 +189,24 @@ class Node:
         self.services.keyper_urls = self.keypers.urls
         decryptor = self.decryptor
         self.sequencer.listeners.on_block.append(lambda cid, record: decryptor.kick())
+
+    def _keys(self) -> DevnetKeys:
+        """Replicas share one sequencer and verifier key: supplied, else kept in the log."""
+        s = self.settings
+        if not s.replicated or (s.sequencer_key and s.verifier_key):
+            return devnet_keys(s)
+        sequencer, verifier = shared_keys(self.log.engine, new_key)
+        return DevnetKeys(sequencer, verifier)
+
+    async def _lead(self) -> None:
+        """This replica took the lease: post to L1 and seal slots from now on."""
+        if self.poster is not None:
+            self.poster.active = True
+        self.driver.start()
+        if self.decryptor is not None:
+            self.decryptor.start()
+        if self.watcher is not None:
+            self.watcher.start()
 
     def _wire_events(self) -> None:
         def on_block(chain_id: int, record: Any) -> None:
@@ -212,6 +251,14 @@ class Node:
         self.services.base_url = self.endpoints.base_url
         if self.keypers is not None:  # they start while the L1 does
             self.keypers.spawn_all()
+        if self.replication is not None:
+            if self.settings.l1_rpc == "":
+                sock.close()
+                raise XseqError(
+                    "replicas settle on one shared L1: pass --l1-rpc URL (or --l1-rpc none)"
+                )
+            self.replication.lease.url = self.settings.replica_url or self.endpoints.base_url
+            self.replication.elect()
         if self.settings.l1_rpc != "none":  # ready means ready: L1 first, then the port
             try:
                 await self._start_l1()
@@ -247,11 +294,14 @@ class Node:
             if self._serve_task.done():
                 self._serve_task.result()
             await asyncio.sleep(0.01)
-        self.driver.start()
-        if self.decryptor is not None:
-            self.decryptor.start()
-        if self.watcher is not None:
-            self.watcher.start()
+        if self.replication is None or self.replication.is_leader:
+            self.driver.start()
+            if self.decryptor is not None:
+                self.decryptor.start()
+            if self.watcher is not None:
+                self.watcher.start()
+        if self.replication is not None:
+            self.replication.start()
         if self.settings.data_dir is not None:
             self._write_endpoints_file()
         return self.endpoints
@@ -274,7 +324,7 @@ class Node:
         self.l1_url = url
         client = L1Client(url)
         self.l1_chain_id = await asyncio.to_thread(client.chain_id)
-        known = json.loads(self.log.load().meta.get("l1", "{}")).get("settlement")
+        known = await self._known_settlement()
         window = self.settings.challenge_window
         address = await asyncio.to_thread(
             settlement_for, client, self.keys, known, window, self._genesis_commitment()
@@ -287,8 +337,12 @@ class Node:
             self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
+        self.poster.active = self.replication is None or self.replication.is_leader
         holders = [str(a.address) for a in dev_accounts(self.settings.accounts)]
-        portal = await asyncio.to_thread(portal_for, client, self.poster.key, address, holders)
+        if self.replication is None or self.replication.is_leader:
+            portal = await asyncio.to_thread(portal_for, client, self.poster.key, address, holders)
+        else:  # a follower never deploys: the leader's Portal
+            portal = await self._leaders_portal(client, address)
         self.poster.portal = portal
         self.poster.portal_token = await asyncio.to_thread(portal_token, client, portal)
         self.watcher = DepositWatcher(
@@ -310,6 +364,30 @@ class Node:
             self.driver.submitted()
             self.driver.flush()
         return done
+
+    async def _known_settlement(self) -> str | None:
+        """The Settlement this log settles on; a follower waits for its leader to deploy
+        it (a follower never deploys)."""
+        waited = 0.0
+        while True:
+            meta = self.log.load(after=self.sequencer.head_slot, sealed_only=True).meta
+            known: str | None = json.loads(meta.get("l1", "{}")).get("settlement")
+            if known or self.replication is None or self.replication.is_leader:
+                return known
+            if waited > 60:
+                raise XseqError("no leader has deployed the Settlement contract in 60s")
+            await asyncio.sleep(0.2)
+            waited += 0.2
+
+    async def _leaders_portal(self, client: L1Client, settlement: str) -> str:
+        """The Portal the leader deployed next to ``settlement`` (a follower waits)."""
+        waited = 0.0
+        while (portal := await asyncio.to_thread(find_portal, client, settlement)) is None:
+            if waited > 60:
+                raise XseqError("no leader has deployed the Portal contract in 60s")
+            await asyncio.sleep(0.2)
+            waited += 0.2
+        return portal
 
     def _genesis_commitment(self) -> GenesisCommitment:
         ids = sorted(r.chain_id for r in self.rollups)
@@ -339,6 +417,8 @@ class Node:
 
     async def stop(self) -> None:
         self.services.limits.abort_all()  # running calls end now, not at their deadline
+        if self.replication is not None:
+            await self.replication.stop()  # a leader lets the lease go: a quick takeover
         if self.watcher is not None:
             await self.watcher.stop()
         if self.poster is not None:

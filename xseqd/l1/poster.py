@@ -5,7 +5,9 @@ The poster runs beside the sequencer: it batches every sealed slot not yet on L1
 call, sent from a worker thread so that a slow L1 never blocks slot production. Failures
 (L1 down, restarted, refusing) are retried with backoff; the next slot to post is always
 re-read from the contract after a failure, so nothing is posted twice and nothing skipped.
-The backlog of unposted slots is reported in ``status()``.
+The backlog of unposted slots is reported in ``status()``. On a follower replica the
+poster is not ``active``: it only watches what L1 has (safe/finalized tags) until its
+replica leads.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class Poster:
     gas_used: int = 0  # L1 gas of every post (metrics)
     portal: str | None = None  # the L1 Portal of this Settlement (l1/portal.py)
     portal_token: str | None = None  # its L1 reference token (XRT)
+    active: bool = True  # False on a follower replica: watch L1, never post
     fault: str = ""  # dev-only misbehaviour, KIND:N (tests of the verifier and challenges)
     _task: asyncio.Task[None] | None = None
     _posting_through: int = 0
@@ -185,6 +188,10 @@ class Poster:
         backoff = 0.2
         while True:
             try:
+                if not self.active:
+                    await self.watch_once()
+                    await asyncio.sleep(self.interval)
+                    continue
                 await self.check_invalidation()
                 posted = await self.post_once()
                 self.l1_head = await asyncio.to_thread(self.client.block_number)
@@ -275,6 +282,17 @@ class Poster:
             self.next_slot = onchain
             self.batches = [b for b in self.batches if b.last_slot < onchain]
             self.invalidations += 1
+
+    async def watch_once(self) -> None:
+        """A follower's view of L1: what is posted (the leader posts it) and the L1 head."""
+        onchain = await asyncio.to_thread(self.read_next_slot)
+        self.l1_head = await asyncio.to_thread(self.client.block_number)
+        if onchain > self.next_slot:  # seen now: finalized counts from this L1 block
+            self.batches.append(Posted(onchain - 1, self.next_slot, self.l1_head, ""))
+        elif onchain < self.next_slot:
+            self.batches = [b for b in self.batches if b.last_slot < onchain]
+        self.next_slot = onchain
+        self.last_error = None
 
     def _ensure_bonded(self) -> None:
         """A successful challenge took the bond: put it back before posting again (the

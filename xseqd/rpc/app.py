@@ -42,6 +42,7 @@ from xseqd.rpc.envelope import (
 from xseqd.rpc.eth import criteria_of, eth
 from xseqd.rpc.explorer import explorer, explorer_routes
 from xseqd.rpc.filters import Subscription, queue_sender
+from xseqd.rpc.forward import WRITES, forwarding
 from xseqd.rpc.state import state_methods
 from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
@@ -71,6 +72,15 @@ def build_app(
     """
     rollup_methods = ROLLUP_METHODS if cheats else NO_CHEAT_METHODS
     root_methods = ROOT_METHODS
+    if services.replica is not None:  # a follower forwards writes to the leader
+        rollup_writes = WRITES | set(dev.methods)
+        rollup_methods = forwarding(
+            rollup_methods,
+            rollup_writes,
+            services.replica,
+            lambda c: f"/rollup/{c.rollup.chain_id}",
+        )
+        root_methods = forwarding(root_methods, WRITES, services.replica, lambda c: "/")
     metrics = services.metrics
     if metrics is not None:  # rpc/metrics.py: every method counted and timed
         rollup_methods, root_methods = (

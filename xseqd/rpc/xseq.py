@@ -261,6 +261,7 @@ def sequencer_info(c: Ctx, params: list[Any]) -> dict[str, Any]:
         "systemAccount": fmt.h(SYSTEM),
         "maxMessageDepth": MAX_DEPTH,
         "l1": None if c.services.l1 is None else c.services.l1.status(),
+        "replication": None if c.services.replica is None else c.services.replica.status(),
     }
 
 

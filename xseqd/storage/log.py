@@ -6,11 +6,15 @@ Rollup state itself is not stored: it is a pure function of the genesis and the 
 ``sqlite://`` is the in-memory twin used by tests. SQLite files run in WAL mode with
 ``synchronous=NORMAL``: a committed row survives a killed process (kill -9), not a power
 cut.
+PostgreSQL (``postgresql://...``, driver psycopg) is the shared log of replicas
+(``storage/lease.py``): there ``fence`` is called at the start of every write
+transaction, so that a write commits only while its writer holds the lease.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,15 +30,18 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from xseqd.errors import XseqError
 
+SCHEMA_LOCK = 0x78736571  # PostgreSQL advisory lock held while creating the tables
 SCHEMA_VERSION = "3"  # 2: items stored as their canonical entry; slots carry the epoch
 # 3: one items row per place in the order (an item hash may be ordered more than once)
 
@@ -107,6 +114,14 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
+    elif url.startswith(("postgresql://", "postgres://")):
+        # psycopg 3 (SQLAlchemy's default for postgresql:// is psycopg2). A transaction left
+        # open by a stopped process (SIGSTOP mid-write) would hold the lease row's lock, so
+        # the server aborts one idle in it after a while.
+        driver_url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        engine = create_engine(
+            driver_url, connect_args={"options": "-c idle_in_transaction_session_timeout=5000"}
+        )
     else:
         engine = create_engine(url)
     if engine.dialect.name == "sqlite":
@@ -125,11 +140,34 @@ class SequencerLog:
     """Append-mostly log of the sequencer's decisions."""
 
     def __init__(self, url: str) -> None:
+        # called with the connection at the start of each write transaction (replicas)
+        self.fence: Callable[[Connection], None] | None = None
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
         self._conn = self.engine.connect()
+        shared = self.engine.dialect.name == "postgresql"
+        if shared:  # replicas may start together: one creates the tables
+            self._conn.execute(select(func.pg_advisory_lock(SCHEMA_LOCK)))
+        metadata.create_all(self._conn)
+        self._conn.commit()
         self._check_schema(url)
+        if shared:
+            self._conn.execute(select(func.pg_advisory_unlock(SCHEMA_LOCK)))
+            self._conn.commit()
         self._seq = self._max_seq()
+
+    def refresh(self) -> None:
+        """Re-read where the log ends (another replica wrote it until now)."""
+        self._seq = self._max_seq()
+        self._conn.commit()
+
+    def _write(self) -> None:
+        """Begin a write: the fence (a replica's lease check) runs in the transaction."""
+        if self.fence is not None:
+            try:
+                self.fence(self._conn)
+            except BaseException:
+                self._conn.rollback()
+                raise
 
     def close(self) -> None:
         self._conn.close()
@@ -165,8 +203,15 @@ class SequencerLog:
     # -- writes (each commits before returning) ---------------------------------------
 
     def set_meta(self, key: str, value: str) -> None:
-        self._conn.execute(delete(meta).where(meta.c.key == key))
-        self._conn.execute(insert(meta).values(key=key, value=value))
+        self._write()
+        if self.engine.dialect.name == "postgresql":  # replicas starting together: an upsert
+            upsert = pg_insert(meta).values(key=key, value=value)
+            self._conn.execute(
+                upsert.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value})
+            )
+        else:
+            self._conn.execute(delete(meta).where(meta.c.key == key))
+            self._conn.execute(insert(meta).values(key=key, value=value))
         self._conn.commit()
 
     def save_item(self, row: ItemRow) -> None:
@@ -176,6 +221,7 @@ class SequencerLog:
         cancelled, expires or is held again. Either way the row moves to the end of the
         log order, where the sequencer puts a bundle it holds (restart holds them in
         log order)."""
+        self._write()
         values = {
             "seq": self._next(),
             "slot": row.slot,
@@ -196,6 +242,7 @@ class SequencerLog:
     def retime_slot(self, number: int, timestamp: int, rows: list[ItemRow]) -> None:
         """The open slot ``number`` was re-run under ``timestamp``: its items' rows get
         the new time and their new bodies (outcomes), in one transaction."""
+        self._write()
         self._conn.execute(
             update(items).where(items.c.slot == number).values(slot_timestamp=timestamp)
         )
@@ -209,6 +256,7 @@ class SequencerLog:
         self._conn.commit()
 
     def seal_slot(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None:
+        self._write()
         self._conn.execute(
             insert(slots).values(
                 number=number, timestamp=timestamp, order_root=order_root, epoch=epoch
@@ -217,6 +265,7 @@ class SequencerLog:
         self._conn.commit()
 
     def queue(self, chain_id: int, tx_hash: bytes, raw: bytes, sender: bytes) -> None:
+        self._write()
         self._conn.execute(delete(queued).where(queued.c.tx_hash == tx_hash))
         self._conn.execute(
             insert(queued).values(
@@ -226,11 +275,13 @@ class SequencerLog:
         self._conn.commit()
 
     def dequeue(self, tx_hash: bytes) -> None:
+        self._write()
         self._conn.execute(delete(queued).where(queued.c.tx_hash == tx_hash))
         self._conn.commit()
 
     def save_snapshot(self, slot: int, data: bytes) -> None:
         """Keep ``data`` as the state after ``slot``; older snapshots are dropped."""
+        self._write()
         self._conn.execute(delete(snapshots))
         self._conn.execute(insert(snapshots).values(slot=slot, data=data))
         self._conn.commit()
@@ -238,6 +289,7 @@ class SequencerLog:
     def rewind(self, slot: int, epoch: int) -> None:
         """Forget every slot and item after ``slot``, and all queued transactions; items
         ordered from now on belong to ``epoch``."""
+        self._write()
         self._conn.execute(delete(meta).where(meta.c.key == "epoch"))
         self._conn.execute(insert(meta).values(key="epoch", value=str(epoch)))
         self._conn.execute(delete(snapshots).where(snapshots.c.slot > slot))
@@ -248,14 +300,26 @@ class SequencerLog:
 
     # -- read ---------------------------------------------------------------------------
 
-    def load(self) -> LogContents:
+    def load(self, after: int | None = None, sealed_only: bool = False) -> LogContents:
+        """The log in order. ``after``: only the slots after that one (and the snapshot
+        left out), for a replica that has the rest; ``sealed_only``: only sealed slots and
+        their items (no open slot, held items or queue): what a follower replays."""
         out = LogContents()
         out.meta = {r.key: r.value for r in self._conn.execute(select(meta))}
+        query = select(slots).order_by(slots.c.number)
+        if after is not None:
+            query = query.where(slots.c.number > after)
         out.sealed = [
             (r.number, r.timestamp, bytes(r.order_root), int(r.epoch))
-            for r in self._conn.execute(select(slots).order_by(slots.c.number))
+            for r in self._conn.execute(query)
         ]
-        rows = self._conn.execute(select(items).order_by(items.c.seq)).all()
+        query = select(items).order_by(items.c.seq)
+        if after is not None:
+            query = query.where((items.c.slot > after) | items.c.slot.is_(None))
+        if sealed_only:
+            last = out.sealed[-1][0] if out.sealed else (after or 0)
+            query = query.where(items.c.slot <= last)
+        rows = self._conn.execute(query).all()
         placed = sorted((r for r in rows if r.slot is not None), key=lambda r: (r.slot, r.idx))
         held = [r for r in rows if r.slot is None]
         out.items = [
@@ -264,12 +328,28 @@ class SequencerLog:
             )
             for r in placed + held
         ]
-        snap = self._conn.execute(
-            select(snapshots).order_by(snapshots.c.slot.desc()).limit(1)
-        ).first()
-        out.snapshot = None if snap is None else (int(snap.slot), bytes(snap.data))
-        out.queued = [
-            (r.chain_id, bytes(r.raw), bytes(r.sender))
-            for r in self._conn.execute(select(queued).order_by(queued.c.seq))
-        ]
+        if after is None:
+            snap = self._conn.execute(
+                select(snapshots).order_by(snapshots.c.slot.desc()).limit(1)
+            ).first()
+            out.snapshot = None if snap is None else (int(snap.slot), bytes(snap.data))
+        if not sealed_only:
+            out.queued = [
+                (r.chain_id, bytes(r.raw), bytes(r.sender))
+                for r in self._conn.execute(select(queued).order_by(queued.c.seq))
+            ]
+        self._conn.commit()  # end the read transaction (PostgreSQL: see the newest rows next)
         return out
+
+    def sealed_root(self, number: int) -> bytes | None:
+        """The order root of sealed slot ``number`` (None if not sealed)."""
+        root = self._conn.execute(select(slots.c.order_root).where(slots.c.number == number))
+        value = root.scalar()
+        self._conn.commit()
+        return None if value is None else bytes(value)
+
+    def last_sealed(self) -> int:
+        """The highest sealed slot (0 if none)."""
+        value = self._conn.execute(select(func.max(slots.c.number))).scalar()
+        self._conn.commit()
+        return int(value or 0)
