@@ -34,6 +34,7 @@ from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError
 
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
+from xseqd.chains.idle import changes_nothing, empty_block
 from xseqd.chains.records import BlockRecord, TxRecord, make_block_record
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
@@ -75,16 +76,38 @@ class Mark:
 
 @dataclass
 class OpenBlock:
-    """The block being built: its VM, working state and what has been applied so far."""
+    """The block being built: its VM, working state and what has been applied so far.
 
-    vm: VirtualMachineAPI
-    workspace: Workspace
+    The VM and its state are built lazily, on first use (``vm``, ``workspace``): a rollup
+    that nothing touches in a slot never builds them, and seals as a bare header
+    (chains/idle.py)."""
+
     header: BlockHeaderAPI
+    build: Callable[[], tuple[VirtualMachineAPI, Workspace]] = field(repr=False)
     txs: list[SignedTransactionAPI] = field(default_factory=list)
     receipts: list[ReceiptAPI] = field(default_factory=list)
     senders: list[bytes] = field(default_factory=list)
     ops: list[Op] = field(default_factory=list)
     dirty: bool = False
+    _vm: VirtualMachineAPI | None = field(default=None, repr=False)
+    _workspace: Workspace | None = field(default=None, repr=False)
+
+    @property
+    def vm(self) -> VirtualMachineAPI:
+        if self._vm is None:
+            self._vm, self._workspace = self.build()
+        return self._vm
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._vm, self._workspace = self.build()
+        return self._workspace
+
+    @property
+    def built(self) -> bool:
+        """Whether the VM and state exist (something used the open block)."""
+        return self._vm is not None
 
     @property
     def number(self) -> int:
@@ -119,6 +142,7 @@ class Rollup:
         self.by_hash: dict[bytes, int] = {self.blocks[0].hash: 0}
         self.txs: dict[bytes, TxRecord] = {}
         self._open: OpenBlock | None = None
+        self._quiet: tuple[type, bytes] | None = None  # see _changes_nothing
         for raw in spec.genesis.blocks_rlp:
             self._import(raw)
 
@@ -178,10 +202,14 @@ class Rollup:
         if parent.difficulty == 0 or number >= self._merge_block():
             fields["mix_hash"] = keccak(parent.hash + b"prevrandao")
         header = vm_class.create_header_from_parent(parent, **fields)
-        consensus = self.chain.consensus_context  # type: ignore[attr-defined]
-        vm: Any = vm_class(header, self.chaindb, self.context, consensus)
-        vm.block_preprocessing(vm.get_block())
-        self._open = OpenBlock(vm=vm, workspace=Workspace(vm.state), header=header.copy(gas_used=0))
+
+        def build() -> tuple[VirtualMachineAPI, Workspace]:
+            consensus = self.chain.consensus_context  # type: ignore[attr-defined]
+            vm: Any = vm_class(header, self.chaindb, self.context, consensus)
+            vm.block_preprocessing(vm.get_block())
+            return vm, Workspace(vm.state)
+
+        self._open = OpenBlock(header=header.copy(gas_used=0), build=build)
         return self._open
 
     def _merge_block(self) -> int:
@@ -286,6 +314,8 @@ class Rollup:
     def seal(self) -> BlockRecord:
         """Finish the open block: roots computed once, block persisted and indexed."""
         ob = self._require_open()
+        if not ob.built and self._changes_nothing(ob.number):
+            return self._seal_empty(ob)
         vm: Any = ob.vm
         filled = vm.set_block_transactions_and_withdrawals(
             vm.get_block(), ob.header, ob.txs, ob.receipts
@@ -296,6 +326,26 @@ class Rollup:
         block = vm.finalize_block(vm.pack_block(processed)).block
         self.chaindb.persist_header(block.header)
         record = make_block_record(block, tuple(ob.receipts), tuple(ob.senders))
+        self._open = None
+        self._index(record)
+        return record
+
+    def _changes_nothing(self, number: int) -> bool:
+        """Whether an empty block at ``number`` keeps the head's state as it is (cached
+        per head state root: an idle rollup's root does not change)."""
+        vm_class = self.vm_class_for(number)
+        key = (vm_class, bytes(self.head.block.header.state_root))
+        if self._quiet != key:
+            if not changes_nothing(vm_class, self.state_at(self.head.block.header)):
+                return False
+            self._quiet = key
+        return True
+
+    def _seal_empty(self, ob: OpenBlock) -> BlockRecord:
+        """Seal an untouched open block as a header over the unchanged state."""
+        block = empty_block(self.vm_class_for(ob.number), ob.header, self.head.block.header)
+        self.chaindb.persist_header(block.header)
+        record = make_block_record(block, (), ())
         self._open = None
         self._index(record)
         return record
