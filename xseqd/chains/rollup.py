@@ -143,6 +143,7 @@ class Rollup:
         self.txs: dict[bytes, TxRecord] = {}
         self._open: OpenBlock | None = None
         self._quiet: tuple[type, bytes] | None = None  # see _changes_nothing
+        self._warm = False  # whether the last sealed block had transactions or changes
         for raw in spec.genesis.blocks_rlp:
             self._import(raw)
 
@@ -210,6 +211,8 @@ class Rollup:
             return vm, Workspace(vm.state)
 
         self._open = OpenBlock(header=header.copy(gas_used=0), build=build)
+        if self._warm:  # used in the last block: likely used again, build it now
+            self._open.vm  # noqa: B018
         return self._open
 
     def _merge_block(self) -> int:
@@ -314,7 +317,8 @@ class Rollup:
     def seal(self) -> BlockRecord:
         """Finish the open block: roots computed once, block persisted and indexed."""
         ob = self._require_open()
-        if not ob.built and self._changes_nothing(ob.number):
+        self._warm = bool(ob.ops)
+        if not ob.ops and self._changes_nothing(ob.number):
             return self._seal_empty(ob)
         vm: Any = ob.vm
         filled = vm.set_block_transactions_and_withdrawals(
@@ -342,7 +346,8 @@ class Rollup:
         return True
 
     def _seal_empty(self, ob: OpenBlock) -> BlockRecord:
-        """Seal an untouched open block as a header over the unchanged state."""
+        """Seal an open block to which nothing was applied as a header over the unchanged
+        state (its VM, if something built it, ran a pre-processing that wrote nothing)."""
         block = empty_block(self.vm_class_for(ob.number), ob.header, self.head.block.header)
         self.chaindb.persist_header(block.header)
         record = make_block_record(block, (), ())
