@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from eth_utils import to_checksum_address
 
-from xseqd.accounts import dev_accounts
+from xseqd.accounts import DevKeyring
 from xseqd.chains.genesis import genesis_commitment, genesis_description, load_rollups
 from xseqd.chains.limits import CallLimits
 from xseqd.chains.rollup import Rollup
@@ -69,11 +70,12 @@ class Node:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        accounts = dev_accounts(settings.accounts)
-        addresses = [bytes.fromhex(a.address[2:]) for a in accounts]
+        accounts = DevKeyring(settings.accounts)
+        addresses = accounts.addresses
         specs = load_rollups(settings.rollups_dir, addresses)
         self.genesis_description = genesis_description(specs, addresses)
-        self.rollups = [Rollup(spec) for spec in specs]
+        cache = settings.data_dir if not settings.db else None  # large genesis kept there
+        self.rollups = [Rollup(spec, cache) for spec in specs]
         self.keys = devnet_keys(settings)
         self.sequencer = Sequencer(self.rollups, key=self.keys.sequencer)
         if settings.data_dir is not None and not settings.db:
@@ -85,7 +87,7 @@ class Node:
         self.services = Services(
             sequencer=self.sequencer,
             driver=self.driver,
-            accounts={bytes.fromhex(a.address[2:]): a for a in accounts},
+            accounts=accounts,
             filters=self.filters,
             client_version=settings.client_version,
             limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
@@ -231,7 +233,7 @@ class Node:
             "rollups": {
                 str(r.chain_id): self.endpoints.rollup_url(r.chain_id) for r in self.rollups
             },
-            "accounts": [a.address for a in dev_accounts(self.settings.accounts)],
+            "accounts": [to_checksum_address(a) for a in self.services.accounts],
             "l1": None,  # no settlement; else what `xseqd verify --data-dir` checks
         }
         if self.poster is not None:

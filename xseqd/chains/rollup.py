@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import rlp
@@ -24,7 +25,6 @@ from eth.abc import (
     VirtualMachineAPI,
 )
 from eth.chains.base import Chain
-from eth.db.atomic import AtomicDB
 from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
 from eth_account import Account
@@ -34,6 +34,7 @@ from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError
 
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
+from xseqd.chains.genesis_cache import genesis_chain
 from xseqd.chains.idle import changes_nothing, empty_block
 from xseqd.chains.records import BlockRecord, TxRecord, make_block_record
 from xseqd.chains.workspace import Workspace
@@ -121,7 +122,8 @@ class OpenBlock:
 class Rollup:
     """A rollup chain embedded in the sequencer."""
 
-    def __init__(self, spec: RollupSpec) -> None:
+    def __init__(self, spec: RollupSpec, cache_dir: Path | None = None) -> None:
+        """``cache_dir``: where a large genesis is kept once built (chains/genesis_cache.py)."""
         self.spec = spec
         self.chain_id = spec.chain_id
         self.name = spec.name
@@ -130,11 +132,7 @@ class Rollup:
             vm_configuration=spec.genesis.vm_configuration,
             chain_id=spec.chain_id,
         )
-        self.chain = chain_class.from_genesis(
-            AtomicDB(),
-            spec.genesis.params,
-            spec.genesis.state,  # type: ignore[arg-type]
-        )
+        self.chain = genesis_chain(chain_class, spec.genesis, cache_dir)
         self.chaindb = self.chain.chaindb
         self.context = ChainContext(spec.chain_id)
         genesis = self.chain.get_canonical_block_by_number(BlockNumber(0))
