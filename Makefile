@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install compose-tool devnet test fuzz lint typecheck contracts contracts-check bench clean
+.PHONY: install compose-tool devnet test fuzz lint typecheck contracts contracts-check bench bench-quick clean
 
 install: $(STAMP) $(NODE_STAMP) compose-tool
 
@@ -52,12 +52,13 @@ contracts: $(NODE_STAMP)
 contracts-check: $(NODE_STAMP)
 	node scripts/build-contracts.js --check
 
+# every row of the speed table in one run (< 10 min); `make bench-quick` in < 2 min.
+# The single benches (bench/rollup_rpc.py, bundles.py, ...) still run on their own.
 bench: install
-	$(PY) bench/rollup_rpc.py
-	$(PY) bench/bundles.py
-	$(PY) bench/messaging.py
-	$(PY) bench/settlement.py
-	$(PY) bench/call_limits.py
+	$(PY) bench/all.py
+
+bench-quick: install
+	$(PY) bench/all.py --quick
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,7 @@ def pairs(n: int, offset: int) -> list[tuple[str, str]]:
     ]
 
 
-def measure(n: int) -> dict[str, Any]:
+def measure(n: int, bare_too: bool = True) -> dict[str, Any]:
     """Bundles, plain legs and light-load bundles against xseqd, the same legs on bare
     py-evm: rates (legs/s) and latency lists (seconds)."""
     port = free_port()
@@ -75,7 +75,7 @@ def measure(n: int) -> dict[str, Any]:
         finally:
             proc.terminate()
             proc.wait(10)
-    rate_bare = bare(pairs(n, 0))
+    rate_bare = bare(pairs(n, 0)) if bare_too else 0.0
     return {
         "bundles": (rate_b, lat_b),
         "plain": (rate_p, lat_p),

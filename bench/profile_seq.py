@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--durable", action="store_true", help="SQLite log in a temp dir")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", choices=("own", "cum"), default="own")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "xseqd.prof"
@@ -104,8 +105,9 @@ def main() -> None:
                 cum += ct
                 calls += nc
         print(f"{label:<36} {cum / n * 1000:>7.3f} {calls / n:>9.2f}")
-    print(f"\ntop {args.top} functions by own time (ms per tx)")
-    rows = sorted(raw_stats.items(), key=lambda kv: kv[1][2], reverse=True)[: args.top]
+    print(f"\ntop {args.top} functions by {args.sort} time (ms per tx: own, cumulative)")
+    col = 2 if args.sort == "own" else 3
+    rows = sorted(raw_stats.items(), key=lambda kv: kv[1][col], reverse=True)[: args.top]
     for (file, line, func), (_cc, _nc, tt, ct, _callers) in rows:
         where = "/".join(Path(file).parts[-2:])
         print(f"{tt / n * 1000:>7.3f} {ct / n * 1000:>7.3f}  {where}:{line} {func}")
