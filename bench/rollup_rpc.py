@@ -231,7 +231,8 @@ def start_xseqd(
         "--l1-rpc",
         "none",
     ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    out = subprocess.DEVNULL
+    proc = subprocess.Popen(args, stdout=out, stderr=out, env=env, cwd=code or None)
     wait_up(f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}")
     return proc
 
