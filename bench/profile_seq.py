@@ -41,7 +41,7 @@ sys.exit(main())
 
 # (label, file suffix, function name): cumulative time of these, per transaction
 STAGES = (
-    ("HTTP requests, all (ASGI app)", "starlette/applications.py", "__call__"),
+    ("HTTP requests, all (lean ASGI path)", "xseqd/rpc/lean.py", "lean"),
     ("JSON-RPC envelope (handle_body)", "xseqd/rpc/envelope.py", "handle_body"),
     ("eth_sendRawTransaction", "xseqd/rpc/eth.py", "send_raw_transaction"),
     ("  sender recovery", "eth/_utils/transactions.py", "extract_transaction_sender"),
