@@ -3,7 +3,8 @@ goes inside the xseqd process (cProfile around `xseqd devnet`, driven over HTTP)
 
 Prints, per transaction, the time spent in the main stages (cumulative, so nested stages
 overlap: "seal slot" includes "seal blocks") and the top functions by own time.
-Usage: .venv/bin/python bench/profile_seq.py [--n 300] [--durable] [--top 25]
+Usage: .venv/bin/python bench/profile_seq.py [--n 300] [--durable] [--top 25] [--sort cum]
+       [--code /tmp/base]   (another checkout, e.g. `git archive main | tar -x -C /tmp/base`)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ sys.exit(main())
 
 # (label, file suffix, function name): cumulative time of these, per transaction
 STAGES = (
+    ("HTTP requests, all (Starlette app)", "starlette/applications.py", "__call__"),
     ("HTTP requests, all (lean ASGI path)", "xseqd/rpc/lean.py", "lean"),
     ("JSON-RPC envelope (handle_body)", "xseqd/rpc/envelope.py", "handle_body"),
     ("eth_sendRawTransaction", "xseqd/rpc/eth.py", "send_raw_transaction"),
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--durable", action="store_true", help="SQLite log in a temp dir")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", choices=("own", "cum"), default="own")
+    parser.add_argument("--code", help="profile another checkout's xseqd (e.g. /tmp/base)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "xseqd.prof"
@@ -70,7 +73,9 @@ def main() -> None:
         storage = ["--data-dir", tmp] if args.durable else ["--db", "memory"]
         cmd = [sys.executable, "-c", WRAPPER, str(out), "devnet"]
         cmd += ["--port", str(port), *storage, "--log-level", "warning", "--l1-rpc", "none"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, "PYTHONPATH": args.code} if args.code else None
+        out_ = subprocess.DEVNULL
+        proc = subprocess.Popen(cmd, stdout=out_, stderr=out_, env=env, cwd=args.code or None)
         url = f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}"
         wait_up(url)
         rpc = Rpc(url)

@@ -33,10 +33,11 @@ from eth_keys import keys
 from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError
 
+from xseqd.chains.blockindex import Blocks, Stored, Txs
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
 from xseqd.chains.genesis_cache import genesis_chain
 from xseqd.chains.idle import changes_nothing, empty_block
-from xseqd.chains.records import BlockRecord, TxRecord, make_block_record
+from xseqd.chains.records import BlockRecord, make_block_record
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
 
@@ -136,9 +137,10 @@ class Rollup:
         self.chaindb = self.chain.chaindb
         self.context = ChainContext(spec.chain_id)
         genesis = self.chain.get_canonical_block_by_number(BlockNumber(0))
-        self.blocks: list[BlockRecord] = [make_block_record(genesis, (), ())]
+        self.blocks = Blocks(self._decode_stored)  # chains/blockindex.py
+        self.blocks.append(make_block_record(genesis, (), ()))
         self.by_hash: dict[bytes, int] = {self.blocks[0].hash: 0}
-        self.txs: dict[bytes, TxRecord] = {}
+        self.txs = Txs(self.blocks)
         self._open: OpenBlock | None = None
         self._quiet: tuple[type, bytes] | None = None  # see _changes_nothing
         self._warm = False  # whether the last sealed block had transactions or changes
@@ -166,7 +168,7 @@ class Rollup:
         self.blocks.append(record)
         self.by_hash[record.hash] = record.number
         for tx in record.txs:
-            self.txs[tx.hash] = tx
+            self.txs.add(tx.hash, record.number, tx.index)
 
     def _import(self, raw: bytes) -> None:
         number = int.from_bytes(rlp.decode(raw)[0][8], "big")
@@ -363,11 +365,11 @@ class Rollup:
             raise XseqError(f"cannot rewind to block {number}")
         self._open = None
         dropped = self.blocks[number + 1 :]
+        for n in range(number + 1, len(self.blocks)):
+            self.by_hash.pop(self.blocks.hash_of(n), None)
+            for tx_hash in self.blocks.tx_hashes_of(n):
+                self.txs.pop(tx_hash, None)
         del self.blocks[number + 1 :]
-        for record in dropped:
-            self.by_hash.pop(record.hash, None)
-            for tx in record.txs:
-                self.txs.pop(tx.hash, None)
         return dropped
 
     def _require_open(self) -> OpenBlock:
@@ -379,34 +381,47 @@ class Rollup:
 
     def export_state(self) -> dict[str, Any]:
         """Everything needed to resume this rollup without re-execution: the key-value
-        store under py-evm (tries, headers) and our block index. Only between slots."""
+        store under py-evm (tries, headers) and our block index, each block as its bytes,
+        hash and transaction hashes (chains/blockindex.py). Only between slots."""
         if self._open is not None:
             raise RuntimeError("cannot export a rollup with an open block")
         kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
-        blocks = [
-            (
-                rlp.encode(r.block),
-                [bytes(t.receipt.encode()) for t in r.txs],
-                [t.sender for t in r.txs],
-            )
-            for r in self.blocks
-        ]
+        blocks = []
+        for n in range(len(self.blocks)):
+            b = self.blocks.stored(n, _stored_of)
+            blocks.append((b.raw_block, b.raw_receipts, b.senders, b.hash, b.tx_hashes))
         return {"kv": dict(kv), "blocks": blocks}
 
     def import_state(self, data: dict[str, Any]) -> None:
-        """Resume from ``export_state`` output (replaces everything this rollup holds)."""
+        """Resume from ``export_state`` output (replaces everything this rollup holds).
+        Blocks stay encoded until read; a snapshot written before blocks carried their
+        hashes (three fields per block) is decoded at once."""
         kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
         kv.clear()
         kv.update(data["kv"])
         self._open = None
-        self.blocks, self.by_hash, self.txs = [], {}, {}
-        for raw_block, raw_receipts, senders in data["blocks"]:
-            number = int.from_bytes(rlp.decode(raw_block)[0][8], "big")
-            vm_class = self.vm_class_for(number)
-            block = rlp.decode(raw_block, sedes=vm_class.get_block_class())
-            receipt_builder = vm_class.get_receipt_builder()
-            receipts = tuple(receipt_builder.decode(r) for r in raw_receipts)
-            self._index(make_block_record(block, receipts, tuple(senders)))
+        self.blocks = Blocks(self._decode_stored)
+        self.by_hash, self.txs = {}, Txs(self.blocks)
+        for entry in data["blocks"]:
+            if len(entry) == 3:  # older snapshot: decode now, as before
+                self._index(self._decode_stored(Stored(entry[0], entry[1], entry[2], b"", ())))
+                continue
+            stored = Stored(*entry)
+            number = len(self.blocks)
+            self.blocks.append(stored)
+            self.by_hash[stored.hash] = number
+            for index, tx_hash in enumerate(stored.tx_hashes):
+                self.txs.add(tx_hash, number, index)
+
+    def _decode_stored(self, stored: Stored) -> BlockRecord:
+        """A block kept as bytes, decoded into its record."""
+        raw = rlp.decode(stored.raw_block)
+        number = int.from_bytes(raw[0][8], "big")
+        vm_class = self.vm_class_for(number)
+        block = vm_class.get_block_class().deserialize(raw)  # type: ignore[attr-defined]
+        receipt_builder = vm_class.get_receipt_builder()
+        receipts = tuple(receipt_builder.decode(r) for r in stored.raw_receipts)
+        return make_block_record(block, receipts, tuple(stored.senders))
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -435,6 +450,17 @@ _WORDING = (
     ("max fee per gas", "max fee per gas less than block base fee"),
     ("intrinsic", "intrinsic gas too low"),
 )
+
+
+def _stored_of(record: BlockRecord) -> Stored:
+    """A decoded block as a snapshot keeps it."""
+    return Stored(
+        rlp.encode(record.block),
+        tuple(bytes(t.receipt.encode()) for t in record.txs),
+        tuple(t.sender for t in record.txs),
+        record.hash,
+        tuple(t.hash for t in record.txs),
+    )
 
 
 def _geth_wording(message: str) -> str:
