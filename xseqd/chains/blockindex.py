@@ -7,7 +7,7 @@ transaction hash to its record; both answer as the plain list and dict they repl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -28,7 +28,7 @@ class Stored:
 Decode = Callable[[Stored], BlockRecord]
 
 
-class Blocks:
+class Blocks(Sequence[BlockRecord]):
     """Sealed blocks by number; an entry is a ``BlockRecord`` or a ``Stored`` block that
     is decoded (once) when read."""
 
@@ -82,7 +82,7 @@ class Blocks:
         return item if isinstance(item, Stored) else encode(item)
 
 
-class Txs:
+class Txs(Mapping[bytes, TxRecord]):
     """Transaction hash -> its record in a sealed block, looked up through ``Blocks``."""
 
     def __init__(self, blocks: Blocks) -> None:
@@ -98,7 +98,7 @@ class Txs:
     def __contains__(self, tx_hash: object) -> bool:
         return tx_hash in self._where
 
-    def get(self, tx_hash: bytes) -> TxRecord | None:
+    def get(self, tx_hash: bytes, default: None = None) -> TxRecord | None:  # type: ignore[override]
         place = self._where.get(tx_hash)
         if place is None:
             return None
@@ -112,6 +112,9 @@ class Txs:
 
     def __len__(self) -> int:
         return len(self._where)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._where)
 
 
 class SlotBlocks(Mapping[int, BlockRecord]):
