@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install compose-tool browser postgres-tool devnet test fuzz lint typecheck contracts contracts-check bench screenshots clean
+.PHONY: install compose-tool browser postgres-tool devnet test fuzz lint typecheck contracts contracts-check bench bench-quick bench-features screenshots clean
 
 install: $(STAMP) $(NODE_STAMP) compose-tool browser postgres-tool
 
@@ -67,16 +67,22 @@ contracts: $(NODE_STAMP)
 contracts-check: $(NODE_STAMP)
 	node scripts/build-contracts.js --check
 
+# every row of the speed table in one run (< 10 min); `make bench-quick` in < 2 min.
+# The single benches (bench/rollup_rpc.py, bundles.py, ...) still run on their own.
 bench: install
-	$(PY) bench/rollup_rpc.py
-	$(PY) bench/bundles.py
-	$(PY) bench/messaging.py
-	$(PY) bench/settlement.py
+	$(PY) bench/all.py
+
+bench-quick: install
+	$(PY) bench/all.py --quick
+
+# each feature's own bench (not the speed table): call limits, encryption, metrics and
+# explorer, L1 bridge latency, replicas
+bench-features: install
 	$(PY) bench/call_limits.py
-	$(PY) bench/replicas.py
-	$(PY) bench/bridge.py
 	$(PY) bench/encryption.py
 	$(PY) bench/explorer_metrics.py
+	$(PY) bench/bridge.py
+	$(PY) bench/replicas.py
 
 # the explorer screenshots the README shows (docs/img/), from a live devnet and Chromium
 screenshots: install

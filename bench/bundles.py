@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,11 +34,9 @@ def pairs(n: int, offset: int) -> list[tuple[str, str]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=200)
-    args = parser.parse_args()
-    n = args.n
+def measure(n: int, bare_too: bool = True) -> dict[str, Any]:
+    """Bundles, plain legs and light-load bundles against xseqd, the same legs on bare
+    py-evm: rates (legs/s) and latency lists (seconds)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
         proc = start_xseqd(port, ("--data-dir", data))
@@ -76,7 +75,26 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(10)
-    rate_bare = bare(pairs(n, 0))
+    rate_bare = bare(pairs(n, 0)) if bare_too else 0.0
+    return {
+        "bundles": (rate_b, lat_b),
+        "plain": (rate_p, lat_p),
+        "light": lat_light,
+        "bare": rate_bare,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=200)
+    n = parser.parse_args().n
+    r = measure(n)
+    (rate_b, lat_b), (rate_p, lat_p), lat_light, rate_bare = (
+        r["bundles"],
+        r["plain"],
+        r["light"],
+        r["bare"],
+    )
     print(f"\n2-leg bundles (n={n} bundles = {2 * n} legs), xseqd instant mode with durable log")
     print(f"{'target':<22} {'legs/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     print(f"{'xseqd bundles':<22} {rate_b:>8.1f} {pct(lat_b, 0.5):>8} {pct(lat_b, 0.99):>8}")

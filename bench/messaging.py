@@ -29,10 +29,9 @@ MESSAGE_SENT = (
 )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=200)
-    args = parser.parse_args()
+def measure(n: int) -> dict[str, tuple[float, list[float]]]:
+    """Cross-rollup transfers (both receipts) and plain transfers: rate, latencies (s)."""
+    args = argparse.Namespace(n=n)
     port = free_port()
     proc = start_xseqd(port)
     try:
@@ -68,6 +67,15 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+    return {"cross": (rate_x, lat_x), "plain": (rate_p, lat_p)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=200)
+    args = parser.parse_args()
+    r = measure(args.n)
+    (rate_x, lat_x), (rate_p, lat_p) = r["cross"], r["plain"]
     print(f"\ncross-rollup transfers 901 -> 902 (n={args.n}), xseqd instant mode")
     print(f"{'workload':<26} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8}")
     rows = (("cross-rollup, both sides", rate_x, lat_x), ("plain transfer on 901", rate_p, lat_p))

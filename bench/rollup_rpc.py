@@ -216,9 +216,12 @@ def start_xseqd(
 ) -> subprocess.Popen[bytes]:
     """xseqd as a user runs it, without L1; by default with an in-memory log, like anvil
     (bench/bundles.py passes a data dir to measure with the durable log)."""
+    code = os.environ.get("XSEQD_BENCH_CODE")  # another checkout's xseqd (bench/ab.py)
     exe = ROOT / ".venv" / "bin" / "xseqd"
+    run = [sys.executable, "-c", "from xseqd.cli import main; main()"] if code else [str(exe)]
+    env = {**os.environ, "PYTHONPATH": code} if code else None
     args = [
-        str(exe),
+        *run,
         "devnet",
         "--port",
         str(port),
@@ -228,7 +231,8 @@ def start_xseqd(
         "--l1-rpc",
         "none",
     ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = subprocess.DEVNULL
+    proc = subprocess.Popen(args, stdout=out, stderr=out, env=env, cwd=code or None)
     wait_up(f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}")
     return proc
 
@@ -244,8 +248,8 @@ def start_anvil(port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def wait_up(url: str) -> None:
-    deadline = time.time() + 60
+def wait_up(url: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             Rpc(url)("eth_chainId")

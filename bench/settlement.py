@@ -32,10 +32,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=200)
-    args = parser.parse_args()
+def measure(n: int) -> dict[str, float]:
+    """L1 gas per slot and per transaction; sequencer and verifier slots/s."""
+    args = argparse.Namespace(n=n)
     with tempfile.TemporaryDirectory() as tmp:
         anvil = Anvil(free_port(), 900, Path(tmp) / "l1.json")
         anvil.start()
@@ -71,8 +70,28 @@ def main() -> None:
         verify_elapsed = time.perf_counter() - start
         anvil.stop()
     assert verdict.ok, verdict
-    seq_rate = slots / seq_elapsed
-    ver_rate = verdict.checked / verify_elapsed
+    return {
+        "slots": posted_slots,
+        "l1_txs": len(logs),
+        "gas_per_slot": gas / posted_slots,
+        "gas_per_tx": gas / n,
+        "sequencer": slots / seq_elapsed,
+        "verifier": verdict.checked / verify_elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=200)
+    args = parser.parse_args()
+    r = measure(args.n)
+    seq_rate, ver_rate, gas, posted_slots = (
+        r["sequencer"],
+        r["verifier"],
+        r["gas_per_slot"] * r["slots"],
+        int(r["slots"]),
+    )
+    logs = range(int(r["l1_txs"]))
     print(f"\nsettlement (n={args.n} transfers, {posted_slots} slots, {len(logs)} L1 transactions)")
     print(f"L1 gas per slot            {gas / posted_slots:>10,.0f}")
     print(f"L1 gas per included tx     {gas / args.n:>10,.0f}")

@@ -18,12 +18,15 @@ from xseqd.config import Settings, add_arguments, resolve
 from xseqd.errors import XseqError
 from xseqd.node import Node
 
+SHOWN_ACCOUNTS = 10  # the banner lists every account up to 100, else the first 10
+
 
 def banner(node: Node) -> str:
     """What startup prints: endpoints, chain ids, funded accounts and keys (like anvil)."""
     assert node.endpoints is not None
     ep = node.endpoints
-    accounts = dev_accounts(node.settings.accounts)
+    keyring = node.services.accounts
+    accounts = [keyring[a] for a in list(keyring)[: SHOWN_ACCOUNTS if len(keyring) > 100 else None]]
     lines = [
         "",
         "                 xseqd — shared-sequencer devnet",
@@ -60,6 +63,8 @@ def banner(node: Node) -> str:
     lines += [f"({i}) {a.address}" for i, a in enumerate(accounts)]
     lines += ["", "Private Keys", "=================="]
     lines += [f"({i}) 0x{bytes(a.key).hex()}" for i, a in enumerate(accounts)]
+    if len(accounts) < len(keyring):
+        lines.append(f"... and {len(keyring) - len(accounts):,} more of the same mnemonic")
     lines += [
         "",
         "Wallet",

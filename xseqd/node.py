@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from eth_utils import to_checksum_address
 
-from xseqd.accounts import dev_accounts
+from xseqd.accounts import DevKeyring
 from xseqd.chains.genesis import genesis_commitment, genesis_description, load_rollups
 from xseqd.chains.limits import CallLimits
 from xseqd.chains.rollup import Rollup
@@ -85,11 +86,12 @@ class Node:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        accounts = dev_accounts(settings.accounts)
-        addresses = [bytes.fromhex(a.address[2:]) for a in accounts]
+        accounts = DevKeyring(settings.accounts)
+        addresses = accounts.addresses
         specs = load_rollups(settings.rollups_dir, addresses)
         self.genesis_description = genesis_description(specs, addresses)
-        self.rollups = [Rollup(spec) for spec in specs]
+        cache = settings.data_dir if not settings.db else None  # large genesis kept there
+        self.rollups = [Rollup(spec, cache) for spec in specs]
         if (settings.replica_id or settings.replica_url) and not settings.replicated:
             raise XseqError("--replica-id/--replica-url need a shared log: --db postgresql://...")
         if settings.replicated and settings.lease_ttl <= 0:
@@ -106,7 +108,7 @@ class Node:
         self.services = Services(
             sequencer=self.sequencer,
             driver=self.driver,
-            accounts={bytes.fromhex(a.address[2:]): a for a in accounts},
+            accounts=accounts,
             filters=self.filters,
             client_version=settings.client_version,
             limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
@@ -338,7 +340,8 @@ class Node:
         )
         self.poster.fault = self.settings.fault
         self.poster.active = self.replication is None or self.replication.is_leader
-        holders = [str(a.address) for a in dev_accounts(self.settings.accounts)]
+        # L1 XRT for the dev accounts (the first 100: a 100k-account devnet stays quick)
+        holders = [str(to_checksum_address(a)) for a, _ in zip(self.services.accounts, range(100))]
         if self.replication is None or self.replication.is_leader:
             portal = await asyncio.to_thread(portal_for, client, self.poster.key, address, holders)
         else:  # a follower never deploys: the leader's Portal
@@ -403,7 +406,7 @@ class Node:
             "rollups": {
                 str(r.chain_id): self.endpoints.rollup_url(r.chain_id) for r in self.rollups
             },
-            "accounts": [a.address for a in dev_accounts(self.settings.accounts)],
+            "accounts": [to_checksum_address(a) for a in self.services.accounts],
             "l1": None,  # no settlement; else what `xseqd verify --data-dir` checks
         }
         if self.poster is not None:

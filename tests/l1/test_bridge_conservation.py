@@ -135,6 +135,9 @@ def test_value_is_conserved_between_the_l1_and_the_rollups(
         assert chain.eth.get_balance(home.address) == claimed
         assert chain.eth.get_balance(p.address) == deposited - claimed
         assert minted(node) == deposited - claimed
+        head, poster = node.node.sequencer.head_slot, node.node.poster
+        assert poster is not None  # verify re-executes what is on L1: wait for all of it
+        wait_for(lambda: poster.safe_slot >= head, f"slots up to {head} posted")
         settlement = seq(node).info()["l1"]["settlement"]
         code, out = verify_cli("--l1-rpc", shared_l1.url, "--settlement", settlement)
         assert code == 0 and "OK:" in out, (ops, out)

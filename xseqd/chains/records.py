@@ -9,6 +9,7 @@ sealed or imported. RPC formatting reads only these.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import rlp
 from eth._utils.address import generate_contract_address
@@ -32,8 +33,8 @@ class TxRecord:
     contract_address: bytes | None
     first_log_index: int
 
-    @property
-    def hash(self) -> bytes:
+    @cached_property
+    def hash(self) -> bytes:  # py-evm re-encodes and re-hashes on every .hash
         return bytes(self.tx.hash)
 
 
@@ -49,8 +50,8 @@ class BlockRecord:
     def number(self) -> int:
         return int(self.block.header.block_number)
 
-    @property
-    def hash(self) -> bytes:
+    @cached_property
+    def hash(self) -> bytes:  # computed once (py-evm's header.hash re-encodes every time)
         return bytes(self.block.header.hash)
 
 

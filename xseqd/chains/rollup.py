@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import rlp
@@ -25,7 +26,6 @@ from eth.abc import (
     VirtualMachineAPI,
 )
 from eth.chains.base import Chain
-from eth.db.atomic import AtomicDB
 from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
 from eth_account import Account
@@ -34,8 +34,11 @@ from eth_keys import keys
 from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError
 
+from xseqd.chains.blockindex import Blocks, Stored, Txs
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
-from xseqd.chains.records import BlockRecord, TxRecord, make_block_record
+from xseqd.chains.genesis_cache import genesis_chain
+from xseqd.chains.idle import changes_nothing, empty_block
+from xseqd.chains.records import BlockRecord, make_block_record
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
 from xseqd.progress import Progress
@@ -77,17 +80,39 @@ class Mark:
 
 @dataclass
 class OpenBlock:
-    """The block being built: its VM, working state and what has been applied so far."""
+    """The block being built: its VM, working state and what has been applied so far.
 
-    vm: VirtualMachineAPI
-    workspace: Workspace
+    The VM and its state are built lazily, on first use (``vm``, ``workspace``): a rollup
+    that nothing touches in a slot never builds them, and seals as a bare header
+    (chains/idle.py)."""
+
     header: BlockHeaderAPI
+    build: Callable[[], tuple[VirtualMachineAPI, Workspace]] = field(repr=False)
     txs: list[SignedTransactionAPI] = field(default_factory=list)
     receipts: list[ReceiptAPI] = field(default_factory=list)
     senders: list[bytes] = field(default_factory=list)
     ops: list[Op] = field(default_factory=list)
     dirty: bool = False
     copied: tuple[int, bytes] | None = None  # (ops, state root) of the latest state copy
+    _vm: VirtualMachineAPI | None = field(default=None, repr=False)
+    _workspace: Workspace | None = field(default=None, repr=False)
+
+    @property
+    def vm(self) -> VirtualMachineAPI:
+        if self._vm is None:
+            self._vm, self._workspace = self.build()
+        return self._vm
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._vm, self._workspace = self.build()
+        return self._workspace
+
+    @property
+    def built(self) -> bool:
+        """Whether the VM and state exist (something used the open block)."""
+        return self._vm is not None
 
     @property
     def number(self) -> int:
@@ -101,7 +126,8 @@ class OpenBlock:
 class Rollup:
     """A rollup chain embedded in the sequencer."""
 
-    def __init__(self, spec: RollupSpec) -> None:
+    def __init__(self, spec: RollupSpec, cache_dir: Path | None = None) -> None:
+        """``cache_dir``: where a large genesis is kept once built (chains/genesis_cache.py)."""
         self.spec = spec
         self.chain_id = spec.chain_id
         self.name = spec.name
@@ -110,18 +136,17 @@ class Rollup:
             vm_configuration=spec.genesis.vm_configuration,
             chain_id=spec.chain_id,
         )
-        self.chain = chain_class.from_genesis(
-            AtomicDB(),
-            spec.genesis.params,
-            spec.genesis.state,  # type: ignore[arg-type]
-        )
+        self.chain = genesis_chain(chain_class, spec.genesis, cache_dir)
         self.chaindb = self.chain.chaindb
         self.context = ChainContext(spec.chain_id)
         genesis = self.chain.get_canonical_block_by_number(BlockNumber(0))
-        self.blocks: list[BlockRecord] = [make_block_record(genesis, (), ())]
+        self.blocks = Blocks(self._decode_stored)  # chains/blockindex.py
+        self.blocks.append(make_block_record(genesis, (), ()))
         self.by_hash: dict[bytes, int] = {self.blocks[0].hash: 0}
-        self.txs: dict[bytes, TxRecord] = {}
+        self.txs = Txs(self.blocks)
         self._open: OpenBlock | None = None
+        self._quiet: tuple[type, bytes] | None = None  # see _changes_nothing
+        self._warm = False  # whether the last sealed block had transactions or changes
         blocks = spec.genesis.blocks_rlp
         progress = Progress(f"rollup {spec.chain_id}: importing chain.rlp, block", len(blocks))
         for done, raw in enumerate(blocks):
@@ -150,7 +175,7 @@ class Rollup:
         self.blocks.append(record)
         self.by_hash[record.hash] = record.number
         for tx in record.txs:
-            self.txs[tx.hash] = tx
+            self.txs.add(tx.hash, record.number, tx.index)
 
     def _import(self, raw: bytes) -> None:
         number = int.from_bytes(rlp.decode(raw)[0][8], "big")
@@ -185,10 +210,16 @@ class Rollup:
         if parent.difficulty == 0 or number >= self._merge_block():
             fields["mix_hash"] = keccak(parent.hash + b"prevrandao")
         header = vm_class.create_header_from_parent(parent, **fields)
-        consensus = self.chain.consensus_context  # type: ignore[attr-defined]
-        vm: Any = vm_class(header, self.chaindb, self.context, consensus)
-        vm.block_preprocessing(vm.get_block())
-        self._open = OpenBlock(vm=vm, workspace=Workspace(vm.state), header=header.copy(gas_used=0))
+
+        def build() -> tuple[VirtualMachineAPI, Workspace]:
+            consensus = self.chain.consensus_context  # type: ignore[attr-defined]
+            vm: Any = vm_class(header, self.chaindb, self.context, consensus)
+            vm.block_preprocessing(vm.get_block())
+            return vm, Workspace(vm.state)
+
+        self._open = OpenBlock(header=header.copy(gas_used=0), build=build)
+        if self._warm:  # used in the last block: likely used again, build it now
+            self._open.vm  # noqa: B018
         return self._open
 
     def _merge_block(self) -> int:
@@ -293,6 +324,9 @@ class Rollup:
     def seal(self) -> BlockRecord:
         """Finish the open block: roots computed once, block persisted and indexed."""
         ob = self._require_open()
+        self._warm = bool(ob.ops)
+        if not ob.ops and self._changes_nothing(ob.number):
+            return self._seal_empty(ob)
         vm: Any = ob.vm
         filled = vm.set_block_transactions_and_withdrawals(
             vm.get_block(), ob.header, ob.txs, ob.receipts
@@ -307,6 +341,27 @@ class Rollup:
         self._index(record)
         return record
 
+    def _changes_nothing(self, number: int) -> bool:
+        """Whether an empty block at ``number`` keeps the head's state as it is (cached
+        per head state root: an idle rollup's root does not change)."""
+        vm_class = self.vm_class_for(number)
+        key = (vm_class, bytes(self.head.block.header.state_root))
+        if self._quiet != key:
+            if not changes_nothing(vm_class, self.state_at(self.head.block.header)):
+                return False
+            self._quiet = key
+        return True
+
+    def _seal_empty(self, ob: OpenBlock) -> BlockRecord:
+        """Seal an open block to which nothing was applied as a header over the unchanged
+        state (its VM, if something built it, ran a pre-processing that wrote nothing)."""
+        block = empty_block(self.vm_class_for(ob.number), ob.header, self.head.block.header)
+        self.chaindb.persist_header(block.header)
+        record = make_block_record(block, (), ())
+        self._open = None
+        self._index(record)
+        return record
+
     def discard_open(self) -> None:
         """Drop the open block and everything applied to it."""
         self._open = None
@@ -317,11 +372,11 @@ class Rollup:
             raise XseqError(f"cannot rewind to block {number}")
         self._open = None
         dropped = self.blocks[number + 1 :]
+        for n in range(number + 1, len(self.blocks)):
+            self.by_hash.pop(self.blocks.hash_of(n), None)
+            for tx_hash in self.blocks.tx_hashes_of(n):
+                self.txs.pop(tx_hash, None)
         del self.blocks[number + 1 :]
-        for record in dropped:
-            self.by_hash.pop(record.hash, None)
-            for tx in record.txs:
-                self.txs.pop(tx.hash, None)
         return dropped
 
     def _require_open(self) -> OpenBlock:
@@ -333,34 +388,47 @@ class Rollup:
 
     def export_state(self) -> dict[str, Any]:
         """Everything needed to resume this rollup without re-execution: the key-value
-        store under py-evm (tries, headers) and our block index. Only between slots."""
+        store under py-evm (tries, headers) and our block index, each block as its bytes,
+        hash and transaction hashes (chains/blockindex.py). Only between slots."""
         if self._open is not None:
             raise RuntimeError("cannot export a rollup with an open block")
         kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
-        blocks = [
-            (
-                rlp.encode(r.block),
-                [bytes(t.receipt.encode()) for t in r.txs],
-                [t.sender for t in r.txs],
-            )
-            for r in self.blocks
-        ]
+        blocks = []
+        for n in range(len(self.blocks)):
+            b = self.blocks.stored(n, _stored_of)
+            blocks.append((b.raw_block, b.raw_receipts, b.senders, b.hash, b.tx_hashes))
         return {"kv": dict(kv), "blocks": blocks}
 
     def import_state(self, data: dict[str, Any]) -> None:
-        """Resume from ``export_state`` output (replaces everything this rollup holds)."""
+        """Resume from ``export_state`` output (replaces everything this rollup holds).
+        Blocks stay encoded until read; a snapshot written before blocks carried their
+        hashes (three fields per block) is decoded at once."""
         kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
         kv.clear()
         kv.update(data["kv"])
         self._open = None
-        self.blocks, self.by_hash, self.txs = [], {}, {}
-        for raw_block, raw_receipts, senders in data["blocks"]:
-            number = int.from_bytes(rlp.decode(raw_block)[0][8], "big")
-            vm_class = self.vm_class_for(number)
-            block = rlp.decode(raw_block, sedes=vm_class.get_block_class())
-            receipt_builder = vm_class.get_receipt_builder()
-            receipts = tuple(receipt_builder.decode(r) for r in raw_receipts)
-            self._index(make_block_record(block, receipts, tuple(senders)))
+        self.blocks = Blocks(self._decode_stored)
+        self.by_hash, self.txs = {}, Txs(self.blocks)
+        for entry in data["blocks"]:
+            if len(entry) == 3:  # older snapshot: decode now, as before
+                self._index(self._decode_stored(Stored(entry[0], entry[1], entry[2], b"", ())))
+                continue
+            stored = Stored(*entry)
+            number = len(self.blocks)
+            self.blocks.append(stored)
+            self.by_hash[stored.hash] = number
+            for index, tx_hash in enumerate(stored.tx_hashes):
+                self.txs.add(tx_hash, number, index)
+
+    def _decode_stored(self, stored: Stored) -> BlockRecord:
+        """A block kept as bytes, decoded into its record."""
+        raw = rlp.decode(stored.raw_block)
+        number = int.from_bytes(raw[0][8], "big")
+        vm_class = self.vm_class_for(number)
+        block = vm_class.get_block_class().deserialize(raw)  # type: ignore[attr-defined]
+        receipt_builder = vm_class.get_receipt_builder()
+        receipts = tuple(receipt_builder.decode(r) for r in stored.raw_receipts)
+        return make_block_record(block, receipts, tuple(stored.senders))
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -400,7 +468,8 @@ class Rollup:
         twin = copy.copy(self)
         twin._open = replace(
             ob,
-            workspace=Workspace(self.open_state_copy()),
+            _vm=ob.vm,
+            _workspace=Workspace(self.open_state_copy()),
             txs=list(ob.txs),
             receipts=list(ob.receipts),
             senders=list(ob.senders),
@@ -425,6 +494,17 @@ _WORDING = (
     ("max fee per gas", "max fee per gas less than block base fee"),
     ("intrinsic", "intrinsic gas too low"),
 )
+
+
+def _stored_of(record: BlockRecord) -> Stored:
+    """A decoded block as a snapshot keeps it."""
+    return Stored(
+        rlp.encode(record.block),
+        tuple(bytes(t.receipt.encode()) for t in record.txs),
+        tuple(t.sender for t in record.txs),
+        record.hash,
+        tuple(t.hash for t in record.txs),
+    )
 
 
 def _geth_wording(message: str) -> str:

@@ -52,7 +52,7 @@ class Slot:
 
     number: int
     timestamp: int
-    blocks: dict[int, BlockRecord]
+    blocks: Mapping[int, BlockRecord]
     items: tuple[Item, ...] = ()
     order_root: bytes = b""
     epoch: int = 0  # the settlement epoch its receipts were given in

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -34,6 +35,7 @@ from xseqd.rpc.envelope import (
     MAX_BODY_BYTES,
     Registry,
     body_too_large,
+    dump_bytes,
     error_object,
     handle_body,
     json_depth_exceeds,
@@ -43,6 +45,7 @@ from xseqd.rpc.eth import criteria_of, eth
 from xseqd.rpc.explorer import explorer, explorer_routes
 from xseqd.rpc.filters import Subscription, queue_sender
 from xseqd.rpc.forward import WRITES, forwarding
+from xseqd.rpc.lean import ASGIApp, lean_app
 from xseqd.rpc.state import state_methods
 from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
@@ -64,8 +67,9 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 def build_app(
     services: Services, max_body_bytes: int = MAX_BODY_BYTES, cheats: bool = True
-) -> Starlette:
-    """The ASGI application serving every endpoint of the node.
+) -> ASGIApp:
+    """The ASGI application serving every endpoint of the node (JSON-RPC POSTs through the
+    lean path of rpc/lean.py, the rest through Starlette).
 
     ``max_body_bytes`` bounds an HTTP body and a WebSocket message (the setting of that name);
     ``cheats=False`` (``--no-cheats``) leaves the dev methods out of every rollup endpoint.
@@ -162,7 +166,24 @@ def build_app(
     middleware = [
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    app = Starlette(routes=routes, middleware=middleware)
+
+    def resolve(path: str) -> Callable[[bytes], Awaitable[bytes | None]] | None:
+        if path == "/":
+            root = RootCall(services)
+            return lambda body: handle_body(root_methods, root, body, max_body_bytes)
+        if not path.startswith("/rollup/") or "/" in path[8:]:
+            return None
+        ctx = rollup_ctx(path[8:])
+        if ctx is None:
+            return None
+        return lambda body: handle_body(rollup_methods, ctx, body, max_body_bytes)
+
+    def too_large_body() -> bytes:
+        err = error_object(body_too_large(max_body_bytes))
+        return dump_bytes({"jsonrpc": "2.0", "id": None, "error": err})
+
+    return lean_app(app, resolve, services.driver.flush, max_body_bytes, too_large_body)
 
 
 async def serve_socket(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ class Services:
 
     sequencer: Sequencer
     driver: SlotDriver
-    accounts: dict[bytes, LocalAccount]
+    accounts: Mapping[bytes, LocalAccount]
     filters: dict[int, FilterHub]
     client_version: str
     base_url: str = "http://127.0.0.1:9545"

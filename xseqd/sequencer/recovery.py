@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from xseqd.chains.blockindex import SlotBlocks
 from xseqd.chains.snapshot import import_rollups
 from xseqd.core.items import Item
 from xseqd.core.transition import Slot, TransitionFault, decoder, reapply
@@ -109,7 +110,7 @@ def _from_snapshot(
     for number in range(min(sealed), base + 1):
         items = tuple(sorted(by_slot.get(number, []), key=lambda i: i.index or 0))
         ts, root, epoch = sealed[number]
-        blocks = {cid: r.blocks[number] for cid, r in seq.rollups.items()}
+        blocks = SlotBlocks(seq.rollups, number)  # decoded when read
         slots.append(Slot(number, ts, blocks, items, root, epoch))
     seq.adopt_slots(slots)
     return base

@@ -1,6 +1,10 @@
-"""The sequencer's ``Journal`` written to the SQL log (each call commits)."""
+"""The sequencer's ``Journal`` written to the SQL log: each call commits before it returns
+(an item is durable before its submitter hears of it), except a sealed slot's row, which
+joins the next commit (see ``sealed``)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from eth.abc import SignedTransactionAPI
 
@@ -29,7 +33,13 @@ class LogJournal:
         self.log.retime_slot(slot, timestamp, [item_row(i, timestamp) for i in items])
 
     def sealed(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None:
-        self.log.seal_slot(number, timestamp, order_root, epoch)
+        """Group commit: the slot's row goes in with the next item's commit, or at the
+        next turn of the event loop, whichever is first (at once without a loop)."""
+        self.log.seal_slot(number, timestamp, order_root, epoch, commit=False)
+        try:
+            asyncio.get_running_loop().call_soon(self.log.commit)
+        except RuntimeError:
+            self.log.commit()
 
     def queued(self, chain_id: int, tx: SignedTransactionAPI, sender: bytes) -> None:
         self.log.queue(chain_id, bytes(tx.hash), bytes(tx.encode()), sender)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -77,6 +78,8 @@ queued = Table(
     Column("sender", LargeBinary, nullable=False),
 )
 
+
+ITEM_VALUES = ("seq", "slot", "slot_timestamp", "idx", "status", "body")
 
 snapshots = Table(
     "snapshots",
@@ -154,6 +157,18 @@ class SequencerLog:
             self._conn.execute(select(func.pg_advisory_unlock(SCHEMA_LOCK)))
             self._conn.commit()
         self._seq = self._max_seq()
+        # item hashes with a row not yet placed (held bundles): only these can be updated
+        held = self._conn.execute(select(items.c.item_hash).where(items.c.slot.is_(None)))
+        self._held = {bytes(h) for (h,) in held}
+        self._uncommitted = False
+        # built once: the statements written for every item and every slot
+        self._update_held = (
+            update(items)
+            .where(items.c.item_hash == bindparam("h"), items.c.slot.is_(None))
+            .values({c: bindparam(c) for c in ITEM_VALUES})
+        )
+        self._insert_item = insert(items)
+        self._insert_slot = insert(slots)
 
     def refresh(self) -> None:
         """Re-read where the log ends (another replica wrote it until now)."""
@@ -170,8 +185,19 @@ class SequencerLog:
                 raise
 
     def close(self) -> None:
+        self.commit()
         self._conn.close()
         self.engine.dispose()
+
+    def commit(self) -> None:
+        """Commit what ``seal_slot(..., commit=False)`` left pending (nothing otherwise)."""
+        if self._uncommitted:
+            self._conn.commit()
+            self._uncommitted = False
+
+    @property
+    def uncommitted(self) -> bool:
+        return self._uncommitted
 
     def _check_schema(self, url: str) -> None:
         """Refuse a log written by another schema version (it would not re-derive)."""
@@ -230,14 +256,17 @@ class SequencerLog:
             "status": row.status,
             "body": json.dumps(row.body, separators=(",", ":")),
         }
-        done = self._conn.execute(
-            update(items)
-            .where(items.c.item_hash == row.item_hash, items.c.slot.is_(None))
-            .values(**values)
-        )
-        if done.rowcount == 0:
-            self._conn.execute(insert(items).values(item_hash=row.item_hash, **values))
-        self._conn.commit()
+        done = 0
+        if row.item_hash in self._held:
+            done = self._conn.execute(self._update_held, {"h": row.item_hash, **values}).rowcount
+        if done == 0:
+            self._conn.execute(self._insert_item, {"item_hash": row.item_hash, **values})
+        if row.slot is None:
+            self._held.add(row.item_hash)
+        else:
+            self._held.discard(row.item_hash)
+        self._conn.commit()  # also commits a sealed slot left pending
+        self._uncommitted = False
 
     def retime_slot(self, number: int, timestamp: int, rows: list[ItemRow]) -> None:
         """The open slot ``number`` was re-run under ``timestamp``: its items' rows get
@@ -255,14 +284,18 @@ class SequencerLog:
             )
         self._conn.commit()
 
-    def seal_slot(self, number: int, timestamp: int, order_root: bytes, epoch: int) -> None:
+    def seal_slot(
+        self, number: int, timestamp: int, order_root: bytes, epoch: int, commit: bool = True
+    ) -> None:
+        """Record a sealed slot. ``commit=False`` leaves it to the next commit (the next
+        item's, or ``commit()``): a slot whose row is lost is sealed again at restart from
+        its items, with their timestamp, to the same blocks (sequencer/recovery.py)."""
         self._write()
-        self._conn.execute(
-            insert(slots).values(
-                number=number, timestamp=timestamp, order_root=order_root, epoch=epoch
-            )
-        )
-        self._conn.commit()
+        params = {"number": number, "timestamp": timestamp, "order_root": order_root}
+        self._conn.execute(self._insert_slot, {**params, "epoch": epoch})
+        self._uncommitted = True
+        if commit or self.fence is not None:  # replicas: followers wait for sealed rows
+            self.commit()
 
     def queue(self, chain_id: int, tx_hash: bytes, raw: bytes, sender: bytes) -> None:
         self._write()
@@ -297,6 +330,9 @@ class SequencerLog:
         self._conn.execute(delete(items).where(items.c.slot > slot))
         self._conn.execute(delete(queued))
         self._conn.commit()
+        self._uncommitted = False
+        held = self._conn.execute(select(items.c.item_hash).where(items.c.slot.is_(None)))
+        self._held = {bytes(h) for (h,) in held}
 
     # -- read ---------------------------------------------------------------------------
 

@@ -1,0 +1,189 @@
+"""Benchmark: xseqd at scale, one run.
+
+  accounts   sequential send-and-wait ETH transfers to funded accounts spread over the
+             whole genesis, with 1,000 and with 100,000 funded accounts (startup time too:
+             a large genesis is built in bulk once, then loaded from the data dir)
+  sustained  8 clients send-and-wait ETH transfers, 20,000 in all: throughput of the first
+             and the last 10%, RSS of the process every 1,000 transactions
+  restart    after the sustained run and `anvil_mine` to 10,000+ slots, the time from
+             starting the process until it answers (vs a fresh data dir, same machine)
+
+xseqd runs as a subprocess with its durable log in a data dir, without L1. The 100k-account
+genesis is kept in bench/.cache between runs (the first run builds it).
+Usage: .venv/bin/python bench/scale.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.rollup_rpc import CHAIN_ID, KEYS, Rpc, free_port, pct, sign, wait_up  # noqa: E402
+from xseqd.accounts import DevKeyring  # noqa: E402
+
+CACHE = ROOT / "bench" / ".cache"
+
+
+def start(data: Path, accounts: int) -> tuple[subprocess.Popen[bytes], str, float]:
+    """xseqd on a free port with ``data`` as data dir; returns the process, the rollup URL
+    and the seconds from start until it answered."""
+    port = free_port()
+    exe = ROOT / ".venv" / "bin" / "xseqd"
+    args = [str(exe), "devnet", "--port", str(port), "--data-dir", str(data)]
+    args += ["--accounts", str(accounts), "--log-level", "warning", "--l1-rpc", "none"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}"
+    wait_up(url, timeout=300)
+    return proc, url, time.perf_counter() - t0
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(60)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def accounts_run(accounts: int, n: int) -> dict[str, Any]:
+    """Throughput of ``n`` sequential transfers to accounts spread over the genesis."""
+    cached = CACHE / f"accounts-{accounts}"
+    ring = DevKeyring(accounts)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        for path in cached.glob("genesis-*.bin"):  # a genesis built by an earlier run
+            shutil.copy(path, data / path.name)
+        proc, url, startup = start(data, accounts)
+        try:
+            for path in data.glob("genesis-*.bin"):
+                cached.mkdir(parents=True, exist_ok=True)
+                if not (cached / path.name).exists():
+                    shutil.copy(path, cached / path.name)
+            rpc = Rpc(url)
+            stride = max(1, accounts // n)
+            to = ["0x" + ring.addresses[(i * stride) % accounts].hex() for i in range(n + 5)]
+            raws = [sign(KEYS[9], i, to[i], value=1) for i in range(n + 5)]
+            for raw in raws[:5]:
+                rpc.send_and_wait(raw)
+            lat = []
+            t0 = time.perf_counter()
+            for raw in raws[5:]:
+                lat.append(rpc.send_and_wait(raw))
+            rate = n / (time.perf_counter() - t0)
+        finally:
+            stop(proc)
+    return {"rate": rate, "lat": lat, "startup": startup}
+
+
+def sustained_run(total: int, mine_to: int) -> dict[str, Any]:
+    """8 clients, ``total`` transfers; RSS per 1,000; then restart with a long history."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "long"
+        proc, url, _ = start(data, 10)
+        per = total // 8
+        done: list[float] = []
+        rss: list[tuple[int, float]] = [(0, rss_mb(proc.pid))]
+        lock = threading.Lock()
+
+        def client(k: int) -> None:
+            rpc = Rpc(url)
+            for nonce in range(per):
+                rpc.send_and_wait(sign(KEYS[k], nonce, KEYS[0].address, value=1))
+                with lock:
+                    done.append(time.perf_counter())
+                    if len(done) % 1000 == 0:
+                        rss.append((len(done), rss_mb(proc.pid)))
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(1, 9)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        tenth = len(done) // 10
+        first = tenth / (done[tenth - 1] - t0)
+        last = tenth / (done[-1] - done[-tenth - 1])
+        rpc = Rpc(url)
+        while int(rpc("eth_blockNumber"), 16) < mine_to:
+            rpc("anvil_mine", hex(min(10_000, mine_to - int(rpc("eth_blockNumber"), 16))))
+        slots = int(rpc("eth_blockNumber"), 16)
+        stop(proc)
+        proc, url, restart = start(data, 10)
+        try:
+            assert int(Rpc(url)("eth_blockNumber"), 16) == slots, "restart lost slots"
+        finally:
+            stop(proc)
+        fresh = Path(tmp) / "fresh"
+        proc, url, _ = start(fresh, 10)
+        stop(proc)
+        proc, url, restart_fresh = start(fresh, 10)
+        stop(proc)
+    n0, r0 = rss[1] if len(rss) > 2 else rss[0]
+    n1, r1 = rss[-1]
+    growth = (r1 - r0) / max(1, (n1 - n0) / 1000)
+    return {
+        "total": len(done),
+        "first": first,
+        "last": last,
+        "rss": r1,
+        "growth": growth,
+        "slots": slots,
+        "restart": restart,
+        "restart_fresh": restart_fresh,
+    }
+
+
+def measure(quick: bool) -> dict[str, Any]:
+    n = 100 if quick else 300
+    small = accounts_run(1000, n)
+    large = accounts_run(10_000 if quick else 100_000, n)
+    sustained = sustained_run(2000 if quick else 20_000, 2000 if quick else 10_000)
+    return {"small": small, "large": large, "sustained": sustained, "quick": quick}
+
+
+def print_table(r: dict[str, Any]) -> None:
+    small, large, s = r["small"], r["large"], r["sustained"]
+    big = "10k" if r["quick"] else "100k"
+    total, slots = s["total"], s["slots"]
+    rows = [
+        ("seq ETH tx/s, 1k accounts", f"{small['rate']:.1f}"),
+        (f"seq ETH tx/s, {big} accounts", f"{large['rate']:.1f}"),
+        (f"ratio {big}/1k (goal >= 0.9)", f"{large['rate'] / small['rate']:.2f}"),
+        (f"p50 ms, 1k / {big} accounts", f"{pct(small['lat'], 0.5)} / {pct(large['lat'], 0.5)}"),
+        (f"startup s, 1k / {big} accounts", f"{small['startup']:.1f} / {large['startup']:.1f}"),
+        (f"sustained {total} tx (8 clients): first 10% tx/s", f"{s['first']:.1f}"),
+        ("sustained: last 10% tx/s", f"{s['last']:.1f}"),
+        ("ratio last/first (goal >= 0.9)", f"{s['last'] / s['first']:.2f}"),
+        ("RSS MB after the sustained run", f"{s['rss']:.0f}"),
+        ("RSS growth MB per 1k tx", f"{s['growth']:.1f}"),
+        (f"restart s after {slots} slots (goal <= 2)", f"{s['restart']:.2f}"),
+        ("restart s, fresh data dir (same machine)", f"{s['restart_fresh']:.2f}"),
+    ]
+    print("\nscale (durable log in a data dir, no L1)")
+    for label, value in rows:
+        print(f"{label:<48} {value:>14}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    print_table(measure(parser.parse_args().quick))
+
+
+if __name__ == "__main__":
+    main()
