@@ -35,6 +35,7 @@ class Services:
     encrypted: Any = None  # sequencer/encrypted.py EncryptedDesk (None: encryption off)
     decryptor: Any = None  # sequencer/decryption.py Decryptor, when keypers run
     keyper_urls: list[str] = field(default_factory=list)
+    order_gate: Any = None  # sequencer/gate.py OrderGate: writes wait while reveals go out
 
 
 @dataclass
