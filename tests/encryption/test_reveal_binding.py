@@ -197,3 +197,13 @@ def test_verify_names_a_sequencer_that_withholds_a_reveal_to_trade(
     assert out.returncode == 1, out.stdout + out.stderr
     assert f"BAD slot {executed} (execution)" in out.stdout, out.stdout
     assert "(withheld)" in out.stdout, out.stdout
+
+
+def test_the_gate_holds_writes_only() -> None:
+    from xseqd.sequencer.gate import is_write
+
+    for method in ("eth_sendRawTransaction", "xseq_sendBundle", "xseq_sendEncryptedBundle",
+                   "evm_mine", "anvil_setBalance", "hardhat_setCode"):  # fmt: skip
+        assert is_write(method), method
+    for method in ("eth_call", "eth_getBalance", "xseq_getBundle", "anvil_getAutomine"):
+        assert not is_write(method), method
