@@ -88,7 +88,8 @@ HELP = {
     "l1_confirmations": "L1 blocks a Portal deposit must be behind the L1 head before it is "
     "included (default 0)",
     "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test "
-    "verify, or front-run what it can read (frontrun)",
+    "verify, front-run what it can read (frontrun), or reveal encrypted items a slot late "
+    "after trading (withhold)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",

@@ -1,15 +1,22 @@
 """Keypers: the separate processes that hold the decryption key's shares, the dealer that
 makes their share files, and the process set the devnet starts.
 
-A keyper (``xseqd keyper --share FILE --sequencer ADDRESS --port P``) answers one
-request over HTTP, ``keyper_release``: given the sequencer's signed **seal** of a slot
-(the slot's final order root, every entry hash of the slot) and the ciphertexts of that
-slot it is asked to open, it checks that the sequencer signed exactly that order root,
-that the entry hashes chain to it, and that each ciphertext is a sealed commit at its
-index, and only then answers with its decryption share of each (core/threshold.py, the
-proof bound to the seal). Anything else is refused: no seal, a seal by another key, an
-entry that is not in the sealed order — so nothing is released before the order is
-final. Keypers keep no state beyond their share file.
+A keyper (``xseqd keyper --share FILE --sequencer ADDRESS --port P``) answers
+``keyper_status`` (cheap: is it up) and ``keyper_release`` over HTTP: given the
+sequencer's signed **seal** of a slot N (the slot's final order root, every entry hash of
+the slot), the ciphertexts of that slot it is asked to open, and the sequencer's signed
+seal of the latest sealed slot M ≥ N (``after``), it checks that the sequencer signed
+exactly those order roots, that the entry hashes chain to N's, and that each ciphertext is
+a sealed commit at its index, and only then answers with its decryption share of each
+(core/threshold.py, the proof bound to N's seal, M and M's root: the reveal must sit at
+the top of M+1). Anything else is refused: no seal, a seal by another key, an entry that
+is not in the sealed order — so nothing is released before the order is final.
+
+A keyper **never rebinds**: the binding (M, root of M) it released each ciphertext under is
+kept in ``<share file>.bindings.json`` (written and fsynced before it answers); a later
+request for the same ciphertext with another binding is refused, the same binding gets
+its share again (a restarted sequencer keeps working). ``--release-delay S`` (tests only)
+answers releases S seconds late, as a keyper that dies mid-request.
 
 The dealer (``deal_files``) is a devnet simplification: one process draws the key, writes
 ``keyset.json`` and ``keyper-<i>.json`` (0600) and forgets it. docs/encryption.md says
@@ -30,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from xseqd.core import threshold
-from xseqd.core.encrypted import Envelope, commit_entry_hash, seal_digest, seal_signer
+from xseqd.core.encrypted import Envelope, commit_entry_hash, release_context, seal_signer
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.core.threshold import Keyset, KeyShare
 
@@ -50,29 +57,83 @@ def _hex(value: Any, what: str) -> bytes:
         raise Refused(f"{what} is not hex") from None
 
 
-def release(share: KeyShare, sequencer: str, request: dict[str, Any]) -> list[dict[str, Any]]:
+class Bindings:
+    """The (M, root of M) each ciphertext was released under, kept in a JSON file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.known: dict[str, list[Any]] = {}
+        if path is not None and path.exists():
+            self.known = json.loads(path.read_text())
+
+    def check(self, item_id: bytes, after: int, root: bytes) -> bool:
+        """Whether ``item_id`` may be released bound to (after, root)."""
+        known = self.known.get("0x" + item_id.hex())
+        return known is None or known == [after, "0x" + root.hex()]
+
+    def record(self, ids: list[bytes], after: int, root: bytes) -> None:
+        fresh = [i for i in ids if "0x" + i.hex() not in self.known]
+        if not fresh:
+            return
+        for item_id in fresh:
+            self.known["0x" + item_id.hex()] = [after, "0x" + root.hex()]
+        if self.path is None:
+            return
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            json.dump(self.known, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _checked_seal(domain: ReceiptDomain, sequencer: str, slot: int, seal: dict[str, Any]) -> bytes:
+    """The order root of ``slot`` that ``seal`` carries, if the sequencer signed it."""
+    root = _hex(seal.get("orderRoot"), "orderRoot")
+    signature = _hex(seal.get("signature"), "signature")
+    try:
+        signer = seal_signer(domain, slot, root, signature)
+    except Exception:
+        raise Refused(
+            f"no valid seal: slot {slot}'s order is not sealed by the sequencer"
+        ) from None
+    if signer.lower() != sequencer.lower():
+        raise Refused(f"the seal is signed by {signer}, not by the sequencer {sequencer}")
+    return root
+
+
+def release(
+    share: KeyShare, sequencer: str, request: dict[str, Any], bindings: Bindings | None = None
+) -> list[dict[str, Any]]:
     """This keyper's shares for the ciphertexts ``request`` names, or ``Refused``."""
+    bindings = bindings or Bindings(None)
     try:
         domain = ReceiptDomain.from_json(request["domain"])
         slot = int(request["slot"])
         entries = [_hex(e, "entry hash") for e in request["entries"]]
         items = [(int(i["index"]), _hex(i["envelope"], "envelope")) for i in request["items"]]
+        after = request["after"]
+        after_slot = int(after["slot"])
     except Refused:
         raise
     except Exception:
-        raise Refused("expected {domain, slot, orderRoot, signature, entries, items}") from None
-    root = _hex(request.get("orderRoot"), "orderRoot")
-    signature = _hex(request.get("signature"), "signature")
-    try:
-        signer = seal_signer(domain, slot, root, signature)
-    except Exception:
-        raise Refused("no valid seal: the slot's order is not sealed by the sequencer") from None
-    if signer.lower() != sequencer.lower():
-        raise Refused(f"the seal is signed by {signer}, not by the sequencer {sequencer}")
+        raise Refused(
+            "expected {domain, slot, orderRoot, signature, entries, items, "
+            "after: {slot, orderRoot, signature}}"
+        ) from None
+    root = _checked_seal(domain, sequencer, slot, request)
     if order_root(slot, entries) != root:
         raise Refused("the entry hashes do not chain to the sealed order root")
-    context = seal_digest(domain, slot, root)
-    out = []
+    if after_slot < slot:
+        raise Refused(f"after: slot {after_slot} is before the commit slot {slot}")
+    after_root = _checked_seal(domain, sequencer, after_slot, after)
+    context = release_context(domain, slot, root, after_slot, after_root)
+    out, ids = [], []
     for index, envelope in items:
         if not 0 <= index < len(entries) or entries[index] != commit_entry_hash(envelope):
             raise Refused(f"item {index} is not a sealed ciphertext of slot {slot}")
@@ -84,12 +145,26 @@ def release(share: KeyShare, sequencer: str, request: dict[str, Any]) -> list[di
             raise Refused(f"item {index} is encrypted to another keyset")
         if env.domain != domain:
             raise Refused(f"item {index} is bound to another deployment")
+        if not bindings.check(env.id, after_slot, after_root):
+            raise Refused(f"item {index} was released already, bound to another slot")
+        ids.append(env.id)
         out.append(threshold.make_share(share, env.c1, context).to_json())
+    bindings.record(ids, after_slot, after_root)
     return out
 
 
-def serve(share: KeyShare, sequencer: str, host: str, port: int) -> None:
-    """Serve ``keyper_release`` (JSON-RPC 2.0 over HTTP POST) until killed."""
+def serve(
+    share: KeyShare,
+    sequencer: str,
+    host: str,
+    port: int,
+    bindings: Bindings | None = None,
+    delay: float = 0.0,
+) -> None:
+    """Serve ``keyper_status`` and ``keyper_release`` (JSON-RPC 2.0 over HTTP POST)
+    until killed."""
+    bindings = bindings or Bindings(None)
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: the sequencer asks after every seal
@@ -101,8 +176,12 @@ def serve(share: KeyShare, sequencer: str, host: str, port: int) -> None:
                 rid = body.get("id")
                 if body.get("method") == "keyper_info":
                     result: Any = {"index": share.index, "keyset": share.keyset.to_json()}
+                elif body.get("method") == "keyper_status":
+                    result = {"index": share.index, "up": True}
                 elif body.get("method") == "keyper_release":
-                    result = release(share, sequencer, body["params"][0])
+                    with lock:
+                        result = release(share, sequencer, body["params"][0], bindings)
+                    time.sleep(delay)
                 else:
                     raise Refused("unknown method")
                 reply: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "result": result}
@@ -156,6 +235,7 @@ def deal_files(directory: Path, n: int, t: int) -> Keyset:
             return keyset
     keyset, shares = threshold.deal(n, t)
     for share in shares:
+        (directory / f"keyper-{share.index}.bindings.json").unlink(missing_ok=True)
         path = directory / f"keyper-{share.index}.json"
         path.write_text(share.to_json())
         os.chmod(path, 0o600)
@@ -168,6 +248,7 @@ class KeyperSet:
 
     def __init__(self, directory: Path, keyset: Keyset, sequencer: str, host: str = "127.0.0.1"):
         self.directory, self.keyset, self.sequencer, self.host = directory, keyset, sequencer, host
+        self.extra_args: dict[int, list[str]] = {}  # per keyper (tests: --release-delay)
         self.ports: dict[int, int] = {}
         self.procs: dict[int, subprocess.Popen[str]] = {}
 
@@ -201,7 +282,8 @@ class KeyperSet:
     def _spawn(self, index: int) -> None:
         cmd = [sys.executable, "-m", "xseqd.keyper", "--share",
                str(self.directory / f"keyper-{index}.json"), "--sequencer", self.sequencer,
-               "--host", self.host, "--port", str(self.ports.get(index, 0))]  # fmt: skip
+               "--host", self.host, "--port", str(self.ports.get(index, 0)),
+               *self.extra_args.get(index, [])]  # fmt: skip
         self.procs[index] = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
@@ -237,10 +319,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sequencer", required=True, help="address whose seals are honoured")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
+    parser.add_argument("--release-delay", type=float, default=0.0,
+                        help="TESTS ONLY: answer releases this many seconds late")  # fmt: skip
     args = parser.parse_args(argv)
-    share = KeyShare.from_json(Path(args.share).read_text())
+    path = Path(args.share)
+    share = KeyShare.from_json(path.read_text())
+    bindings = Bindings(path.with_name(path.stem + ".bindings.json"))
     try:
-        serve(share, args.sequencer, args.host, args.port)
+        serve(share, args.sequencer, args.host, args.port, bindings, args.release_delay)
     except KeyboardInterrupt:
         pass
 

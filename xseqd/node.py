@@ -47,7 +47,8 @@ from xseqd.sequencer.decryption import Decryptor
 from xseqd.sequencer.deposits import applied_deposits, include_deposits
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.encrypted import EncryptedDesk
-from xseqd.sequencer.frontrun import Frontrunner
+from xseqd.sequencer.frontrun import Frontrunner, own_transaction
+from xseqd.sequencer.gate import OrderGate
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.replication import Replication
 from xseqd.sequencer.sequencer import Sequencer
@@ -180,8 +181,13 @@ class Node:
                 self.driver.submitted()
                 self.driver.flush()
 
-            self.decryptor = Decryptor(desk, [], revealed)
+            gate = OrderGate()
+            self.services.order_gate = self.driver.gate = gate
+            self.decryptor = Decryptor(desk, [], revealed, gate)
             self.services.decryptor = self.decryptor
+            if s.fault == "withhold":  # DEV ONLY: sequencer/decryption.py
+                self.decryptor.fault = s.fault
+                self.decryptor.withhold = lambda: own_transaction(self.sequencer)
 
     async def _start_keypers(self) -> None:
         if self.keypers is None or self.decryptor is None:
@@ -360,7 +366,11 @@ class Node:
         self.services.l1 = self.poster
 
     def _include_deposits(self, deposits: list[Any]) -> int:
-        """Order L1 deposits (the watcher, on the loop thread) and seal like a submission."""
+        """Order L1 deposits (the watcher, on the loop thread) and seal like a submission;
+        none while reveals are being released (sequencer/gate.py): the next poll does."""
+        gate = self.services.order_gate
+        if gate is not None and gate.closed:
+            return 0
         done = include_deposits(self.sequencer, deposits)
         # one that did not fit (a full block) waits for the next slot: seal this one
         if done or self.sequencer.open_slot_needs_seal:

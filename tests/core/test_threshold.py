@@ -5,6 +5,7 @@ anything the ciphertext binds fails authentication, and the apply rule's opening
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 from eth_abi import encode
@@ -93,10 +94,13 @@ def test_commit_entry_hash_is_the_entry_hash() -> None:
     assert Entry.decode(entry.encode()) == entry
 
 
+AFTER_ROOT = b"\x34" * 32
+
+
 def opening(keyset: th.Keyset, shares: list[th.KeyShare], env: enc.Envelope) -> enc.Opening:
-    ctx = enc.seal_digest(env.domain, 3, ROOT)
+    ctx = enc.release_context(env.domain, 3, ROOT, 4, AFTER_ROOT)
     made = tuple(th.make_share(s, env.c1, ctx) for s in shares[: keyset.threshold])
-    return enc.Opening(3, ROOT, keyset, made)
+    return enc.Opening(3, ROOT, 4, AFTER_ROOT, keyset, made)
 
 
 def test_open_payload_outcomes() -> None:
@@ -112,17 +116,24 @@ def test_open_payload_outcomes() -> None:
         enc.reveal_payload(not_txs.encode(), opening(keyset, shares, not_txs)), 5
     )
     assert opened.raws is None and "legs" in opened.reason
+    void = enc.open_payload(enc.void_payload(env.encode()), 5)
+    assert void.raws is None and void.kind == "void" and void.reason == enc.VOID_REASON
 
 
 def test_an_opening_no_honest_sequencer_posts_is_a_fault() -> None:
     keyset, shares = dealt()
     env = enc.encrypt_bundle(keyset, [b"\x02a"], DOMAIN)
     good = opening(keyset, shares, env)
-    too_few = enc.Opening(good.slot, good.order_root, keyset, good.shares[:2])
-    other_slot = enc.Opening(4, good.order_root, keyset, good.shares)
+    too_few = replace(good, shares=good.shares[:2])
+    other_slot = replace(good, slot=4)
     other_keyset, _ = th.deal(5, 3, counter(99))
-    wrong_keys = enc.Opening(good.slot, good.order_root, other_keyset, good.shares)
-    for bad in (too_few, other_slot, wrong_keys):
+    wrong_keys = replace(good, keyset=other_keyset)
+    # the shares bind the reveal slot: the same shares claimed for a later M, or another
+    # root of M, are no proof (a reveal withheld by a slot cannot be re-opened)
+    later = replace(good, after_slot=5)
+    other_root = replace(good, after_root=b"\x35" * 32)
+    before_commit = replace(good, after_slot=2)
+    for bad in (too_few, other_slot, wrong_keys, later, other_root, before_commit):
         with pytest.raises(enc.OpeningFault):
             enc.open_payload(enc.reveal_payload(env.encode(), bad), 5)
 

@@ -108,17 +108,27 @@ DOMAIN = ReceiptDomain(0)
 
 
 def commit_and_reveal(keyset: th.Keyset, shares: list[th.KeyShare], slot: int, root: bytes,
-                      raws: list[bytes]) -> tuple[Entry, Entry]:  # fmt: skip
+                      raws: list[bytes], after: int | None = None,
+                      after_root: bytes = b"") -> tuple[Entry, Entry]:  # fmt: skip
     env = enc.encrypt_bundle(keyset, raws, DOMAIN)
-    ctx = enc.seal_digest(DOMAIN, slot, root)
-    made = tuple(th.make_share(s, env.c1, ctx) for s in shares[: keyset.threshold])
-    payload = enc.reveal_payload(env.encode(), enc.Opening(slot, root, keyset, made))
+    return Entry(ItemKind.ENCRYPTED, False, (), enc.commit_payload(env.encode())), reveal_of(
+        keyset, shares, env.encode(), raws, slot, root,
+        slot if after is None else after, after_root or root,
+    )  # fmt: skip
+
+
+def reveal_of(keyset: th.Keyset, shares: list[th.KeyShare], envelope: bytes, raws: list[bytes],
+              slot: int, root: bytes, after: int, after_root: bytes) -> Entry:  # fmt: skip
+    """The reveal of ``envelope`` committed in ``slot`` (``root``), bound to slot ``after``."""
+    e = enc.Envelope.decode(envelope)
+    ctx = enc.release_context(DOMAIN, slot, root, after, after_root)
+    made = tuple(th.make_share(s, e.c1, ctx) for s in shares[: keyset.threshold])
+    opening = enc.Opening(slot, root, after, after_root, keyset, made)
     legs = tuple(RawLeg(901, raw) for raw in raws)
-    commit = Entry(ItemKind.ENCRYPTED, False, (), enc.commit_payload(env.encode()))
-    return commit, Entry(ItemKind.ENCRYPTED, True, legs, payload)
+    return Entry(ItemKind.ENCRYPTED, True, legs, enc.reveal_payload(envelope, opening))
 
 
-def test_reveal_ledger_names_reorders_and_reveals_below_the_top() -> None:
+def test_reveal_ledger_names_reorders_withheld_reveals_and_reveals_below_the_top() -> None:
     from xseqd.core.order import order_root
 
     keyset, shares = th.deal(3, 2)
@@ -126,29 +136,48 @@ def test_reveal_ledger_names_reorders_and_reveals_below_the_top() -> None:
     c1, _ = commit_and_reveal(keyset, shares, 1, b"", raws1)
     c2, _ = commit_and_reveal(keyset, shares, 1, b"", raws2)
     root = order_root(1, [c1.hash, c2.hash])
-    # the commits as slot 1 sealed them, reveals opened for slot 1's real root
     env1, env2 = (enc.split_payload(c.payload)[0] for c in (c1, c2))
-    reveal = {}
-    for env, raws in ((env1, raws1), (env2, raws2)):
-        e = enc.Envelope.decode(env)
-        ctx = enc.seal_digest(DOMAIN, 1, root)
-        made = tuple(th.make_share(s, e.c1, ctx) for s in shares[:2])
-        payload = enc.reveal_payload(env, enc.Opening(1, root, keyset, made))
-        reveal[env] = Entry(ItemKind.ENCRYPTED, True, (RawLeg(901, raws[0]),), payload)
     plain = Entry(ItemKind.TRANSACTION, True, (RawLeg(901, transfer(901, KEYS[3], 0)),))
+    own = Entry(ItemKind.TRANSACTION, True, (RawLeg(901, transfer(901, KEYS[2], 0)),))
+    root2 = order_root(2, [own.hash])  # slot 2 as a withholding sequencer seals it
+
+    def reveal(env: bytes, raws: list[bytes], after: int = 1, after_root: bytes = root) -> Entry:
+        return reveal_of(keyset, shares, env, raws, 1, root, after, after_root)
 
     def ledger() -> RevealLedger:
         fresh = RevealLedger()
         assert fresh.check(1, [c1, c2]) is None
         return fresh
 
-    assert ledger().check(2, [reveal[env1], reveal[env2], plain]) is None
-    assert "out of its sealed order" in (ledger().check(2, [reveal[env2], reveal[env1]]) or "")
-    assert "after another item" in (ledger().check(2, [plain, reveal[env1]]) or "")
+    # honest: released after slot 1 (the latest sealed), revealed at the top of slot 2
+    assert ledger().check(2, [reveal(env1, raws1), reveal(env2, raws2), plain]) is None
+    assert "out of its sealed order" in (
+        ledger().check(2, [reveal(env2, raws2), reveal(env1, raws1)]) or ""
+    )
+    assert "after another item" in (ledger().check(2, [plain, reveal(env1, raws1)]) or "")
     wrong_root = commit_and_reveal(keyset, shares, 1, b"\x01" * 32, raws1)[1]
     _, opening = enc.split_payload(wrong_root.payload)
     forged = replace(wrong_root, payload=enc.commit_payload(env1) + opening)
     assert "another seal" in (ledger().check(2, [forged]) or "")
+    # withheld: released after slot 1, the sequencer trades in slot 2, reveals in slot 3
+    withheld = ledger()
+    assert withheld.check(2, [own]) is None
+    assert "sits in slot 3 (withheld)" in (withheld.check(3, [reveal(env1, raws1)]) or "")
+    # ... and re-binding to slot 2 needs shares for slot 2 (keypers refuse: test_keyper_*);
+    # with a root of slot 2 other than the committed one, the ledger names it
+    fake = ledger()
+    assert fake.check(2, [own]) is None
+    bound_fake = reveal(env1, raws1, after=2, after_root=b"\x07" * 32)
+    assert "slot 2 that was not committed" in (fake.check(3, [bound_fake]) or "")
+    honest_late = ledger()
+    assert honest_late.check(2, [own]) is None
+    assert honest_late.check(3, [reveal(env1, raws1, 2, root2)]) is None
+    # a void: at the top, in commit order, like a reveal
+    void1 = Entry(ItemKind.ENCRYPTED, False, (), enc.void_payload(env1))
+    assert ledger().check(5, [void1, plain]) is None
+    assert "after another item" in (ledger().check(5, [plain, void1]) or "")
+    void2 = Entry(ItemKind.ENCRYPTED, False, (), enc.void_payload(env2))
+    assert "out of its sealed order" in (ledger().check(5, [void2]) or "")
 
 
 def test_a_reveal_whose_legs_are_not_the_plaintext_never_re_derives() -> None:

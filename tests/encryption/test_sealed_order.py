@@ -133,6 +133,11 @@ def release_request(node: NodeThread, slot: int, sent: dict, signer: bytes) -> d
                         "envelope": "0x" + split_payload(commit.payload)[0].hex(),
                     }
                 ],
+                "after": {
+                    "slot": slot,
+                    "orderRoot": "0x" + root.hex(),
+                    "signature": "0x" + sign_seal(signer, domain, slot, root).hex(),
+                },
             }
         ],
     }

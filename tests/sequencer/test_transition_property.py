@@ -71,7 +71,7 @@ from xseqd.core.commitment import (
 )
 from xseqd.core.deposits import Deposit
 from xseqd.core.devchange import DevChange
-from xseqd.core.encrypted import Envelope, encrypt_bundle, seal_digest, split_payload
+from xseqd.core.encrypted import Envelope, encrypt_bundle, release_context, split_payload
 from xseqd.core.items import Entry, Item, ItemKind
 from xseqd.core.threshold import deal, make_share
 from xseqd.core.transition import committed_states, decoder, items_of, replay_slot
@@ -348,14 +348,17 @@ class Run:
     def do_reveal(self, _: None) -> None:
         """The keypers answer (in-process here): every sealed commit is revealed."""
         desk = EncryptedDesk(self.seq, SEQUENCER_KEY, KEYSET)
+        after = desk.bind()  # the latest sealed slot M: the reveals go at the top of M+1
         for commit in desk.pending():
             assert commit.slot is not None
             seal = desk.seal(commit.slot)
             c1 = Envelope.decode(split_payload(commit.payload)[0]).c1
-            context = seal_digest(self.seq.book.domain, seal.slot, seal.order_root)
+            context = release_context(self.seq.book.domain, seal.slot, seal.order_root,
+                                      after.slot, after.order_root)  # fmt: skip
             shares = tuple(make_share(s, c1, context) for s in KEY_SHARES[: KEYSET.threshold])
-            desk.reveal(commit, seal, shares)
+            desk.reveal(commit, seal, after, shares)
             self.events["revealed"] += 1
+        desk.run_due()
 
     def do_mine_at(self, dt: int) -> None:
         """evm_mine with a timestamp ``dt`` after the open slot's (an odd ``dt`` flips the

@@ -6,9 +6,13 @@ An encrypted submission is ordered twice under one id, ``keccak256(envelope)``:
 
     commit  in the slot it arrived in, payload = envelope only, no legs, never included:
             the order receipt is over this entry, before anyone can decrypt it
-    reveal  at the top of a later slot, once keypers released the commit slot's shares:
-            payload = envelope + opening (the t shares with their proofs and the keyset),
-            legs = the decrypted transactions; executed atomically like a bundle
+    reveal  at the top of slot M+1, once keypers released the commit's shares bound to
+            the commit slot's seal and to the seal of slot M (the latest sealed slot when
+            the sequencer asked): payload = envelope + opening (the t shares with their
+            proofs, the keyset, M and M's order root), legs = the decrypted transactions;
+            executed atomically like a bundle
+    void    at the top of a later slot, when keypers did not release in time after the
+            sequencer asked: payload = envelope + VOID_OPENING, no legs, aborted
 
 Payload bytes: ``uint32 len(envelope) || envelope || opening`` (opening empty = commit).
 
@@ -17,10 +21,14 @@ Payload bytes: ``uint32 len(envelope) || envelope || opening`` (opening empty = 
                           bytes body)
     aad      = the same encoding with body empty (what AES-GCM authenticates beside body)
     plaintext= abi.encode(bytes[] rawTxs)
-    opening  = abi.encode(uint64 commitSlot, bytes32 commitOrderRoot, bytes keyset,
+    opening  = abi.encode(uint64 commitSlot, bytes32 commitOrderRoot, uint64 revealAfter,
+                          bytes32 revealAfterRoot, bytes keyset,
                           (uint256 index, bytes share, uint256 c, uint256 z)[] shares)
+               or VOID_OPENING = "xseqd/void/v1" (13 ASCII bytes)
     seal     = keccak256("xseqd/seal/v1" || domainSeparator || uint64 slot || orderRoot),
-               signed by the sequencer; the shares' proofs are bound to it
+               signed by the sequencer
+    context  = keccak256("xseqd/release/v1" || seal(commitSlot) || uint64 revealAfter ||
+               revealAfterRoot): what the shares' proofs are bound to
 
 ``open_payload`` is the apply rule's first half (core/transition.py runs the legs): it
 returns the plaintext transactions, or why the item aborts (sealed commit, expired,
@@ -45,7 +53,9 @@ MAX_LEGS = 16  # as xseq_sendBundle (sequencer/intake.py MAX_BUNDLE_LEGS)
 KIND_ENCRYPTED = 4  # ItemKind.ENCRYPTED (core/items.py), here to keep keypers light
 ENVELOPE_TYPES = ["uint8", "bytes32", "uint256", "address", "uint64", "bytes", "bytes", "bytes"]
 SHARE_TYPE = "(uint256,bytes,uint256,uint256)"
-OPENING_TYPES = ["uint64", "bytes32", "bytes", f"{SHARE_TYPE}[]"]
+OPENING_TYPES = ["uint64", "bytes32", "uint64", "bytes32", "bytes", f"{SHARE_TYPE}[]"]
+VOID_OPENING = b"xseqd/void/v1"
+VOID_REASON = "void: keypers did not release in time"
 
 
 class OpeningFault(Exception):
@@ -166,6 +176,19 @@ def seal_digest(domain: ReceiptDomain, slot: int, order_root: bytes) -> bytes:
     return keccak(b"xseqd/seal/v1" + domain.separator() + slot.to_bytes(8, "big") + order_root)
 
 
+def release_context(
+    domain: ReceiptDomain, slot: int, order_root: bytes, after_slot: int, after_root: bytes
+) -> bytes:
+    """What a share's proof is bound to: the commit slot's seal, and the slot M (with its
+    order root) after which the reveal must come, at the top of M+1."""
+    seal = seal_digest(domain, slot, order_root)
+    return keccak(b"xseqd/release/v1" + seal + after_slot.to_bytes(8, "big") + after_root)
+
+
+def void_payload(envelope: bytes) -> bytes:
+    return commit_payload(envelope) + VOID_OPENING
+
+
 def sign_seal(key: bytes, domain: ReceiptDomain, slot: int, order_root: bytes) -> bytes:
     sig = keys.PrivateKey(key).sign_msg_hash(seal_digest(domain, slot, order_root))
     return sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
@@ -182,26 +205,34 @@ def seal_signer(domain: ReceiptDomain, slot: int, order_root: bytes, signature: 
 
 @dataclass(frozen=True)
 class Opening:
-    """What reveals a commit: the commit's slot and order root, the keyset, t shares."""
+    """What reveals a commit: the commit's slot and order root, the slot M the reveal
+    must follow (at the top of M+1) and M's order root, the keyset, t shares."""
 
     slot: int
     order_root: bytes
+    after_slot: int
+    after_root: bytes
     keyset: Keyset
     shares: tuple[Share, ...]
 
     def encode(self) -> bytes:
-        return encode(OPENING_TYPES, [self.slot, self.order_root, self.keyset.encode(),
+        return encode(OPENING_TYPES, [self.slot, self.order_root, self.after_slot,
+                                      self.after_root, self.keyset.encode(),
                                       [s.values() for s in self.shares]])  # fmt: skip
 
     @classmethod
     def decode(cls, data: bytes) -> Opening:
         try:
-            slot, root, keyset, shares = decode(OPENING_TYPES, data)
+            slot, root, after, after_root, keyset, shares = decode(OPENING_TYPES, data)
             ks = Keyset.decode(bytes(keyset))
         except Exception as exc:
             raise OpeningFault(f"opening does not decode: {exc}") from None
         parsed = tuple(Share(int(i), bytes(p), int(c), int(z)) for i, p, c, z in shares)
-        return cls(int(slot), bytes(root), ks, parsed)
+        return cls(int(slot), bytes(root), int(after), bytes(after_root), ks, parsed)
+
+    def context(self, domain: ReceiptDomain) -> bytes:
+        return release_context(domain, self.slot, self.order_root, self.after_slot,
+                               self.after_root)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -220,6 +251,8 @@ def open_payload(payload: bytes, slot: int) -> Opened:
     if not opening_bytes:
         return Opened(None, "sealed: runs when its slot's decryption shares are released",
                       "sealed")  # fmt: skip
+    if opening_bytes == VOID_OPENING:
+        return Opened(None, VOID_REASON, "void")
     opening = Opening.decode(opening_bytes)
     try:
         env = Envelope.decode(env_bytes)
@@ -227,7 +260,9 @@ def open_payload(payload: bytes, slot: int) -> Opened:
         return Opened(None, f"undecryptable: {exc}", opening=opening)
     if opening.keyset.id != env.keyset_id:
         raise OpeningFault("the opening's keyset is not the one the ciphertext names")
-    context = seal_digest(env.domain, opening.slot, opening.order_root)
+    if opening.after_slot < opening.slot:
+        raise OpeningFault("an opening binds a reveal slot before its commit's")
+    context = opening.context(env.domain)
     shares = opening.shares
     if len(shares) != opening.keyset.threshold or len({s.index for s in shares}) != len(shares):
         raise OpeningFault(f"an opening carries {opening.keyset.threshold} distinct shares")

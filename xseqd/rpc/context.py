@@ -37,6 +37,7 @@ class Services:
     decryptor: Any = None  # sequencer/decryption.py Decryptor, when keypers run
     keyper_urls: list[str] = field(default_factory=list)
     replica: Any = None  # sequencer/replication.py Replication with --db postgresql://
+    order_gate: Any = None  # sequencer/gate.py OrderGate: writes wait while reveals go out
 
 
 @dataclass

@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from xseqd.errors import InvalidRequest, MethodNotFound, ParseError, XseqError
+from xseqd.sequencer.gate import is_write
 
 log = logging.getLogger("xseqd.rpc")
 
@@ -178,12 +179,17 @@ async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any
             params = [params]
         if not isinstance(params, list):
             raise InvalidRequest("invalid request: params must be an array")
+        gate = _order_gate(ctx) if is_write(method) else None
+        if gate is not None:  # reveals are being released (sequencer/gate.py)
+            await gate.wait()
         result = handler(ctx, params)
         if isinstance(result, OffLoop):
             loop = asyncio.get_running_loop()
             then = result.then
             result = await loop.run_in_executor(_off_loop_executor(), result.fn)
             if then is not None:
+                if gate is not None:
+                    await gate.wait()
                 result = then(result)
     except XseqError as exc:
         return None if is_notification else _response(req_id, error=exc)
@@ -192,6 +198,12 @@ async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any
         err = XseqError(f"internal error in {method}")
         return None if is_notification else _response(req_id, error=err)
     return None if is_notification else _response(req_id, result)
+
+
+def _order_gate(ctx: Any) -> Any:
+    """The order gate of the node serving ``ctx`` (Services or a per-rollup context)."""
+    services = getattr(ctx, "services", ctx)
+    return getattr(services, "order_gate", None)
 
 
 async def handle_body(

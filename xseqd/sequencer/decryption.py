@@ -1,13 +1,20 @@
 """The decryption loop: after each seal, ask the keypers for the shares of every sealed,
-unrevealed ciphertext, and reveal them in their sealed order.
+unrevealed ciphertext, and reveal them in their sealed order at the top of the next slot.
 
-For the earliest sealed slot with pending commits it sends every keyper the sequencer's
-seal of that slot (sequencer/encrypted.py) and the ciphertexts to open, keeps the shares
-whose proofs verify against the keyset, and once t keypers answered for all of them
-reveals each commit, in order, at the top of the open slot. With fewer than t keypers up
-the commits wait (``status`` says so and how many answered) and plain items flow; the
-loop retries every ``RETRY`` seconds. It runs on the node's event loop; only the HTTP
-calls wait, never the sequencer.
+One round: check (``keyper_status``) that at least t keypers are up — if not, the commits
+wait (``status`` says so) and plain items flow; the loop retries every ``RETRY`` seconds.
+Otherwise close the order gate (sequencer/gate.py: writes wait), seal the open slot if it
+holds anything but reveals, so that M = the latest sealed slot and M+1 is empty, and send
+every keyper, per commit slot N, the seal of N, the ciphertexts to open and the seal of M
+(the binding). With t shares whose proofs verify, each commit is revealed, in order, at
+the top of M+1; then the gate reopens. A commit whose shares did not come (a keyper died
+mid-request) can never be revealed at M+1 (keypers never rebind): it is voided there.
+It runs on the node's event loop; only the HTTP calls wait, and the gate is held for at
+most one keyper timeout.
+
+``fault="withhold"`` (DEV ONLY, tests): once the shares are in, the sequencer orders a
+transaction of its own and seals, then reveals one slot late — the withholding that
+``xseqd verify`` names (core/reveals.py).
 """
 
 from __future__ import annotations
@@ -20,10 +27,11 @@ from typing import Any
 import httpx
 
 from xseqd.core import threshold
-from xseqd.core.encrypted import Envelope, seal_digest, split_payload
+from xseqd.core.encrypted import Envelope, release_context, split_payload
 from xseqd.core.items import Item
 from xseqd.core.threshold import Share
 from xseqd.sequencer.encrypted import EncryptedDesk, Seal
+from xseqd.sequencer.gate import OrderGate
 
 log = logging.getLogger("xseqd.keypers")
 RETRY = 0.5
@@ -34,9 +42,17 @@ class Decryptor:
     """Fetches shares from keypers and reveals sealed commits through the desk."""
 
     def __init__(
-        self, desk: EncryptedDesk, urls: list[str], on_reveal: Callable[[], None] = lambda: None
+        self,
+        desk: EncryptedDesk,
+        urls: list[str],
+        on_reveal: Callable[[], None] = lambda: None,
+        gate: OrderGate | None = None,
     ) -> None:
         self.desk, self.urls, self.on_reveal = desk, urls, on_reveal
+        self.gate = gate or OrderGate()
+        self.fault = ""  # DEV ONLY: "withhold" (module docstring)
+        self.withhold: Callable[[], None] = lambda: None  # orders the sequencer's own tx
+        self.voided = 0
         self.answered = 0  # keypers that released at the last attempt
         self.waiting_since: float | None = None
         self._wake = asyncio.Event()
@@ -87,34 +103,78 @@ class Decryptor:
                 log.exception("revealing sealed items failed")
 
     async def _reveal_next_slot(self) -> bool:
-        """Reveal the earliest sealed slot's pending commits; False if none or waiting."""
+        """One round (module docstring); False if nothing is pending or it must wait."""
         pending = self.desk.pending()
         if not pending:
             self.waiting_since = None
             return False
-        slot = pending[0].slot
-        assert slot is not None
-        commits = [i for i in pending if i.slot == slot]
-        seal = self.desk.seal(slot)
-        shares = await self._collect(seal, commits)
-        if shares is None:
-            if self.waiting_since is None:
-                self.waiting_since = asyncio.get_running_loop().time()
-                need = self.desk.keyset.threshold if self.desk.keyset else 0
-                log.warning(
-                    "slot %d: %d sealed item(s) wait: %d keyper(s) answered, %d needed",
-                    slot, len(commits), self.answered, need,
-                )  # fmt: skip
+        keyset = self.desk.keyset
+        assert keyset is not None
+        up = await self._up()
+        if up < keyset.threshold:
+            self.answered = up
+            self._waiting(len(pending), keyset.threshold)
             return False
+        self.gate.close()
+        try:
+            after = self.desk.bind()
+            pending = self.desk.pending()  # with the commits the seal just made pending
+            groups: dict[int, list[Item]] = {}
+            for commit in pending:
+                assert commit.slot is not None
+                groups.setdefault(commit.slot, []).append(commit)
+            seals = {slot: self.desk.seal(slot) for slot in groups}
+            got = await asyncio.gather(
+                *(self._collect(seals[slot], after, commits) for slot, commits in groups.items())
+            )
+            if self.fault == "withhold" and all(g is not None for g in got):
+                self.withhold()  # DEV ONLY: trade on what it read, then reveal a slot late
+                self.desk.seq.seal_slot()
+            for (slot, commits), shares in zip(groups.items(), got, strict=True):
+                for j, commit in enumerate(commits):
+                    if self.desk.seq.book.items.get(commit.item_hash) is not commit:
+                        continue  # revealed meanwhile, or rewound
+                    if shares is not None and (
+                        self.fault == "withhold" or self.desk.can_reveal_after(after)
+                    ):
+                        force = self.fault == "withhold"
+                        self.desk.reveal(commit, seals[slot], after, shares[j], force)
+                    else:
+                        log.warning("slot %d: voiding 0x%s: keypers did not release in time",
+                                    slot, commit.item_hash.hex())  # fmt: skip
+                        self.desk.void(commit)
+                        self.voided += 1
+            self.desk.run_due()
+        finally:
+            self.gate.open()
         self.waiting_since = None
-        for commit, item_shares in zip(commits, shares, strict=True):
-            if self.desk.seq.book.items.get(commit.item_hash) is not commit:
-                continue  # revealed meanwhile, or rewound
-            self.desk.reveal(commit, seal, item_shares)
         self.on_reveal()
-        return True
+        return False
 
-    async def _collect(self, seal: Seal, commits: list[Item]) -> list[tuple[Share, ...]] | None:
+    def _waiting(self, commits: int, need: int) -> None:
+        if self.waiting_since is None:
+            self.waiting_since = asyncio.get_running_loop().time()
+            log.warning(
+                "%d sealed item(s) wait: %d keyper(s) up, %d needed", commits, self.answered, need
+            )
+
+    async def _up(self) -> int:
+        """How many keypers answer ``keyper_status``."""
+        body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_status", "params": []}
+
+        async def one(url: str) -> bool:
+            assert self._http is not None
+            try:
+                reply = (await self._http.post(url, json=body, timeout=TIMEOUT / 4)).json()
+            except Exception:
+                return False
+            return isinstance(reply.get("result"), dict)
+
+        return sum(await asyncio.gather(*(one(url) for url in self.urls)))
+
+    async def _collect(
+        self, seal: Seal, after: Seal, commits: list[Item]
+    ) -> list[tuple[Share, ...]] | None:
         keyset = self.desk.keyset
         assert keyset is not None and self._http is not None
         domain = self.desk.seq.book.domain
@@ -128,8 +188,14 @@ class Decryptor:
                 {"index": c.index, "envelope": "0x" + split_payload(c.payload)[0].hex()}
                 for c in commits
             ],
+            "after": {
+                "slot": after.slot,
+                "orderRoot": "0x" + after.order_root.hex(),
+                "signature": "0x" + after.signature.hex(),
+            },
         }
-        context = seal_digest(domain, seal.slot, seal.order_root)
+        context = release_context(domain, seal.slot, seal.order_root, after.slot,
+                                  after.order_root)  # fmt: skip
         c1s = [Envelope.decode(split_payload(c.payload)[0]).c1 for c in commits]
         good: list[list[Share]] = []
         asks = [asyncio.ensure_future(self._ask(url, request)) for url in self.urls]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from typing import Any
 
 from xseqd.sequencer.sequencer import Sequencer, Slot
 
@@ -36,6 +37,7 @@ class SlotDriver:
         self._seal_scheduled = False
         self._flush_pending = False
         self._timer: asyncio.Task[None] | None = None
+        self.gate: Any = None  # sequencer/gate.py OrderGate: no seal while reveals go out
 
     def start(self) -> None:
         if self.mode is SlotMode.INTERVAL:
@@ -113,6 +115,8 @@ class SlotDriver:
         while True:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             next_at += self.slot_time
+            if self.gate is not None:
+                await self.gate.wait()
             try:
                 self.seal()
             except Exception:  # a failed seal must not stop the clock

@@ -6,9 +6,13 @@ orders its commit in the open slot: the receipt is over the ciphertext; nothing 
 content exists anywhere yet. ``pending`` lists sealed commits not yet revealed, in order
 (they survive a restart: the log holds every commit and every reveal). ``seal`` is the
 sequencer's signature over a sealed slot's order root, what keypers ask for.
-``reveal`` turns released shares into the reveal item and runs it through the slot
-transition at the top of the open slot (sealing the open slot first if it already holds
-other items), so that nothing the sequencer could insert after reading it runs before it.
+``bind`` seals the open slot if it holds anything but reveals and returns the seal of
+the latest sealed slot M: keypers bind their shares to it, and the reveal must sit at the
+top of slot M+1 (core/reveals.py). ``reveal`` turns released shares into the reveal item
+and runs it through the slot transition at the top of M+1 (held bundles due there run
+after it), so that nothing the sequencer could insert after reading it runs before it.
+``void`` orders a commit's void instead when keypers did not release in time (aborted,
+"void: keypers did not release in time").
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from xseqd.core.encrypted import (
     reveal_payload,
     sign_seal,
     split_payload,
+    void_payload,
 )
 from xseqd.core.items import Item, ItemKind
 from xseqd.core.threshold import Keyset, Share
@@ -118,12 +123,33 @@ class EncryptedDesk:
                 return Seal(number, slot.order_root, entries, signature)
         raise XseqError(f"slot {number} is not sealed here")
 
-    def reveal(self, commit: Item, seal: Seal, shares: tuple[Share, ...]) -> Item:
-        """Order and run the reveal of ``commit`` with t verified ``shares``."""
+    def bind(self) -> Seal:
+        """Seal the open slot unless it holds only reveals; the seal of the latest sealed
+        slot M, after which the next reveals go (at the top of M+1)."""
+        seq = self.seq
+        if seq.has_open_slot and not all(is_reveal(i) for i in seq.book.open_items):
+            seq.seal_slot()
+        return self.seal(seq.head_slot)
+
+    def can_reveal_after(self, after: Seal) -> bool:
+        """Whether the next item ordered would still be at the top of slot after+1."""
+        seq = self.seq
+        return seq.head_slot == after.slot and all(is_reveal(i) for i in seq.book.open_items)
+
+    def reveal(
+        self, commit: Item, seal: Seal, after: Seal, shares: tuple[Share, ...], force: bool = False
+    ) -> Item:
+        """Order and run the reveal of ``commit`` with t verified ``shares`` bound to
+        ``seal`` (its commit slot's) and ``after`` (the slot M it must follow; ``force``:
+        DEV ONLY --fault withhold, wherever the open slot is)."""
         assert self.keyset is not None
         seq = self.seq
+        if not force and not self.can_reveal_after(after):
+            raise XseqError(f"slot {after.slot + 1} is no longer open for reveals")
         envelope = split_payload(commit.payload)[0]
-        payload = reveal_payload(envelope, Opening(seal.slot, seal.order_root, self.keyset, shares))
+        opening = Opening(seal.slot, seal.order_root, after.slot, after.order_root, self.keyset,
+                          shares)  # fmt: skip
+        payload = reveal_payload(envelope, opening)
         self._top_of_slot()
         opened = open_payload(payload, seq.head_slot + 1)
         legs = self._legs(opened.raws or ())
@@ -137,6 +163,26 @@ class EncryptedDesk:
             for callback in seq.listeners.on_pending:
                 callback(leg.chain_id, leg.tx_hash)
         return item
+
+    def void(self, commit: Item) -> Item:
+        """Order ``commit``'s void at the top of a slot: its shares were asked for but
+        fewer than t came back, so it can never be revealed where they bind."""
+        seq = self.seq
+        payload = void_payload(split_payload(commit.payload)[0])
+        self._top_of_slot()
+        item = Item(ItemKind.ENCRYPTED, (), payload, "ordered")
+        item.outcome = transition.apply_item(seq.rollups, item.kind, (), payload)
+        item.status = "aborted"
+        item.max_slot = commit.max_slot
+        seq.order(item)
+        return item
+
+    def run_due(self) -> None:
+        """Run the held bundles due at the open slot (after its reveals)."""
+        seq = self.seq
+        if seq.has_open_slot:
+            for item in seq.book.due(seq.head_slot + 1):
+                seq.bundles.run_held(item)
 
     def _legs(self, raws: tuple[bytes, ...]) -> tuple[Leg, ...]:
         """The decrypted transactions as legs; none if any does not decode (the item then
@@ -155,10 +201,15 @@ class EncryptedDesk:
         return tuple(legs)
 
     def _top_of_slot(self) -> None:
-        """Open a slot whose items so far are reveals only."""
+        """Open a slot whose items so far are reveals only; held bundles due at it wait
+        (``run_due`` runs them after the reveals)."""
         seq = self.seq
-        for _ in range(3):  # held bundles due at the open may take the top once
-            seq.open_slot()
+        for _ in range(3):
+            held, seq.book.held = seq.book.held, []
+            try:
+                seq.open_slot()
+            finally:
+                seq.book.held = held + seq.book.held
             if all(is_reveal(i) for i in seq.book.open_items):
                 return
             seq.seal_slot()

@@ -120,3 +120,18 @@ def _balance_slot(owner: bytes, x: bool) -> int:
     """Storage slot of ``x[owner]`` (or ``usd[owner]``) in SwapPool."""
     slot = X_SLOT if x else USD_SLOT
     return int.from_bytes(keccak(owner.rjust(32, b"\x00") + slot.to_bytes(32, "big")), "big")
+
+
+def own_transaction(seq: Any) -> None:
+    """DEV ONLY (``--fault withhold``, sequencer/decryption.py): order a 1-wei transfer of
+    the attacker (dev account 9) to itself on the first rollup, as the sequencer trading
+    on what it has just read."""
+    key = dev_accounts(ATTACKER_INDEX + 1)[ATTACKER_INDEX]
+    seq.open_slot()
+    chain_id = min(seq.rollups)
+    state = seq.rollups[chain_id].open.workspace.state
+    tx = {"chainId": chain_id, "nonce": state.get_nonce(Address(bytes.fromhex(key.address[2:]))),
+          "to": key.address, "value": 1, "gas": 21_000, "maxFeePerGas": 10**11,
+          "maxPriorityFeePerGas": 0}  # fmt: skip
+    raw = bytes(Account.sign_transaction(tx, key.key).raw_transaction)
+    seq.submit(chain_id, transition.decoder(seq.rollups)(chain_id, raw))

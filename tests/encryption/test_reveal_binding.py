@@ -1,0 +1,209 @@
+"""The reveal slot is bound (issue 11): keypers bind their shares to the latest sealed
+slot M and never rebind, a reveal lands at the top of M+1 under concurrent plain
+traffic, a sequencer that reads and trades before revealing a slot late is named by
+``xseqd verify`` from L1, and a commit whose keypers did not answer in time is voided."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_hash.auto import keccak
+from eth_keys import keys
+
+from tests.encryption.support import client, nonce, rollup, transfer, wait_for
+from tests.l1.test_settlement import free_port, wait_posted
+from tests.procs import EXE
+from xseqd.accounts import dev_accounts
+from xseqd.config import Settings
+from xseqd.core import encrypted as enc
+from xseqd.core import threshold as th
+from xseqd.core.order import ReceiptDomain, order_root
+from xseqd.core.reveals import RevealLedger
+from xseqd.keyper import KeyperSet, deal_files
+from xseqd.l1.anvil import Anvil
+from xseqd.node import NodeThread
+from xseqd.sequencer.encrypted import is_reveal
+
+KEYS = dev_accounts(10)
+SEQUENCER_KEY = keccak(b"a test sequencer")
+DOMAIN = ReceiptDomain(0)
+
+
+def sealed(slot: int, root: bytes) -> dict[str, Any]:
+    signature = enc.sign_seal(SEQUENCER_KEY, DOMAIN, slot, root)
+    return {"slot": slot, "orderRoot": "0x" + root.hex(), "signature": "0x" + signature.hex()}
+
+
+def ask(url: str, request: dict[str, Any]) -> dict[str, Any]:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [request]}
+    return dict(httpx.post(url, json=body, timeout=10).json())
+
+
+def test_keyper_never_rebinds_a_release_even_after_a_restart(tmp_path: Path) -> None:
+    keyset = deal_files(tmp_path, 2, 2)
+    address = keys.PrivateKey(SEQUENCER_KEY).public_key.to_checksum_address()
+    keypers = KeyperSet(tmp_path, keyset, address)
+    keypers.start(1)
+    try:
+        envelope = enc.encrypt_bundle(keyset, [transfer(901, KEYS[0], 0)], DOMAIN).encode()
+        entries = [enc.commit_entry_hash(envelope)]
+        root1 = order_root(1, entries)
+        root2 = order_root(2, [keccak(b"another entry")])
+        request = {"domain": DOMAIN.to_json(), **sealed(1, root1),
+                   "entries": ["0x" + e.hex() for e in entries],
+                   "items": [{"index": 0, "envelope": "0x" + envelope.hex()}]}  # fmt: skip
+        url = keypers.urls[0]
+        first = ask(url, {**request, "after": sealed(1, root1)})
+        again = ask(url, {**request, "after": sealed(1, root1)})
+        assert "result" in first and "result" in again, (first, again)
+        c1 = enc.Envelope.decode(envelope).c1
+        ctx = enc.release_context(DOMAIN, 1, root1, 1, root1)
+        for reply in (first, again):  # the same binding: a valid share again
+            assert th.verify_share(keyset, c1, ctx, th.Share.from_json(reply["result"][0]))
+        other = ask(url, {**request, "after": sealed(2, root2)})
+        assert "released already, bound to another slot" in other["error"]["message"], other
+        keypers.stop(1)
+        keypers.start(1)  # the binding survives a restart (bindings file, fsynced)
+        url = keypers.urls[0]
+        assert (
+            "bound to another slot"
+            in ask(url, {**request, "after": sealed(2, root2)})["error"]["message"]
+        )
+        assert "result" in ask(url, {**request, "after": sealed(1, root1)})
+        forged = ask(url, {**request, "after": {**sealed(2, root2), "orderRoot": "0x" + "00" * 32}})
+        assert "not by the sequencer" in forged["error"]["message"], forged
+        assert (tmp_path / "keyper-1.bindings.json").exists()
+    finally:
+        keypers.stop_all()
+
+
+def check_ledger(node: NodeThread) -> list[tuple[int, int]]:
+    """Run the verifier's cross-slot rule over every sealed slot of ``node``; the
+    (slot, bound M) of every reveal."""
+    slots = list(node.node.sequencer.slots)
+    assert [s.number for s in slots] == list(range(1, len(slots) + 1))
+    ledger, bound = RevealLedger(), []
+    for slot in slots:
+        assert ledger.check(slot.number, [i.entry for i in slot.items]) is None, slot.number
+        for item in slot.items:
+            opening = enc.split_payload(item.payload)[1] if is_reveal(item) else b""
+            if opening and opening != enc.VOID_OPENING:
+                bound.append((slot.number, enc.Opening.decode(opening).after_slot))
+    return bound
+
+
+def test_reveals_land_at_the_top_of_the_slot_after_their_binding_under_plain_traffic() -> None:
+    node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
+    node.start()
+    try:
+        seq, a, b = client(node), rollup(node, 901), rollup(node, 902)
+        plain, stop, sent_plain = KEYS[1], threading.Event(), []
+
+        def traffic() -> None:
+            w3, n = rollup(node, 902), nonce(node, 902, plain)
+            while not stop.is_set():
+                sent_plain.append(w3.eth.send_raw_transaction(transfer(902, plain, n)))
+                n += 1
+
+        thread = threading.Thread(target=traffic)
+        thread.start()
+        try:
+            sent = [seq.send_encrypted_bundle([transfer(901, KEYS[0], i, 3)]) for i in range(6)]
+            done = [seq.wait_revealed(s["bundleHash"]) for s in sent]
+        finally:
+            stop.set()
+            thread.join()
+        assert [d["status"] for d in done] == ["included"] * 6
+        for tx in sent_plain:  # every plain transaction sent meanwhile is ordered
+            assert b.eth.wait_for_transaction_receipt(tx, timeout=20)["status"] == 1
+        wait_for(lambda: not node.node.sequencer.open_slot_needs_seal, "the last seal")
+        assert a.eth.get_transaction_count(KEYS[0].address) == 6
+        bound = check_ledger(node)
+        assert len(bound) == 6 and all(m == s - 1 for s, m in bound), bound
+        assert len(sent_plain) > 6
+    finally:
+        node.stop()
+
+
+def test_a_keyper_answering_too_late_voids_the_commit() -> None:
+    node = NodeThread(Settings.for_tests(keypers=2, keyper_threshold=2))
+    node.start()
+    try:
+        keypers = node.node.keypers
+        assert keypers is not None
+        keypers.stop(2)
+        keypers.extra_args[2] = ["--release-delay", "3"]  # up, but answers past the timeout
+        keypers.start(2)
+        node.node.decryptor.urls = keypers.urls  # type: ignore[union-attr]
+        seq, a = client(node), rollup(node, 901)
+        victim = KEYS[5]
+        sent = seq.send_encrypted_bundle([transfer(901, victim, nonce(node, 901, victim), 4)])
+        done = seq.wait_revealed(sent["bundleHash"])
+        assert done["status"] == "aborted", done
+        assert done["abort"]["reason"] == "void: keypers did not release in time", done
+        assert done["legs"] == [] and done["receipt"] == sent["receipt"]
+        assert a.eth.get_transaction_count(victim.address) == 0  # its legs never ran
+        tx = a.eth.send_raw_transaction(transfer(901, KEYS[6], nonce(node, 901, KEYS[6])))
+        assert a.eth.wait_for_transaction_receipt(tx, timeout=20)["status"] == 1
+        keypers.stop(2)
+        keypers.extra_args.pop(2)
+        keypers.start(2)
+        node.node.decryptor.urls = keypers.urls  # type: ignore[union-attr]
+        later = seq.send_encrypted_bundle([transfer(901, victim, 0, 4)])
+        assert seq.wait_revealed(later["bundleHash"])["status"] == "included"
+        wait_for(lambda: not node.node.sequencer.open_slot_needs_seal, "the last seal")
+        check_ledger(node)
+    finally:
+        node.stop()
+
+
+@pytest.fixture()
+def anvil() -> Iterator[Anvil]:
+    l1 = Anvil(free_port(), 900)
+    l1.start()
+    yield l1
+    l1.stop()
+
+
+def test_verify_names_a_sequencer_that_withholds_a_reveal_to_trade(
+    anvil: Anvil, tmp_path: Path
+) -> None:
+    """--fault withhold: with the shares in hand the sequencer orders its own transaction,
+    seals, and reveals one slot late; verify names the reveal from L1 data alone."""
+    settings = Settings.for_tests(l1_rpc=anvil.url, challenge_window=100, data_dir=tmp_path,
+                                  db="", keypers=2, keyper_threshold=2,
+                                  fault="withhold")  # fmt: skip
+    node = NodeThread(settings)
+    node.start()
+    try:
+        seq = client(node)
+        sent = seq.send_encrypted_bundle([transfer(901, KEYS[0], 0, 5)])
+        done = seq.wait_revealed(sent["bundleHash"])
+        assert done["status"] == "included"
+        executed = int(done["executedSlot"], 16)
+        own = seq.get_slot(executed - 1)["items"]  # the sequencer's trade sits in between
+        assert [i["kind"] for i in own] == ["transaction"], own
+        wait_posted(node)
+    finally:
+        node.stop()
+    out = subprocess.run([str(EXE), "verify", "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert f"BAD slot {executed} (execution)" in out.stdout, out.stdout
+    assert "(withheld)" in out.stdout, out.stdout
+
+
+def test_the_gate_holds_writes_only() -> None:
+    from xseqd.sequencer.gate import is_write
+
+    for method in ("eth_sendRawTransaction", "xseq_sendBundle", "xseq_sendEncryptedBundle",
+                   "evm_mine", "anvil_setBalance", "hardhat_setCode"):  # fmt: skip
+        assert is_write(method), method
+    for method in ("eth_call", "eth_getBalance", "xseq_getBundle", "anvil_getAutomine"):
+        assert not is_write(method), method
