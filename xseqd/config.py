@@ -31,6 +31,7 @@ class Settings:
     anvil: str = ""
     challenge_window: int = 5
     l1_confirmations: int = 0
+    deposit_window: int = 10
     fault: str = ""
     accounts: int = 10
     client_version: str = "xseqd/0.1.0"
@@ -87,9 +88,12 @@ HELP = {
     "challenge_window": "L1 blocks after which a committed slot is finalized (default 5)",
     "l1_confirmations": "L1 blocks a Portal deposit must be behind the L1 head before it is "
     "included (default 0)",
+    "deposit_window": "deposit inclusion window in L1 blocks, fixed in the Portal when it is "
+    "deployed: a deposit made in L1 block b must be in a slot posted by block b + W, else "
+    "verify names a deposit fault (default 10; more than --l1-confirmations)",
     "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test "
-    "verify, front-run what it can read (frontrun), or reveal encrypted items a slot late "
-    "after trading (withhold)",
+    "verify, stop including deposits (censor-deposits), front-run what it can read "
+    "(frontrun), or reveal encrypted items a slot late after trading (withhold)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",

@@ -97,6 +97,8 @@ class Node:
             raise XseqError("--replica-id/--replica-url need a shared log: --db postgresql://...")
         if settings.replicated and settings.lease_ttl <= 0:
             raise XseqError("--lease-ttl must be more than 0 seconds")
+        if settings.deposit_window <= settings.l1_confirmations:
+            raise XseqError("--deposit-window must be more than --l1-confirmations")
         if settings.data_dir is not None and not settings.db:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = SequencerLog(settings.db_url)
@@ -349,7 +351,9 @@ class Node:
         # L1 XRT for the dev accounts (the first 100: a 100k-account devnet stays quick)
         holders = [str(to_checksum_address(a)) for a, _ in zip(self.services.accounts, range(100))]
         if self.replication is None or self.replication.is_leader:
-            portal = await asyncio.to_thread(portal_for, client, self.poster.key, address, holders)
+            portal = await asyncio.to_thread(
+                portal_for, client, self.poster.key, address, holders, self.settings.deposit_window
+            )
         else:  # a follower never deploys: the leader's Portal
             portal = await self._leaders_portal(client, address)
         self.poster.portal = portal
@@ -360,6 +364,7 @@ class Node:
             self._include_deposits,
             lambda chain_id: applied_deposits(self.sequencer, chain_id),
             self.settings.l1_confirmations,
+            censor=self.settings.fault == "censor-deposits",
         )
         self.sequencer.rewind_guard = self.poster.guard_rewind
         await self.poster.start()

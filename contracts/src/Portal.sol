@@ -30,6 +30,12 @@ interface ISettlementView {
 /// TokenBridge to itself calling `relayERC20(XRT, from, to, amount)`: the bridge mints
 /// XRT on the rollup. Only the Portal can make a deposit whose sender is the TokenBridge.
 ///
+/// Inclusion deadline: every batch Settlement records as posted in an L1 block >=
+/// b + `inclusionWindow` must include (in its slots or earlier ones) each deposit made in
+/// L1 block b; one that leaves it out is a `deposit` fault for `xseqd verify`, so a
+/// sequencer that stops including deposits is challengeable. Fixed at deployment, read by
+/// the verifier from here.
+///
 /// Withdrawal: on rollup R, `Mailbox.send{value: v}(900, target, data)` rolls R's
 /// `outboxRoot[900]` with id = keccak256(abi.encode(R, 900, nonce, sender, target, v, data)).
 /// Settlement commits that root in every slot (RollupState.outbox). Once the slot is
@@ -74,6 +80,7 @@ contract Portal {
     }
 
     ISettlementView public immutable settlement;
+    uint256 public immutable inclusionWindow;
     L1ReferenceToken public immutable token;
     uint256 public depositCount;
     mapping(uint256 => uint256) public nonces;
@@ -106,9 +113,12 @@ contract Portal {
     error UnknownToken(address token);
 
     /// @param holders who gets TOKEN_PER_HOLDER of the L1 reference token (the dev accounts)
-    constructor(address settlement_, address[] memory holders) {
+    /// @param window_ the inclusion window in L1 blocks (see the contract notice), > 0
+    constructor(address settlement_, address[] memory holders, uint256 window_) {
         settlement = ISettlementView(settlement_);
         if (msg.sender != settlement.sequencer()) revert NotSequencer();
+        require(window_ > 0, "portal: inclusion window");
+        inclusionWindow = window_;
         token = new L1ReferenceToken(holders, TOKEN_PER_HOLDER);
         uint256[] memory ids = settlement.rollups();
         for (uint256 i = 0; i < ids.length; i++) isRollup[ids[i]] = true;

@@ -1,7 +1,9 @@
 """DEV ONLY: the deposit misbehaviours the poster can inject (``--fault skip-deposit:N`` /
 ``invent-deposit:N``), so that the verifier and challenges can be seen to catch a
 sequencer that leaves out an L1 deposit or makes one up. Each returns the slot as the
-cheating sequencer posts it (with a commitment that matches it)."""
+cheating sequencer posts it (with a commitment that matches it). The third deposit
+misbehaviour, ``--fault censor-deposits`` (stop including deposits, keep posting), is not
+a change to posted data but the deposit watcher's ``censor`` switch (l1/portal.py)."""
 
 from __future__ import annotations
 

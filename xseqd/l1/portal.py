@@ -8,6 +8,11 @@ blocks behind the L1 head) and hands every deposit the rollups have not applied 
 L1 order, to the sequencer (sequencer/deposits.py). What is applied is read back from the
 rollups' state each time (``Mailbox.inboxCount[900]``), so a restart of xseqd, a rewind
 or an L1 that restarted never applies a deposit twice and never forgets one.
+
+The Portal fixes the deposit inclusion window (``inclusionWindow``, L1 blocks, from
+``--deposit-window`` when it is deployed): the verifier reads it from here, never from a
+flag. ``DepositWatcher.censor`` (DEV ONLY, ``--fault censor-deposits``) makes the watcher
+stop including deposits while the sequencer goes on sealing and posting slots.
 """
 
 from __future__ import annotations
@@ -33,11 +38,21 @@ DEPOSITED = "0x" + event_topic("Portal", "Deposited").hex()
 MAX_LOG_RANGE = 5_000  # L1 blocks per eth_getLogs
 
 
-def deploy_portal(client: L1Client, key: LocalAccount, settlement: str, holders: list[str]) -> str:
+DEFAULT_WINDOW = 10  # L1 blocks (--deposit-window)
+
+
+def deploy_portal(
+    client: L1Client,
+    key: LocalAccount,
+    settlement: str,
+    holders: list[str],
+    window: int = DEFAULT_WINDOW,
+) -> str:
     """Deploy the Portal of ``settlement`` (from its sequencer's key), with its L1 reference
-    token (1,000,000 XRT to each of ``holders``); returns its address."""
+    token (1,000,000 XRT to each of ``holders``) and deposit inclusion window ``window``
+    (L1 blocks); returns its address."""
     code = bytes.fromhex(artifact("Portal")["bytecode"][2:])
-    args = encode(["address", "address[]"], [settlement, holders])
+    args = encode(["address", "address[]", "uint256"], [settlement, holders, window])
     receipt = client.send(key, None, code + args, gas=6_000_000)
     return str(to_checksum_address(receipt["contractAddress"]))
 
@@ -55,9 +70,23 @@ def find_portal(client: L1Client, settlement: str) -> str | None:
     return str(to_checksum_address(logs[0]["address"])) if logs else None
 
 
-def portal_for(client: L1Client, key: LocalAccount, settlement: str, holders: list[str]) -> str:
-    """The Portal of ``settlement``: found on L1, else deployed now."""
-    return find_portal(client, settlement) or deploy_portal(client, key, settlement, holders)
+def portal_for(
+    client: L1Client,
+    key: LocalAccount,
+    settlement: str,
+    holders: list[str],
+    window: int = DEFAULT_WINDOW,
+) -> str:
+    """The Portal of ``settlement``: found on L1 (with the window it was deployed with),
+    else deployed now with ``window``."""
+    found = find_portal(client, settlement)
+    return found or deploy_portal(client, key, settlement, holders, window)
+
+
+def portal_window(client: L1Client, portal: str) -> int:
+    """The Portal's deposit inclusion window in L1 blocks (fixed at its deployment)."""
+    (window,) = decode(["uint256"], client.eth_call(portal, calldata("Portal", "inclusionWindow")))
+    return int(window)
 
 
 def portal_token(client: L1Client, portal: str) -> str:
@@ -134,6 +163,7 @@ class DepositWatcher:
     known: dict[int, Deposit] = field(default_factory=dict)  # by index
     scanned: int = -1  # last L1 block read
     last_error: str | None = None
+    censor: bool = False  # DEV ONLY (--fault censor-deposits): include nothing
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -180,7 +210,7 @@ class DepositWatcher:
     async def poll(self) -> int:
         """One round: read L1, include what is due; how many deposits were included."""
         await asyncio.to_thread(self.fetch)
-        due = self.due()
+        due = [] if self.censor else self.due()
         return self.include(due) if due else 0
 
     async def _run(self) -> None:

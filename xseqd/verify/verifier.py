@@ -11,8 +11,9 @@ fault with its slot, never a crash and never skipped:
     data       batch data that does not decode, a slot missing from the data, a rollup
                left out or added, or data that does not hash to the slot's commitment
     mailbox    committed mailbox roots that do not pair up
-    deposit    a slot's L1 deposits are not the Portal's next ones: skipped or invented
-               (verify/deposits.py)
+    deposit    a slot's L1 deposits are not the Portal's next ones: skipped or invented;
+               or a batch posted past a deposit's inclusion deadline (L1 block + the
+               Portal's window) without it: censored (verify/deposits.py)
     execution  an item that does not end as ordered (included / aborted) on re-execution,
                or an encrypted item revealed out of its sealed order, below the top of
                its slot, or with legs that are not its ciphertext's plaintext
@@ -79,6 +80,7 @@ class Batch:
     slots: list[PostedSlot]
     states: list[list[RollupState]]
     error: str = ""
+    block: int = 0  # the L1 block the post landed in
 
 
 def posted_batches(client: L1Client, settlement: str) -> list[Batch]:
@@ -89,7 +91,7 @@ def posted_batches(client: L1Client, settlement: str) -> list[Batch]:
     )
     out = []
     for log in logs:
-        first = int(log["topics"][1], 16)
+        first, block = int(log["topics"][1], 16), int(log["blockNumber"], 16)
         count = int(decode(["uint256", "bytes32"], bytes.fromhex(log["data"][2:]))[0])
         tx = client.call("eth_getTransactionByHash", log["transactionHash"])
         calldata = bytes.fromhex(tx["input"][2:])
@@ -99,9 +101,9 @@ def posted_batches(client: L1Client, settlement: str) -> list[Batch]:
                 raise BatchError("the posting transaction is not a direct post() call")
             data = bytes(decode(input_types("Settlement", "post"), calldata[4:])[3])
             slots, states = decode_batch(data)
-            out.append(Batch(first, count, data, slots, states))
+            out.append(Batch(first, count, data, slots, states, block=block))
         except Exception as exc:
-            out.append(Batch(first, count, data, [], [], str(exc)))
+            out.append(Batch(first, count, data, [], [], str(exc), block))
     return out
 
 
@@ -231,6 +233,10 @@ def _slot_finding(
                 f"(0x{theirs.state_root.hex()[:16]}… vs 0x{mine.state_root.hex()[:16]}…)",
                 batch.data,
             )
+    if offset == batch.count - 1:  # the batch's last slot: every deposit due by its post
+        late = deposits.deadline(number, batch.block)
+        if late is not None:
+            return Finding(number, "deposit", late, batch.data)
     return None
 
 
