@@ -179,6 +179,20 @@ def test_deposits_show_with_their_l1_origin_and_system_transaction(
     box = text(browser)
     assert DEPOSITOR.address.lower() in box.lower() and gus.address.lower()[:8] in box.lower()
 
+    # at phone width the deposit's long hashes wrap: no sideways scroll
+    browser.viewport(390, 844, mobile=True)
+    try:
+        for route in ("#/", f"#/slot/{slot}", f"#/bundle/{token_item['bundleHash']}"):
+            browser.goto(f"{base}/explorer{route}")
+            browser.wait_route(route)
+            overflow = browser.eval(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{route}: {overflow}px of horizontal scroll at phone width"
+        check_shot(browser.screenshot(shots / "phone-deposit.png"), 390)
+    finally:
+        browser.viewport(1280, 900)
+
 
 def reveal_card(browser: Browser, item_hash: str) -> str:
     """The text of ``item_hash``'s reveal card on the slot page on screen."""

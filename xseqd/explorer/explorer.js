@@ -280,8 +280,8 @@ async function kindPage(h, b, doc) {
       ["index", b.index != null ? num(b.index) : "–"],
       b.executedSlot ? ["executed in", `${slotLink(b.executedSlot, "reveal-slot-link")} · #${num(b.executedIndex)}`] : null,
     ])}</div>
-    ${b.kind === "deposit" ? depositBox((doc && doc.deposit) || b.deposit, b.txHash) : ""}
-    ${b.kind === "encrypted" && doc ? encryptedBox(doc.encrypted) : ""}
+    ${b.kind === "deposit" ? `<h2>From the L1</h2><div class="card">${depositBox((doc && doc.deposit) || b.deposit, b.txHash)}</div>` : ""}
+    ${b.kind === "encrypted" && doc ? `<h2>Ciphertext</h2><div class="card">${encryptedBox(doc.encrypted)}</div>` : ""}
     ${legs.length ? `<h2>Legs <span class="sub">decrypted at the reveal</span></h2><div class="legs">${legs.map((l, i) => legCard(l, i, b.status)).join("")}</div>` : ""}
     ${sealed ? "" : abortBox(b.abort)}
     ${b.messages && b.messages.length ? `<h2>Cross-rollup messages</h2>${messageLines(b.messages)}` : ""}
