@@ -109,7 +109,6 @@ def encrypted_json(services: Services, item: Item, doc: dict[str, Any]) -> None:
         doc["legs"] = []  # a commit has none; say so whatever else the outcome holds
         doc.pop("abort", None)
         doc.pop("messages", None)
-        doc["status"] = "sealed"
         info["commit"] = _place(item)
         if latest is not None and is_reveal(latest):
             info["reveal"] = {**_place(latest), "status": latest.status}
