@@ -1,6 +1,7 @@
 // xseqd explorer: a single page over the daemon's own JSON-RPC (no build step, no CDN).
 // Routes live in the URL fragment: #/ · #/slot/N · #/bundle/H · #/tx/H · #/message/ID ·
-// #/address/CHAIN/ADDR · #/search/TEXT. New slots arrive over the rollup WebSocket
+// #/address/CHAIN/ADDR · #/search/TEXT. Deposits and encrypted items (sealed commit, reveal)
+// are shown on the slot and item (#/bundle/H) pages. New slots arrive over the rollup WebSocket
 // (eth_subscribe newHeads); L1 status (safe/finalized) is re-read every few seconds.
 "use strict";
 
@@ -78,6 +79,7 @@ async function home() {
         <div class="stat"><b>${fmtInt(l1.l1Head)}</b><span>L1 block</span></div>
         <div class="stat"><b>${fmtInt(l1.invalidations)}</b><span>invalidations</span></div>
         ${l1.lastError ? `<div class="stat error">${esc(l1.lastError)}</div>` : ""}
+        ${l1.portal ? `<div class="stat wide" data-test="l1-portal"><b class="hash" title="${esc(l1.portal)}">${esc(l1.portal)}</b><span>L1 Portal (deposits, withdrawals)</span></div>` : ""}
       </div>`
     : `<div class="card stats" data-test="l1-status"><div class="stat"><b>${fmtInt(r.head)}</b><span>latest slot</span></div>
        <div class="stat"><b>–</b><span>no L1 settlement (--l1-rpc none)</span></div></div>`;
@@ -94,6 +96,8 @@ async function home() {
         .join("");
       const what = [
         s.bundles ? badge(`${s.bundles} bundle${s.bundles > 1 ? "s" : ""}`, "info") : "",
+        s.deposits ? badge(`${s.deposits} deposit${s.deposits > 1 ? "s" : ""}`, "deposit") : "",
+        s.encrypted ? badge(`${s.encrypted} encrypted`, "encrypted") : "",
         s.aborted ? badge(`${s.aborted} aborted`, "aborted") : "",
         s.messages ? badge(`${s.messages} msg`, "delivered") : "",
         s.invalidated ? badge(`${s.invalidated} invalidated`, "invalidated") : "",
@@ -136,14 +140,60 @@ function messageLines(msgs) {
     .join("")}</div>`;
 }
 
+// what an item is, in words: deposits and the two phases of an encrypted item by name
+function kindLabel(it) {
+  if (it.kind === "deposit") return "L1 deposit";
+  if (it.kind === "encrypted") return it.encrypted && it.encrypted.phase === "reveal" ? "encrypted (revealed)" : "encrypted (sealed)";
+  return it.kind;
+}
+const phaseOf = (it) => (it.kind === "encrypted" ? (it.encrypted && it.encrypted.phase) || "commit" : "");
+
+function tokenAmount(q) {
+  return eth(q).replace(/ ETH$/, "");
+}
+
+// an L1 deposit: where it is on L1, who sent what to whom, the system call that applied it
+function depositBox(d, systemTx) {
+  if (!d) return "";
+  const t = d.token;
+  return `<div class="deposit-box" data-test="deposit">${kv([
+    ["L1 transaction", `<span class="hash" data-test="l1-tx">${esc(d.l1TxHash)}</span>`],
+    ["log index", `<span data-test="log-index">${esc(d.logIndex)}</span> <span class="small">(Portal deposit #${esc(d.index)}, L1 block ${esc(d.l1Block)})</span>`],
+    ["depositor", `<span class="hash" data-test="depositor">${esc(t ? t.from : d.sender)}</span> <span class="small">on L1</span>`],
+    ["target rollup", chain(d.chainId)],
+    ["recipient", `<span data-test="recipient">${addrLink(d.chainId, t ? t.to : d.target)}</span>`],
+    ["value", `<span data-test="value">${eth(d.value)}</span>`],
+    t ? ["token", `<span data-test="token">${tokenAmount(t.amount)} of ${addrLink(d.chainId, t.address)}</span> <span class="small">(Portal ERC-20 deposit, relayed by the TokenBridge)</span>`] : null,
+    !t && d.data && d.data !== "0x" ? ["call data", `<span class="hash">${esc(short(d.data, 16))}</span> <span class="small">${(d.data.length - 2) / 2} bytes</span>`] : null,
+    ["rollup transaction", systemTx ? `${txLink(systemTx, "system-tx-link")} <span class="small">system call Mailbox.receiveDeposit</span>` : "–"],
+  ])}</div>`;
+}
+
+// an encrypted item: its ciphertext (never its content while sealed) and commit <-> reveal
+function encryptedBox(e) {
+  if (!e) return "";
+  const reveal = e.reveal
+    ? `<span data-test="reveal-link">${link(`#/slot/${num(e.reveal.slot)}`, `revealed in slot ${num(e.reveal.slot)}`, "reveal-link")}</span> · #${num(e.reveal.index)} ${badge(e.reveal.status)}`
+    : `<span class="small" data-test="not-revealed">not revealed yet: content hidden until keypers release slot ${num(e.commit ? e.commit.slot : 0)}'s decryption shares</span>`;
+  const commit = e.commit ? link(`#/slot/${num(e.commit.slot)}`, `committed in slot ${num(e.commit.slot)}`, "commit-link") + ` · #${num(e.commit.index)}` : "–";
+  return `<div class="encrypted-box" data-test="encrypted">${kv([
+    ["ciphertext", `<span class="hash" data-test="ciphertext-hash">${esc(e.ciphertextHash)}</span> <span class="small" data-test="ciphertext-size">${fmtInt(e.ciphertextSize)} bytes</span>`],
+    e.maxSlot ? ["valid through", `slot ${num(e.maxSlot)}`] : null,
+    e.phase === "reveal" ? ["commit", commit] : ["reveal", reveal],
+  ])}</div>`;
+}
+
 function itemCard(it) {
   const kind = it.kind;
   const hashLink =
-    kind === "bundle" ? link(`#/bundle/${it.bundleHash}`, `<span class="hash">${esc(short(it.bundleHash))}</span>`, "bundle-link")
-    : kind === "transaction" ? txLink(it.bundleHash)
-    : `<span class="hash">${esc(short(it.bundleHash))}</span>`;
-  return `<li class="item ${esc(kind)} ${esc(it.status)}" data-test="item" data-kind="${esc(kind)}">
-    <div class="item-head"><span class="idx">#${num(it.index)}</span> ${badge(kind, "info")} ${hashLink} ${badge(it.status)}</div>
+    kind === "transaction" ? txLink(it.bundleHash)
+    : kind === "devchange" ? `<span class="hash">${esc(short(it.bundleHash))}</span>`
+    : link(`#/bundle/${it.bundleHash}`, `<span class="hash">${esc(short(it.bundleHash))}</span>`, "bundle-link");
+  const phase = phaseOf(it);
+  return `<li class="item ${esc(kind)} ${esc(it.status)}" data-test="item" data-kind="${esc(kind)}"${phase ? ` data-phase="${esc(phase)}"` : ""}>
+    <div class="item-head"><span class="idx">#${num(it.index)}</span> ${badge(kindLabel(it), kind === "transaction" || kind === "bundle" ? "info" : kind)} ${hashLink} ${badge(it.status)}</div>
+    ${kind === "deposit" ? depositBox(it.deposit, it.txHash) : ""}
+    ${kind === "encrypted" ? encryptedBox(it.encrypted) : ""}
     ${it.legs.length ? `<div class="legs">${it.legs.map((l, i) => legCard(l, i, it.status)).join("")}</div>` : ""}
     ${it.change ? `<div class="small mono">${esc(it.change)}</div>` : ""}
     ${abortBox(it.abort)}${messageLines(it.messages)}</li>`;
@@ -183,9 +233,17 @@ async function slotPage(n) {
       <ol class="items" data-test="invalidated">${rolledBack.map(itemCard).join("")}</ol>` : ""}`;
 }
 
+// the explorer's own view of a deposit or encrypted item: its slot row (xseq_slotItems)
+async function slotDoc(b, h) {
+  if (!b.slot) return null;
+  const items = (await rpc("xseq_slotItems", [b.slot])) || [];
+  return items.find((it) => it.bundleHash === h && (it.kind !== "encrypted" || phaseOf(it) === "commit")) || null;
+}
+
 async function bundlePage(h) {
   const b = await rpc("xseq_getBundle", [h]);
   if (!b) return notFound(`Bundle ${h}`);
+  if (b.kind === "deposit" || b.kind === "encrypted") return kindPage(h, b, await slotDoc(b, h));
   state.chainIds = [...new Set(b.legs.map((l) => l.chainId))].sort();
   const r = b.receipt;
   return `<h1>${b.kind === "bundle" ? "Bundle" : "Item"} <span class="sub hash">${esc(short(h, 10))}</span></h1>
@@ -200,6 +258,34 @@ async function bundlePage(h) {
     ${abortBox(b.abort)}
     ${b.messages && b.messages.length ? `<h2>Cross-rollup messages</h2>${messageLines(b.messages)}` : ""}
     ${r ? `<h2>Order receipt</h2><div class="card">${kv([
+      ["slot · index", `${num(r.slot)} · ${num(r.index)}`],
+      ["order chain", `<span class="hash">${esc(r.orderChain || r.chain || "")}</span>`],
+      ["signature", `<span class="hash">${esc(short(r.signature || "", 16))}</span>`],
+    ])}</div>` : ""}`;
+}
+
+async function kindPage(h, b, doc) {
+  const r = b.receipt;
+  const sealed = b.kind === "encrypted" && b.status === "sealed";
+  const title = b.kind === "deposit" ? "L1 deposit" : sealed ? "Encrypted item (sealed)" : "Encrypted item (revealed)";
+  const legs = sealed ? [] : b.legs;
+  if (legs.length) state.chainIds = [...new Set(legs.map((l) => l.chainId))].sort();
+  const place = b.kind === "encrypted" ? "commit slot" : "slot";
+  return `<h1>${title} <span class="sub hash">${esc(short(h, 10))}</span></h1>
+    <div class="card" data-test="item-page" data-kind="${esc(b.kind)}">${kv([
+      ["hash", `<span class="hash">${esc(h)}</span>`],
+      ["kind", badge(b.kind === "deposit" ? "L1 deposit" : sealed ? "encrypted (sealed)" : "encrypted (revealed)", b.kind)],
+      ["status", badge(b.status)],
+      [place, b.slot ? slotLink(b.slot) : "–"],
+      ["index", b.index != null ? num(b.index) : "–"],
+      b.executedSlot ? ["executed in", `${slotLink(b.executedSlot, "reveal-slot-link")} · #${num(b.executedIndex)}`] : null,
+    ])}</div>
+    ${b.kind === "deposit" ? `<h2>From the L1</h2><div class="card">${depositBox((doc && doc.deposit) || b.deposit, b.txHash)}</div>` : ""}
+    ${b.kind === "encrypted" && doc ? `<h2>Ciphertext</h2><div class="card">${encryptedBox(doc.encrypted)}</div>` : ""}
+    ${legs.length ? `<h2>Legs <span class="sub">decrypted at the reveal</span></h2><div class="legs">${legs.map((l, i) => legCard(l, i, b.status)).join("")}</div>` : ""}
+    ${sealed ? "" : abortBox(b.abort)}
+    ${b.messages && b.messages.length ? `<h2>Cross-rollup messages</h2>${messageLines(b.messages)}` : ""}
+    ${r ? `<h2>Order receipt${b.kind === "encrypted" ? ` <span class="sub">over the ciphertext, at the commit</span>` : ""}</h2><div class="card">${kv([
       ["slot · index", `${num(r.slot)} · ${num(r.index)}`],
       ["order chain", `<span class="hash">${esc(r.orderChain || r.chain || "")}</span>`],
       ["signature", `<span class="hash">${esc(short(r.signature || "", 16))}</span>`],
@@ -224,7 +310,8 @@ async function txPage(h) {
       t.included ? ["value", eth(tx.value)] : null,
       t.included ? ["gas used", fmtInt(rc.gasUsed)] : null,
       t.included ? ["nonce", fmtInt(tx.nonce)] : null,
-      item ? ["ordered as", `${badge(item.kind, "info")} ${item.kind === "bundle" ? link(`#/bundle/${item.hash}`, `<span class="hash">${esc(short(item.hash))}</span>`, "bundle-link") : ""} ${badge(item.status)} ${item.slot ? slotLink(item.slot) : ""}`] : null,
+      t.deposit ? ["applies", `${link(`#/bundle/${t.deposit.itemHash}`, "L1 deposit", "deposit-link")} <span class="small">from L1 tx</span> <span class="hash">${esc(short(t.deposit.l1TxHash))}</span> <span class="small">log ${esc(t.deposit.logIndex)} (system transaction of the mailbox)</span>`] : null,
+      item ? ["ordered as", `${badge(item.kind, "info")} ${item.kind !== "transaction" ? link(`#/bundle/${item.hash}`, `<span class="hash">${esc(short(item.hash))}</span>`, "bundle-link") : ""} ${badge(item.status)} ${item.slot ? slotLink(item.slot) : ""}`] : null,
       t.delivers ? ["delivers", link(`#/message/${t.delivers}`, `message ${esc(short(t.delivers))}`, "message-link") + ` <span class="small">(system transaction of the mailbox)</span>`] : null,
       t.messagesSent.length ? ["sends", t.messagesSent.map((m) => link(`#/message/${m}`, `message ${esc(short(m))}`, "message-link")).join("<br>")] : null,
       t.included && tx.input && tx.input !== "0x" ? ["input", `<span class="hash">${esc(short(tx.input, 24))}</span> <span class="small">${(tx.input.length - 2) / 2} bytes</span>`] : null,
@@ -284,7 +371,7 @@ async function addressPage(cid, a) {
 
 async function searchPage(text) {
   const found = await rpc("xseq_search", [text]);
-  if (!found) return `<h1>Nothing found</h1><p class="empty">“${esc(text)}” is not a slot, transaction, bundle, message or address known here.</p>`;
+  if (!found) return `<h1>Nothing found</h1><p class="empty">“${esc(text)}” is not a slot, transaction, bundle, message, address or deposit's L1 transaction known here.</p>`;
   const to = {
     slot: () => `#/slot/${num(found.number)}`,
     bundle: () => `#/bundle/${found.hash}`,

@@ -11,7 +11,11 @@ read-only ``xseq_*`` methods its pages need beyond ``xseq_getSlot`` / ``xseq_get
                                                 delivered
     xseq_addressActivity {chainId, address, count?}  balance, nonce, recent transactions
     xseq_search        text                     what a slot number, tx/bundle/block hash,
-                                                message id or address names
+                                                message id, address or a deposit's L1
+                                                tx hash names
+
+Deposits and encrypted items (commit, reveal) get their kind's fields from
+rpc/explorer_kinds.py.
 
 The pages themselves are plain HTML/CSS/JS in ``xseqd/explorer/`` (package data, no build
 step, no CDN); they follow new slots over the rollup WebSocket (``newHeads``).
@@ -29,12 +33,14 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from xseqd.chains.records import TxRecord
-from xseqd.core.items import Item
+from xseqd.core.deposits import origin_tx
+from xseqd.core.items import Item, ItemKind
 from xseqd.errors import InvalidParams
 from xseqd.rpc import format as fmt
 from xseqd.rpc import params as p
 from xseqd.rpc.context import RollupCall, Services
 from xseqd.rpc.envelope import Registry
+from xseqd.rpc.explorer_kinds import deposit_of_tx, deposits_by_l1_tx, kind_json
 from xseqd.rpc.xseq import Ctx, item_json
 
 STATIC = Path(__file__).resolve().parent.parent / "explorer"
@@ -131,6 +137,8 @@ def slot_summary(
         "rollups": rollups,
         "items": len(items),
         "bundles": sum(1 for i in items if i.bundle),
+        "deposits": sum(1 for i in items if i.kind is ItemKind.DEPOSIT),
+        "encrypted": sum(1 for i in items if i.kind is ItemKind.ENCRYPTED),
         "aborted": sum(1 for i in items if i.status == "aborted"),
         "messages": sum(
             len(i.outcome.deliveries) for i in items if i.status == "included" and i.outcome
@@ -197,7 +205,7 @@ def slot_items(c: Ctx, params: list[Any]) -> Any:
         return None
     out = []
     for item in (*(slot.items if slot is not None else ()), *rolled_back):
-        doc = item_json(item)
+        doc = kind_json(c.services, item, item_json(item))
         _leg_statuses(c, doc)
         if item.change is not None:
             doc["change"] = str(item.change)
@@ -229,7 +237,7 @@ def _messages_of(services: Services, tx_hash: bytes) -> tuple[list[str], str | N
     for mid, (item, d) in services.sequencer.book.messages.items():
         if d.tx_hash == tx_hash:
             delivered = fmt.h(mid)
-        elif item.legs[d.leg].tx_hash == tx_hash:
+        elif origin_tx(item, d.leg) == tx_hash:
             sent.append(fmt.h(mid))
     return sent, delivered
 
@@ -241,6 +249,8 @@ def get_transaction(c: Ctx, params: list[Any]) -> Any:
     services = c.services
     record = _find_tx(services, tx_hash)
     item: Item | None = services.sequencer.book.find(tx_hash)
+    if item is not None and not any(g.tx_hash == tx_hash for g in item.legs):
+        item = None  # an item hash (a bundle's, a ciphertext's) names no transaction
     if record is None and item is None:
         return None
     out: dict[str, Any] = {"hash": fmt.h(tx_hash), "included": record is not None}
@@ -259,6 +269,11 @@ def get_transaction(c: Ctx, params: list[Any]) -> Any:
             "index": None if item.index is None else fmt.q(item.index),
             "legs": len(item.legs),
         }
+    if record is not None:
+        slot = _slot(services, record.block_number)  # one block per rollup per slot
+        applies = deposit_of_tx(slot.items if slot is not None else (), tx_hash)
+        if applies is not None:
+            out["deposit"] = applies  # the system call that applied this L1 deposit
     sent, delivered = _messages_of(services, tx_hash)
     out["messagesSent"] = sent
     out["delivers"] = delivered
@@ -342,6 +357,15 @@ def search(c: Ctx, params: list[Any]) -> dict[str, Any] | None:
         return {"kind": "message", "id": text.lower()}
     if _find_tx(c.services, value) is not None or seq.book.find(value) is not None:
         return {"kind": "transaction", "hash": text.lower()}
+    deposits = deposits_by_l1_tx(c.services, value)
+    if deposits:  # an L1 transaction that made deposits: the first one (by log index)
+        return {
+            "kind": "bundle",
+            "hash": fmt.h(deposits[0].item_hash),
+            "itemKind": "deposit",
+            "l1TxHash": text.lower(),
+            "deposits": [fmt.h(i.item_hash) for i in deposits],
+        }
     for rollup in seq.rollups.values():
         record = rollup.block_by_hash(value)
         if record is not None:
