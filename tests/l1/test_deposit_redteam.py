@@ -9,6 +9,8 @@ rollup's system call (which would stop every later deposit).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,3 +162,111 @@ def test_a_deposit_too_big_for_the_rollup_is_refused_on_l1_and_blocks_nothing(l1
         deposit(chain, p, DEPOSITOR, 901, alice.address, ETH)
         wait_for(lambda: mailbox(a).functions.inboxCount(900).call() == 2, "both deposits")
         assert a.eth.get_balance(alice.address) == 2 * ETH
+
+
+def test_a_flood_of_big_deposits_in_one_l1_block_does_not_stop_settlement(l1: Anvil) -> None:
+    """Attack: fill one L1 block with the largest deposits the Portal takes. They all land
+    in one slot; if that slot's batch is too big for one L1 transaction, the poster retries
+    it forever and nothing is settled (no withdrawal is ever claimable) again."""
+    chain = l1_web3(l1.url)
+    alice = fresh("alice-flood")
+    with bridged_devnet(l1.url) as node:
+        a, p = rollup(node, 901), portal(chain, node)
+        poster = node.node.poster
+        assert poster is not None
+        limit = p.functions.MAX_DEPOSIT_DATA().call()
+        call = p.functions.depositETH(901, alice.address, b"\0" * limit)._encode_transaction_data()
+        chain.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        nonce = chain.eth.get_transaction_count(DEPOSITOR.address)
+        count = 40
+        for i in range(count):
+            tx = {
+                "to": p.address,
+                "data": call,
+                "value": 1,
+                "nonce": nonce + i,
+                "chainId": 900,
+                "gas": 700_000,
+                "maxFeePerGas": 50 * 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
+            chain.eth.send_raw_transaction(DEPOSITOR.sign_transaction(tx).raw_transaction)
+        chain.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        chain.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        assert p.functions.depositCount().call() == count
+        wait_for(lambda: mailbox(a).functions.inboxCount(900).call() == count, "the deposits")
+        head = node.node.sequencer.head_slot
+        wait_for(lambda: poster.safe_slot >= head, f"slots up to {head} posted", timeout=20)
+        # and settlement carries on: a later withdrawal is claimable
+        deposit(chain, p, DEPOSITOR, 901, alice.address, ETH)
+        wait_for(lambda: a.eth.get_balance(alice.address) >= ETH, "alice's ETH")
+        tx_hash = withdraw(a, alice, alice.address, ETH // 2)
+        finalize(chain, node, seq(node).get_withdrawal_proof(tx_hash)["slot"])
+        assert seq(node).get_withdrawal_proof(tx_hash)["claimable"] is True
+
+
+BURNER = bytes.fromhex("5b5a620186a01060005700")  # burn until 100k gas left
+NEEDS_900K = bytes.fromhex("5a620dbba011600a57005b600080fd")  # reverts with < 900k gas
+
+
+def _deploy(w3: Any, runtime: bytes) -> str:
+    size = len(runtime).to_bytes(1, "big").hex()
+    init = bytes.fromhex(f"60{size}600c60003960{size}6000f3") + runtime
+    tx = {
+        "data": init,
+        "nonce": w3.eth.get_transaction_count(DEPOSITOR.address),
+        "gas": 200_000,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 1,
+        "chainId": w3.eth.chain_id,
+    }
+    sent = w3.eth.send_raw_transaction(DEPOSITOR.sign_transaction(tx).raw_transaction)
+    address = w3.eth.wait_for_transaction_receipt(sent).contractAddress
+    assert w3.eth.get_code(address) == runtime
+    return str(address)
+
+
+def test_a_deposit_gets_its_full_call_gas_even_after_a_block_full_of_deposits(
+    l1: Anvil, tmp_path: Path
+) -> None:
+    """Attack: fill one L1 block with deposits whose calls burn their 1,000,000 gas, then
+    a victim's deposit whose call needs that gas. If the victim lands in the rollup block
+    the others nearly filled, its call gets what the block has left, reverts, and its value
+    goes to the depositor instead: the outcome would depend on where it landed. Every
+    deposit's call must get DEPOSIT_GAS. (Rollup 901 with a 4M gas limit, so that four
+    deposits fill a block and the test stays fast.)"""
+    rollups = tmp_path / "rollups"
+    rollups.mkdir()
+    (rollups / "901.toml").write_text('name = "alpha"\nchain_id = 901\ngas_limit = 4000000\n')
+    (rollups / "902.toml").write_text('name = "beta"\nchain_id = 902\ngas_limit = 30000000\n')
+    chain = l1_web3(l1.url)
+    with bridged_devnet(l1.url, rollups_dir=rollups) as node:
+        a, p = rollup(node, 901), portal(chain, node)
+        burner, victim = _deploy(a, BURNER), _deploy(a, NEEDS_900K)
+        burn = p.functions.depositETH(901, burner, b"\x01")._encode_transaction_data()
+        need = p.functions.depositETH(901, victim, b"\x01")._encode_transaction_data()
+        calls = [burn] * 4 + [need] * 4
+        chain.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        nonce = chain.eth.get_transaction_count(DEPOSITOR.address)
+        for i, data in enumerate(calls):
+            tx = {
+                "to": p.address,
+                "data": data,
+                "value": 0,
+                "nonce": nonce + i,
+                "chainId": 900,
+                "gas": 200_000,
+                "maxFeePerGas": 50 * 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
+            chain.eth.send_raw_transaction(DEPOSITOR.sign_transaction(tx).raw_transaction)
+        chain.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        chain.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        assert p.functions.depositCount().call() == len(calls)
+        box = mailbox(a)
+        wait_for(lambda: box.functions.inboxCount(900).call() == len(calls), "the deposits")
+        events = box.events.DepositReceived().get_logs(from_block=0, to_block="latest")
+        to_victim = [e for e in events if e.args.target == victim]
+        assert len(to_victim) == 4
+        assert [e.args.success for e in to_victim] == [True] * 4
+        assert all(e.args.success for e in events)

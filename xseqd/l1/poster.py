@@ -35,6 +35,9 @@ from xseqd.sequencer.sequencer import Sequencer
 log = logging.getLogger("xseqd.l1")
 
 BATCH_MAX = 32
+# batch data per post: an L1 request of more than ~1 MB of calldata is refused by anvil
+# (2 MB JSON body), and a batch refused for its size would be retried forever
+BATCH_MAX_BYTES = 256 * 1024
 MAX_BACKLOG = 5_000  # unposted slots; past this, new submissions are refused (-32005)
 
 
@@ -303,6 +306,11 @@ class Poster:
         commitments = [posted_commitment(p, st) for p, st in zip(posted, states)]
         self._inject_fault(slots, posted, states, commitments)
         data = encode_batch(posted, states)
+        while len(slots) > 1 and len(data) > BATCH_MAX_BYTES:  # fewer slots, same start
+            keep = max(1, len(slots) // 2)
+            slots, posted, states = slots[:keep], posted[:keep], states[:keep]
+            commitments = commitments[:keep]
+            data = encode_batch(posted, states)
         calldata = post_calldata(slots[0].number, slots[0].epoch, commitments, data)
         self._posting_through = slots[-1].number
         try:
