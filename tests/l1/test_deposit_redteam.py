@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from web3 import Web3
 
 from tests.l1.bridge import (
     DEPOSITOR,
@@ -270,3 +271,53 @@ def test_a_deposit_gets_its_full_call_gas_even_after_a_block_full_of_deposits(
         assert len(to_victim) == 4
         assert [e.args.success for e in to_victim] == [True] * 4
         assert all(e.args.success for e in events)
+
+
+SEQUENCER_KEY = "0x" + bytes(Web3.keccak(text="red-team sequencer key")).hex()
+
+
+def _settlement_of_a_fresh_l1() -> str:
+    """The Settlement address xseqd deploys on a fresh L1 with ``SEQUENCER_KEY``: anyone who
+    knows the sequencer's address (every post comes from it) can compute it."""
+    from tests.l1.test_settlement import free_port
+
+    other = Anvil(free_port(), 900)
+    other.start()
+    try:
+        with bridged_devnet(other.url, sequencer_key=SEQUENCER_KEY) as node:
+            return str(seq(node).info()["l1"]["settlement"])
+    finally:
+        other.stop()
+
+
+def test_a_fake_opened_event_naming_the_settlement_does_not_become_the_portal(l1: Anvil) -> None:
+    """Attack, on a shared L1 (``--l1-rpc``): the Settlement's address is predictable (the
+    sequencer's key and nonce), so anyone can emit ``Opened(settlement, ...)`` from their own
+    contract before xseqd starts. xseqd (and ``xseqd verify``) took the first such event as
+    the Portal: it would advertise the attacker's contract to depositors and follow its
+    ``Deposited`` events. Only a Portal the sequencer deployed counts."""
+    settlement = _settlement_of_a_fresh_l1()
+    chain = l1_web3(l1.url)
+    mallory = fresh("mallory-portal")
+    topic = bytes(chain.keccak(text="Opened(address,uint256[])"))
+    runtime = bytes.fromhex("73" + mallory.address[2:] + "600052602060" + "00f3")
+    prefix = (
+        b"\x7f"
+        + bytes.fromhex(settlement[2:]).rjust(32, b"\0")
+        + b"\x7f"
+        + topic
+        + bytes.fromhex("60006000a2")
+    )
+    offset = len(prefix) + 12
+    init = prefix + bytes.fromhex(
+        f"60{len(runtime):02x}60{offset:02x}60003960{len(runtime):02x}6000f3"
+    )
+    fake = send_l1(chain, DEPOSITOR, "", init + runtime)
+    assert fake.status == 1 and len(fake.logs) == 1
+    with bridged_devnet(l1.url, sequencer_key=SEQUENCER_KEY) as node:
+        info = seq(node).info()["l1"]
+        assert info["settlement"] == settlement
+        assert info["portal"] != fake.contractAddress
+        a, p = rollup(node, 901), portal(chain, node)
+        deposit(chain, p, DEPOSITOR, 901, mallory.address, ETH)
+        wait_for(lambda: a.eth.get_balance(mallory.address) == ETH, "the deposit")
