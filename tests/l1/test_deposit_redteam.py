@@ -321,3 +321,44 @@ def test_a_fake_opened_event_naming_the_settlement_does_not_become_the_portal(l1
         a, p = rollup(node, 901), portal(chain, node)
         deposit(chain, p, DEPOSITOR, 901, mallory.address, ETH)
         wait_for(lambda: a.eth.get_balance(mallory.address) == ETH, "the deposit")
+
+
+def test_a_token_the_l1_cannot_pay_is_not_burned_toward_the_l1(l1: Anvil) -> None:
+    """Unlucky user: ``TokenBridge.sendERC20(myToken, to, amount, 900)`` with a token of
+    their own. The Portal pays only the reference token (``UnknownToken``), so the burned
+    tokens could never be claimed: the bridge must refuse it on the rollup."""
+    with bridged_devnet(l1.url) as node:
+        a = rollup(node, 901)
+        mine = artifact("MyXToken")
+        built = (
+            a.eth.contract(abi=mine["abi"], bytecode=mine["bytecode"])
+            .constructor(1000 * ETH)
+            .build_transaction(
+                {
+                    "from": DEPOSITOR.address,
+                    "nonce": a.eth.get_transaction_count(DEPOSITOR.address),
+                    "gas": 2_000_000,
+                    "maxFeePerGas": 10**10,
+                    "maxPriorityFeePerGas": 1,
+                    "chainId": 901,
+                }
+            )
+        )
+        sent = a.eth.send_raw_transaction(DEPOSITOR.sign_transaction(built).raw_transaction)
+        token = a.eth.wait_for_transaction_receipt(sent).contractAddress
+        tok = a.eth.contract(address=token, abi=mine["abi"])
+        bridge = a.eth.contract(address=TOKEN_BRIDGE, abi=BRIDGE_ABI)
+        tx = bridge.functions.sendERC20(token, DEPOSITOR.address, 10 * ETH, 900).build_transaction(
+            {
+                "from": DEPOSITOR.address,
+                "nonce": a.eth.get_transaction_count(DEPOSITOR.address),
+                "gas": 300_000,
+                "maxFeePerGas": 10**10,
+                "maxPriorityFeePerGas": 1,
+                "chainId": 901,
+            }
+        )
+        sent = a.eth.send_raw_transaction(DEPOSITOR.sign_transaction(tx).raw_transaction)
+        assert a.eth.wait_for_transaction_receipt(sent).status == 0
+        assert tok.functions.balanceOf(DEPOSITOR.address).call() == 1000 * ETH
+        assert mailbox(a).functions.outboxCount(900).call() == 0
