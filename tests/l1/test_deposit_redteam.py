@@ -362,3 +362,37 @@ def test_a_token_the_l1_cannot_pay_is_not_burned_toward_the_l1(l1: Anvil) -> Non
         assert a.eth.wait_for_transaction_receipt(sent).status == 0
         assert tok.functions.balanceOf(DEPOSITOR.address).call() == 1000 * ETH
         assert mailbox(a).functions.outboxCount(900).call() == 0
+
+
+def test_a_withdrawal_cannot_be_claimed_with_another_rollups_or_another_slots_proof(
+    l1: Anvil,
+) -> None:
+    """Attacks that hold: a 901 withdrawal claimed with 902's leaf and state, with its own
+    proof but another finalized slot's number, or relabelled as 902's; then the honest
+    claim pays once and a second claim is refused."""
+    chain = l1_web3(l1.url)
+    ann = fresh("ann-proofs")
+    with bridged_devnet(l1.url) as node:
+        a, b, p = rollup(node, 901), rollup(node, 902), portal(chain, node)
+        deposit(chain, p, DEPOSITOR, 901, ann.address, ETH)
+        deposit(chain, p, DEPOSITOR, 902, ann.address, ETH)
+        wait_for(lambda: b.eth.get_balance(ann.address) == ETH, "ann's ETH on 902")
+        wait_for(lambda: a.eth.get_balance(ann.address) == ETH, "ann's ETH on 901")
+        on_a = withdraw(a, ann, ann.address, ETH // 2)
+        on_b = withdraw(b, ann, ann.address, ETH // 4)
+        last = max(seq(node).get_withdrawal_proof(t)["slot"] for t in (on_a, on_b))
+        finalize(chain, node, last)
+        ea = seq(node).get_withdrawal_proof(on_a)["withdrawals"][0]
+        eb = seq(node).get_withdrawal_proof(on_b)["withdrawals"][0]
+        assert ea["proof"]["slot"] != eb["proof"]["slot"]
+        other_rollup = {**ea, "proof": eb["proof"]}
+        assert "BadProof(rollup)" in claim_error(chain, p, ann, other_rollup)
+        other_slot = {**ea, "proof": {**ea["proof"], "slot": eb["proof"]["slot"]}}
+        assert "BadProof(commitment)" in claim_error(chain, p, ann, other_slot)
+        relabelled = {**ea, "withdrawal": {**ea["withdrawal"], "source": 902}, "proof": eb["proof"]}
+        assert "BadProof" in claim_error(chain, p, ann, relabelled)
+        before = chain.eth.get_balance(ann.address)
+        assert send_l1(chain, DEPOSITOR, p.address, _finalize_data(ea)).status == 1
+        assert chain.eth.get_balance(ann.address) == before + ETH // 2
+        # a second claim of the same withdrawal: refused
+        assert "AlreadyFinalized" in claim_error(chain, p, ann, ea)
