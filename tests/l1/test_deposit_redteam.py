@@ -396,3 +396,34 @@ def test_a_withdrawal_cannot_be_claimed_with_another_rollups_or_another_slots_pr
         assert chain.eth.get_balance(ann.address) == before + ETH // 2
         # a second claim of the same withdrawal: refused
         assert "AlreadyFinalized" in claim_error(chain, p, ann, ea)
+
+
+def test_a_deposit_the_l1_reverted_away_is_rolled_back_on_the_rollup(l1: Anvil) -> None:
+    """Attack: ``evm_snapshot`` on the devnet's L1, deposit 3 ETH, wait until it is applied
+    and its slot posted, ``evm_revert``. The deposit and the post vanish from the L1; the
+    rollup kept the 3 ETH and the poster re-posted the slot with it (it finalized: no
+    challenger runs by default), an unbacked 3 ETH. xseqd must roll the slot back."""
+    chain = l1_web3(l1.url)
+    alice = fresh("alice-reorg")
+    with bridged_devnet(l1.url) as node:
+        a, p = rollup(node, 901), portal(chain, node)
+        poster = node.node.poster
+        assert poster is not None
+        snapshot = chain.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        deposit(chain, p, DEPOSITOR, 901, alice.address, 3 * ETH)
+        wait_for(lambda: a.eth.get_balance(alice.address) == 3 * ETH, "the deposit")
+        head = node.node.sequencer.head_slot
+        wait_for(lambda: poster.safe_slot >= head, "its slot posted")
+        reverted = chain.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        assert reverted["result"] is True
+        assert p.functions.depositCount().call() == 0
+        wait_for(lambda: mailbox(a).functions.inboxCount(900).call() == 0, "the rollback")
+        assert a.eth.get_balance(alice.address) == 0
+        # deposits after it apply normally, once, and settle
+        deposit(chain, p, DEPOSITOR, 901, alice.address, ETH)
+        wait_for(lambda: a.eth.get_balance(alice.address) == ETH, "the new deposit")
+        tx_hash = withdraw(a, alice, alice.address, ETH // 2)
+        finalize(chain, node, seq(node).get_withdrawal_proof(tx_hash)["slot"])
+        entry = seq(node).get_withdrawal_proof(tx_hash)["withdrawals"][0]
+        assert claim_error(chain, p, DEPOSITOR, entry) == ""
+        assert mailbox(a).functions.inboxCount(900).call() == 1

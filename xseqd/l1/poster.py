@@ -18,6 +18,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from xseqd.abi import calldata
 from xseqd.chains.predeploys import L1_CHAIN_ID
 from xseqd.core.commitment import (
     PostedSlot,
@@ -25,6 +26,8 @@ from xseqd.core.commitment import (
     encode_batch,
     posted_commitment,
 )
+from xseqd.core.deposits import Deposit
+from xseqd.core.items import ItemKind
 from xseqd.core.transition import Slot, committed_states
 from xseqd.errors import XseqError
 from xseqd.l1.client import L1Client
@@ -203,8 +206,10 @@ class Poster:
                 log.warning("L1 posting failed (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-                try:
-                    self.next_slot = await asyncio.to_thread(self.read_next_slot)
+                try:  # a post that landed moves on; a lower nextSlot is check_invalidation's
+                    self.next_slot = max(
+                        self.next_slot, await asyncio.to_thread(self.read_next_slot)
+                    )
                 except Exception:
                     pass
 
@@ -263,8 +268,17 @@ class Poster:
         valid slot; production carries on from there (shared fate)."""
         onchain = await asyncio.to_thread(self.read_next_slot)
         if onchain < self.next_slot and not await asyncio.to_thread(self._invalidated, onchain):
-            # the L1 lost posts (restarted without its state): post them again
-            log.warning("L1 expects slot %d again; re-posting from there", onchain)
+            # the L1 lost posts (restarted without its state, or an evm_revert): post them
+            # again, unless they hold deposits the L1 lost too (then roll back to before)
+            if await asyncio.to_thread(self._lost_deposit, onchain):
+                log.warning(
+                    "L1 lost posts from slot %d and deposits they applied: rolling back to %d",
+                    onchain,
+                    onchain - 1,
+                )
+                self.sequencer.dev.rewind_to(onchain - 1, invalidated=True)
+            else:
+                log.warning("L1 expects slot %d again; re-posting from there", onchain)
             self.next_slot = onchain
             self.batches = [b for b in self.batches if b.last_slot < onchain]
         elif onchain < self.next_slot:
@@ -278,6 +292,23 @@ class Poster:
             self.next_slot = onchain
             self.batches = [b for b in self.batches if b.last_slot < onchain]
             self.invalidations += 1
+
+    def _lost_deposit(self, first: int) -> bool:
+        """Whether a sealed slot from ``first`` on applied a deposit the Portal no longer has
+        (``Portal.depositIds(index)`` is not its id): the L1 went back before it."""
+        if self.portal is None:
+            return False
+        for s in self.sequencer.slots:
+            if s.number < first:
+                continue
+            for item in s.items:
+                if item.kind is not ItemKind.DEPOSIT:
+                    continue
+                d = Deposit.decode(item.payload)
+                known = self.client.eth_call(self.portal, calldata("Portal", "depositIds", d.index))
+                if known != d.message_id:
+                    return True
+        return False
 
     def _ensure_bonded(self) -> None:
         """A successful challenge took the bond: put it back before posting again (the
