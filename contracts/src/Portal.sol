@@ -49,6 +49,9 @@ contract Portal {
     address public constant TOKEN_BRIDGE = 0x4200000000000000000000000000000000000024;
     address public constant REFERENCE_TOKEN = 0x4200000000000000000000000000000000000025;
     uint256 public constant TOKEN_PER_HOLDER = 1_000_000 ether;
+    /// Largest deposit calldata: what the rollup's system call (at most 10M gas) and the
+    /// slot's batch on L1 can always carry. A bigger one would stop every later deposit.
+    uint256 public constant MAX_DEPOSIT_DATA = 32 * 1024;
 
     struct Withdrawal {
         uint256 source;
@@ -111,6 +114,9 @@ contract Portal {
     error BadProof(string why);
     error CallFailed(bytes data);
     error UnknownToken(address token);
+    error DataTooLarge(uint256 size, uint256 max);
+    error NotTheBridge();
+    error ForbiddenTarget(address target);
 
     /// @param holders who gets TOKEN_PER_HOLDER of the L1 reference token (the dev accounts)
     /// @param window_ the inclusion window in L1 blocks (see the contract notice), > 0
@@ -131,6 +137,9 @@ contract Portal {
         payable
         returns (bytes32)
     {
+        // only depositERC20 speaks for the rollups' TokenBridge (an impersonated L1 account
+        // at that address would otherwise mint XRT on the rollups)
+        if (msg.sender == TOKEN_BRIDGE) revert NotTheBridge();
         return _deposit(chainId, msg.sender, target, msg.value, data);
     }
 
@@ -153,6 +162,7 @@ contract Portal {
         bytes memory data
     ) internal returns (bytes32 id) {
         if (!isRollup[chainId]) revert UnknownRollup(chainId);
+        if (data.length > MAX_DEPOSIT_DATA) revert DataTooLarge(data.length, MAX_DEPOSIT_DATA);
         uint256 nonce = nonces[chainId]++;
         uint256 index = depositCount++;
         id = keccak256(abi.encode(L1, chainId, nonce, sender, target, value, data));
@@ -195,6 +205,11 @@ contract Portal {
             _payToken(w.data);
             emit WithdrawalFinalized(id, w.source, w.target, 0);
             return;
+        }
+        // the Portal holds everyone's XRT and is the token's spender: a withdrawal must not
+        // make it call its token (transfer/approve) or itself
+        if (w.target == address(token) || w.target == address(this)) {
+            revert ForbiddenTarget(w.target);
         }
         (bool ok, bytes memory ret) = w.target.call{value: w.value}(w.data);
         if (!ok) revert CallFailed(ret);

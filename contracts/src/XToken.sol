@@ -122,11 +122,18 @@ contract TokenBridge {
 
     error OnlyMailbox();
     error NotBridge();
+    error NotPayableOnL1(address token);
+
+    /// The L1 (chain 900) pays only the reference token (Portal.sol): any other token sent
+    /// there would be burned here and never be claimable.
+    uint256 public constant L1 = 900;
+    address public constant REFERENCE_TOKEN = 0x4200000000000000000000000000000000000025;
 
     function sendERC20(address token, address to, uint256 amount, uint256 destination)
         external
         returns (bytes32)
     {
+        if (destination == L1 && token != REFERENCE_TOKEN) revert NotPayableOnL1(token);
         XToken(token).crosschainBurn(msg.sender, amount);
         emit SentERC20(token, msg.sender, to, amount, destination);
         return MAILBOX.send(

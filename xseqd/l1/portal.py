@@ -58,8 +58,24 @@ def deploy_portal(
 
 
 def find_portal(client: L1Client, settlement: str) -> str | None:
-    """The Portal ``settlement``'s sequencer deployed (the first ``Opened`` naming it)."""
-    logs = client.call(
+    """The Portal ``settlement``'s sequencer deployed: the first ``Opened`` naming it that
+    was emitted by a contract the sequencer created in that transaction. Anyone can emit an
+    ``Opened`` naming a (predictable) Settlement address from their own contract; such a
+    log is not the Portal."""
+    (sequencer,) = decode(
+        ["address"], client.eth_call(settlement, calldata("Settlement", "sequencer"))
+    )
+    for entry in _opened_logs(client, settlement):
+        receipt = client.call("eth_getTransactionReceipt", entry["transactionHash"])
+        created = (receipt or {}).get("contractAddress") or ""
+        sender = (receipt or {}).get("from") or ""
+        if created.lower() == entry["address"].lower() and sender.lower() == sequencer.lower():
+            return str(to_checksum_address(entry["address"]))
+    return None
+
+
+def _opened_logs(client: L1Client, settlement: str) -> list[dict[str, Any]]:
+    logs: list[dict[str, Any]] = client.call(
         "eth_getLogs",
         {
             "fromBlock": "0x0",
@@ -67,7 +83,7 @@ def find_portal(client: L1Client, settlement: str) -> str | None:
             "topics": [OPENED, "0x" + bytes.fromhex(settlement[2:]).rjust(32, b"\0").hex()],
         },
     )
-    return str(to_checksum_address(logs[0]["address"])) if logs else None
+    return logs
 
 
 def portal_for(

@@ -20,6 +20,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from xseqd.abi import calldata
 from xseqd.chains.predeploys import L1_CHAIN_ID
 from xseqd.core.commitment import (
     PostedSlot,
@@ -27,6 +28,8 @@ from xseqd.core.commitment import (
     encode_batch,
     posted_commitment,
 )
+from xseqd.core.deposits import Deposit
+from xseqd.core.items import ItemKind
 from xseqd.core.transition import Slot, committed_states
 from xseqd.errors import XseqError
 from xseqd.l1.client import L1Client
@@ -37,6 +40,9 @@ from xseqd.sequencer.sequencer import Sequencer
 log = logging.getLogger("xseqd.l1")
 
 BATCH_MAX = 32
+# batch data per post: an L1 request of more than ~1 MB of calldata is refused by anvil
+# (2 MB JSON body), and a batch refused for its size would be retried forever
+BATCH_MAX_BYTES = 256 * 1024
 MAX_BACKLOG = 5_000  # unposted slots; past this, new submissions are refused (-32005)
 
 
@@ -207,8 +213,10 @@ class Poster:
                 log.warning("L1 posting failed (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-                try:
-                    self.next_slot = await asyncio.to_thread(self.read_next_slot)
+                try:  # a post that landed moves on; a lower nextSlot is check_invalidation's
+                    self.next_slot = max(
+                        self.next_slot, await asyncio.to_thread(self.read_next_slot)
+                    )
                 except Exception:
                     pass
 
@@ -267,8 +275,17 @@ class Poster:
         valid slot; production carries on from there (shared fate)."""
         onchain = await asyncio.to_thread(self.read_next_slot)
         if onchain < self.next_slot and not await asyncio.to_thread(self._invalidated, onchain):
-            # the L1 lost posts (restarted without its state): post them again
-            log.warning("L1 expects slot %d again; re-posting from there", onchain)
+            # the L1 lost posts (restarted without its state, or an evm_revert): post them
+            # again, unless they hold deposits the L1 lost too (then roll back to before)
+            if await asyncio.to_thread(self._lost_deposit, onchain):
+                log.warning(
+                    "L1 lost posts from slot %d and deposits they applied: rolling back to %d",
+                    onchain,
+                    onchain - 1,
+                )
+                self.sequencer.dev.rewind_to(onchain - 1, invalidated=True)
+            else:
+                log.warning("L1 expects slot %d again; re-posting from there", onchain)
             self.next_slot = onchain
             self.batches = [b for b in self.batches if b.last_slot < onchain]
         elif onchain < self.next_slot:
@@ -293,6 +310,23 @@ class Poster:
             self.batches = [b for b in self.batches if b.last_slot < onchain]
         self.next_slot = onchain
         self.last_error = None
+
+    def _lost_deposit(self, first: int) -> bool:
+        """Whether a sealed slot from ``first`` on applied a deposit the Portal no longer has
+        (``Portal.depositIds(index)`` is not its id): the L1 went back before it."""
+        if self.portal is None:
+            return False
+        for s in self.sequencer.slots:
+            if s.number < first:
+                continue
+            for item in s.items:
+                if item.kind is not ItemKind.DEPOSIT:
+                    continue
+                d = Deposit.decode(item.payload)
+                known = self.client.eth_call(self.portal, calldata("Portal", "depositIds", d.index))
+                if known != d.message_id:
+                    return True
+        return False
 
     def _ensure_bonded(self) -> None:
         """A successful challenge took the bond: put it back before posting again (the
@@ -321,6 +355,11 @@ class Poster:
         commitments = [posted_commitment(p, st) for p, st in zip(posted, states)]
         self._inject_fault(slots, posted, states, commitments)
         data = encode_batch(posted, states)
+        while len(slots) > 1 and len(data) > BATCH_MAX_BYTES:  # fewer slots, same start
+            keep = max(1, len(slots) // 2)
+            slots, posted, states = slots[:keep], posted[:keep], states[:keep]
+            commitments = commitments[:keep]
+            data = encode_batch(posted, states)
         calldata = post_calldata(slots[0].number, slots[0].epoch, commitments, data)
         self._posting_through = slots[-1].number
         try:

@@ -25,6 +25,21 @@ from xseqd.sequencer.sequencer import Sequencer
 log = logging.getLogger("xseqd.deposits")
 
 INBOX_COUNT = 3  # Mailbox storage: outboxRoot, inboxRoot, outboxCount, inboxCount
+# deposit payload bytes per slot (4 of the Portal's largest, MAX_DEPOSIT_DATA = 32 KiB):
+# a flood of big deposits in one L1 block is spread over several slots, so that every
+# slot's batch stays small enough for one L1 transaction (l1/poster.py BATCH_MAX_BYTES)
+SLOT_DEPOSIT_BYTES = 132 * 1024
+# gas a deposit's system call needs so that its call to the target gets the whole
+# Mailbox.DEPOSIT_GAS (1,000,000): with less, the call would revert and the value go to the
+# depositor only because the block was nearly full. A deposit waits for a block with this
+# much gas left (any empty block takes it).
+DEPOSIT_CALL_GAS = 1_000_000
+DEPOSIT_OVERHEAD_GAS = 250_000
+
+
+def deposit_gas(d: Deposit) -> int:
+    """Gas the open block must have left to apply ``d`` with its full call gas."""
+    return DEPOSIT_CALL_GAS * 64 // 63 + DEPOSIT_OVERHEAD_GAS + 64 * len(d.data)
 
 
 def applied_deposits(seq: Sequencer, chain_id: int) -> int:
@@ -42,11 +57,22 @@ def applied_deposits(seq: Sequencer, chain_id: int) -> int:
 def include_deposits(seq: Sequencer, deposits: list[Deposit]) -> int:
     """Order and apply ``deposits`` (in the given order) in the open slot; returns how
     many were included. Stops at one that does not apply (which an honest Portal never
-    produces), leaving it for the next round."""
+    produces), once the open slot holds ``SLOT_DEPOSIT_BYTES`` of deposits, or at one
+    its rollup's open block has not ``deposit_gas`` left for, leaving the rest for the
+    next round (the node seals after each round)."""
     done = 0
+    used = sum(len(i.payload) for i in seq.book.open_items if i.kind is ItemKind.DEPOSIT)
     for d in deposits:
         if d.nonce != applied_deposits(seq, d.chain_id):
             break
+        size = len(d.encode())
+        if used and used + size > SLOT_DEPOSIT_BYTES:  # the rest go to the next slot
+            break
+        rollup = seq.rollups.get(d.chain_id)
+        ob = rollup.open if rollup is not None and seq.has_open_slot else None
+        if ob is not None and ob.txs and ob.gas_left < deposit_gas(d):  # next slot
+            break
+        used += size
         seq.open_slot()
         item = Item(ItemKind.DEPOSIT, (), d.encode(), "included")
         outcome = transition.apply_item(seq.rollups, item.kind, (), item.payload)
