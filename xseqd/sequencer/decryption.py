@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 
@@ -36,6 +36,8 @@ from xseqd.sequencer.gate import OrderGate
 log = logging.getLogger("xseqd.keypers")
 RETRY = 0.5
 TIMEOUT = 2.0
+HEDGE = 0.25  # ask the other keypers too when the t fastest have not answered by then
+T = TypeVar("T")
 
 
 class Decryptor:
@@ -59,6 +61,7 @@ class Decryptor:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
+        self._latency: dict[str, float] = {}  # url -> smoothed answer time (s)
 
     def kick(self) -> None:
         self._wake.set()
@@ -158,19 +161,73 @@ class Decryptor:
                 "%d sealed item(s) wait: %d keyper(s) up, %d needed", commits, self.answered, need
             )
 
-    async def _up(self) -> int:
-        """How many keypers answer ``keyper_status``."""
-        body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_status", "params": []}
+    def _ranked(self) -> list[str]:
+        """The keypers, fastest known first (a failed one counts as TIMEOUT)."""
+        return sorted(self.urls, key=lambda url: self._latency.get(url, 0.0))
 
-        async def one(url: str) -> bool:
+    def _timed(self, url: str, started: float, ok: bool) -> None:
+        took = asyncio.get_running_loop().time() - started if ok else TIMEOUT
+        self._latency[url] = 0.5 * self._latency.get(url, took) + 0.5 * took
+
+    async def _first(
+        self, ask: Callable[[str], Awaitable[T | None]], enough: Callable[[list[T]], bool]
+    ) -> list[T]:
+        """Ask the t fastest keypers; ask the next one for each that fails, and all the
+        rest after ``HEDGE`` seconds, until ``enough`` answers are good or none is left.
+        Bounded by TIMEOUT overall (the gate may be closed meanwhile)."""
+        keyset = self.desk.keyset
+        assert keyset is not None
+        loop = asyncio.get_running_loop()
+        queue, good = self._ranked(), list[T]()
+        running: dict[asyncio.Future[T | None], str] = {}
+
+        def launch(count: int) -> None:
+            for url in queue[:count]:
+                running[asyncio.ensure_future(ask(url))] = url
+            del queue[:count]
+
+        launch(keyset.threshold)
+        deadline, hedge = loop.time() + TIMEOUT, loop.time() + HEDGE
+        try:
+            while running and not enough(good):
+                now = loop.time()
+                if now >= deadline:
+                    break
+                wake = hedge if queue and now < hedge else deadline
+                done, _ = await asyncio.wait(
+                    running, timeout=wake - now, return_when=asyncio.FIRST_COMPLETED
+                )
+                if queue and loop.time() >= hedge:
+                    launch(len(queue))
+                for future in done:
+                    del running[future]
+                    result = None if future.exception() else future.result()
+                    if result is None:
+                        launch(1)
+                    else:
+                        good.append(result)
+        finally:
+            for future in running:
+                future.cancel()
+        return good
+
+    async def _up(self) -> int:
+        """How many keypers answer ``keyper_status`` (at least t, or all of them)."""
+        body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_status", "params": []}
+        keyset = self.desk.keyset
+        assert keyset is not None
+
+        async def one(url: str) -> bool | None:
             assert self._http is not None
+            started = asyncio.get_running_loop().time()
             try:
                 reply = (await self._http.post(url, json=body, timeout=TIMEOUT / 4)).json()
             except Exception:
-                return False
-            return isinstance(reply.get("result"), dict)
+                self._timed(url, started, False)
+                return None
+            return True if isinstance(reply.get("result"), dict) else None
 
-        return sum(await asyncio.gather(*(one(url) for url in self.urls)))
+        return len(await self._first(one, lambda good: len(good) >= keyset.threshold))
 
     async def _collect(
         self, seal: Seal, after: Seal, commits: list[Item]
@@ -197,26 +254,21 @@ class Decryptor:
         context = release_context(domain, seal.slot, seal.order_root, after.slot,
                                   after.order_root)  # fmt: skip
         c1s = [Envelope.decode(split_payload(c.payload)[0]).c1 for c in commits]
-        good: list[list[Share]] = []
-        asks = [asyncio.ensure_future(self._ask(url, request)) for url in self.urls]
-        try:  # the first t keypers whose shares verify are enough
-            for next_reply in asyncio.as_completed(asks):
-                reply = await next_reply
-                if reply is None or len(reply) != len(commits):
-                    continue
-                try:
-                    parsed = [Share.from_json(s) for s in reply]
-                except Exception:
-                    continue
-                if all(
-                    threshold.verify_share(keyset, c1, context, s) for c1, s in zip(c1s, parsed)
-                ):
-                    good.append(parsed)
-                    if len(good) == keyset.threshold:
-                        break
-        finally:
-            for ask in asks:
-                ask.cancel()
+
+        async def one(url: str) -> list[Share] | None:
+            reply = await self._ask(url, request)
+            if reply is None or len(reply) != len(commits):
+                return None
+            try:
+                parsed = [Share.from_json(s) for s in reply]
+            except Exception:
+                return None
+            if all(threshold.verify_share(keyset, c1, context, s) for c1, s in zip(c1s, parsed)):
+                return parsed
+            return None
+
+        # the first t keypers whose shares verify are enough
+        good = await self._first(one, lambda good: len(good) >= keyset.threshold)
         self.answered = len(good)
         if len(good) < keyset.threshold:
             return None
@@ -226,10 +278,13 @@ class Decryptor:
     async def _ask(self, url: str, request: dict[str, Any]) -> list[dict[str, Any]] | None:
         assert self._http is not None
         body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [request]}
+        started = asyncio.get_running_loop().time()
         try:
             reply = (await self._http.post(url, json=body)).json()
         except Exception:
+            self._timed(url, started, False)
             return None
+        self._timed(url, started, "result" in reply)
         if "error" in reply:
             log.warning("keyper %s refused: %s", url, reply["error"].get("message"))
             return None
