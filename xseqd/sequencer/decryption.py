@@ -32,6 +32,7 @@ from xseqd.core.items import Item
 from xseqd.core.threshold import Share
 from xseqd.sequencer.encrypted import EncryptedDesk, Seal
 from xseqd.sequencer.gate import OrderGate
+from xseqd.sequencer.keyperwatch import KeyperWatch
 
 log = logging.getLogger("xseqd.keypers")
 RETRY = 0.5
@@ -62,6 +63,8 @@ class Decryptor:
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
         self._latency: dict[str, float] = {}  # url -> smoothed answer time (s)
+        self._watch = KeyperWatch()
+        self._trusted = False  # the last round got t shares for every slot it asked for
 
     def kick(self) -> None:
         self._wake.set()
@@ -79,6 +82,7 @@ class Decryptor:
             self._task = None
         if self._http is not None:
             await self._http.aclose()
+        await self._watch.stop()
 
     def status(self) -> dict[str, Any]:
         keyset = self.desk.keyset
@@ -113,7 +117,12 @@ class Decryptor:
             return False
         keyset = self.desk.keyset
         assert keyset is not None
-        up = await self._up()
+        self._watch.follow(self.urls)
+        connected = sum(self._watch.connected(url) for url in self.urls)
+        if self._trusted and connected >= keyset.threshold:
+            up = connected  # no status round trip: see sequencer/keyperwatch.py
+        else:
+            up = await self._up()
         if up < keyset.threshold:
             self.answered = up
             self._waiting(len(pending), keyset.threshold)
@@ -130,6 +139,7 @@ class Decryptor:
             got = await asyncio.gather(
                 *(self._collect(seals[slot], after, commits) for slot, commits in groups.items())
             )
+            self._trusted = all(g is not None for g in got)
             if self.fault == "withhold" and all(g is not None for g in got):
                 self.withhold()  # DEV ONLY: trade on what it read, then reveal a slot late
                 self.desk.seq.seal_slot()
@@ -162,8 +172,11 @@ class Decryptor:
             )
 
     def _ranked(self) -> list[str]:
-        """The keypers, fastest known first (a failed one counts as TIMEOUT)."""
-        return sorted(self.urls, key=lambda url: self._latency.get(url, 0.0))
+        """The keypers, connected and fastest known first (a failure counts as TIMEOUT)."""
+        return sorted(
+            self.urls,
+            key=lambda url: (not self._watch.connected(url), self._latency.get(url, 0.0)),
+        )
 
     def _timed(self, url: str, started: float, ok: bool) -> None:
         took = asyncio.get_running_loop().time() - started if ok else TIMEOUT
