@@ -1,16 +1,18 @@
 """The decryption loop: after each seal, ask the keypers for the shares of every sealed,
 unrevealed ciphertext, and reveal them in their sealed order at the top of the next slot.
 
-One round: check (``keyper_status``) that at least t keypers are up — if not, the commits
-wait (``status`` says so) and plain items flow; the loop retries every ``RETRY`` seconds.
-Otherwise close the order gate (sequencer/gate.py: writes wait), seal the open slot if it
-holds anything but reveals, so that M = the latest sealed slot and M+1 is empty, and send
-every keyper, per commit slot N, the seal of N, the ciphertexts to open and the seal of M
-(the binding). With t shares whose proofs verify, each commit is revealed, in order, at
-the top of M+1; then the gate reopens. A commit whose shares did not come (a keyper died
-mid-request) can never be revealed at M+1 (keypers never rebind): it is voided there.
-It runs on the node's event loop; only the HTTP calls wait, and the gate is held for at
-most one keyper timeout.
+One round: check that at least t keypers are up (their watch connections,
+sequencer/keyperwatch.py, while the last round succeeded; else ``keyper_status``) — if
+not, the commits wait (``status`` says so) and plain items flow; the loop retries every
+``RETRY`` seconds. Otherwise close the order gate (sequencer/gate.py: writes wait), seal
+the open slot if it holds anything but reveals, so that M = the latest sealed slot and
+M+1 is empty, and send the keypers, per commit slot N, the seal of N, the ciphertexts to
+open and the seal of M (the binding): the t fastest known first, the next one for each
+that fails, all of them after ``HEDGE`` seconds (``_first``). With t shares whose proofs
+verify, each commit is revealed, in order, at the top of M+1; then the gate reopens. A
+commit whose shares did not come (a keyper died mid-request) can never be revealed at
+M+1 (keypers never rebind): it is voided there. It runs on the node's event loop; only
+the HTTP calls wait, and the gate is held for at most one keyper timeout.
 
 ``fault="withhold"`` (DEV ONLY, tests): once the shares are in, the sequencer orders a
 transaction of its own and seals, then reveals one slot late — the withholding that
