@@ -13,7 +13,7 @@ the top of M+1). Anything else is refused: no seal, a seal by another key, an en
 is not in the sealed order — so nothing is released before the order is final.
 
 A keyper **never rebinds**: the binding (M, root of M) it released each ciphertext under is
-kept in ``<share file>.bindings.json`` (written and fsynced before it answers); a later
+kept in ``<share file>.bindings.json`` (appended and fsynced before it answers); a later
 request for the same ciphertext with another binding is refused, the same binding gets
 its share again (a restarted sequencer keeps working). ``--release-delay S`` (tests only)
 answers releases S seconds late, as a keyper that dies mid-request.
@@ -26,6 +26,8 @@ what that means for trust.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -58,13 +60,17 @@ def _hex(value: Any, what: str) -> bytes:
 
 
 class Bindings:
-    """The (M, root of M) each ciphertext was released under, kept in a JSON file."""
+    """The (M, root of M) each ciphertext was released under, kept in a file of JSON lines
+    (each one object ``{id: [M, root]}``), appended and fsynced once per release. A torn
+    line (a crash while writing, so before the answer went out) is skipped."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.known: dict[str, list[Any]] = {}
         if path is not None and path.exists():
-            self.known = json.loads(path.read_text())
+            for line in path.read_text().splitlines():
+                with contextlib.suppress(ValueError):
+                    self.known.update(json.loads(line) if line.strip() else {})
 
     def check(self, item_id: bytes, after: int, root: bytes) -> bool:
         """Whether ``item_id`` may be released bound to (after, root)."""
@@ -75,21 +81,28 @@ class Bindings:
         fresh = [i for i in ids if "0x" + i.hex() not in self.known]
         if not fresh:
             return
-        for item_id in fresh:
-            self.known["0x" + item_id.hex()] = [after, "0x" + root.hex()]
+        line = {"0x" + item_id.hex(): [after, "0x" + root.hex()] for item_id in fresh}
+        self.known.update(line)
         if self.path is None:
             return
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            json.dump(self.known, f)
+        created = not self.path.exists()
+        with open(self.path, "a") as f:
+            f.write("\n" + json.dumps(line) + "\n")  # after a torn line, on a line of its own
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if created:
+            fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+@functools.lru_cache(maxsize=64)
+def _seal_signer(domain: ReceiptDomain, slot: int, root: bytes, signature: bytes) -> str:
+    """seal_signer, remembered: a release names seal N and seal M, often the same slot's,
+    and the next round names that M again."""
+    return seal_signer(domain, slot, root, signature)
 
 
 def _checked_seal(domain: ReceiptDomain, sequencer: str, slot: int, seal: dict[str, Any]) -> bytes:
@@ -97,7 +110,7 @@ def _checked_seal(domain: ReceiptDomain, sequencer: str, slot: int, seal: dict[s
     root = _hex(seal.get("orderRoot"), "orderRoot")
     signature = _hex(seal.get("signature"), "signature")
     try:
-        signer = seal_signer(domain, slot, root, signature)
+        signer = _seal_signer(domain, slot, root, signature)
     except Exception:
         raise Refused(
             f"no valid seal: slot {slot}'s order is not sealed by the sequencer"

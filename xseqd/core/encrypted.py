@@ -38,6 +38,7 @@ sequencer posts (bad or missing shares, another keyset), which the verifier name
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from eth_abi import decode, encode
@@ -245,8 +246,11 @@ class Opened:
     opening: Opening | None = None
 
 
+@functools.lru_cache(maxsize=256)
 def open_payload(payload: bytes, slot: int) -> Opened:
-    """Open an ENCRYPTED item's payload in ``slot`` (see module docstring)."""
+    """Open an ENCRYPTED item's payload in ``slot`` (see module docstring). A pure function
+    of its arguments, remembered: the sequencer opens a reveal to build it and again to
+    apply it, so its shares are not verified twice (an OpeningFault is never cached)."""
     env_bytes, opening_bytes = split_payload(payload)
     if not opening_bytes:
         return Opened(None, "sealed: runs when its slot's decryption shares are released",

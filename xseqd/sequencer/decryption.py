@@ -1,16 +1,18 @@
 """The decryption loop: after each seal, ask the keypers for the shares of every sealed,
 unrevealed ciphertext, and reveal them in their sealed order at the top of the next slot.
 
-One round: check (``keyper_status``) that at least t keypers are up — if not, the commits
-wait (``status`` says so) and plain items flow; the loop retries every ``RETRY`` seconds.
-Otherwise close the order gate (sequencer/gate.py: writes wait), seal the open slot if it
-holds anything but reveals, so that M = the latest sealed slot and M+1 is empty, and send
-every keyper, per commit slot N, the seal of N, the ciphertexts to open and the seal of M
-(the binding). With t shares whose proofs verify, each commit is revealed, in order, at
-the top of M+1; then the gate reopens. A commit whose shares did not come (a keyper died
-mid-request) can never be revealed at M+1 (keypers never rebind): it is voided there.
-It runs on the node's event loop; only the HTTP calls wait, and the gate is held for at
-most one keyper timeout.
+One round: check that at least t keypers are up (their watch connections,
+sequencer/keyperwatch.py, while the last round succeeded; else ``keyper_status``) — if
+not, the commits wait (``status`` says so) and plain items flow; the loop retries every
+``RETRY`` seconds. Otherwise close the order gate (sequencer/gate.py: writes wait), seal
+the open slot if it holds anything but reveals, so that M = the latest sealed slot and
+M+1 is empty, and send the keypers, per commit slot N, the seal of N, the ciphertexts to
+open and the seal of M (the binding): the t fastest known first, the next one for each
+that fails, all of them after ``HEDGE`` seconds (``_first``). With t shares whose proofs
+verify, each commit is revealed, in order, at the top of M+1; then the gate reopens. A
+commit whose shares did not come (a keyper died mid-request) can never be revealed at
+M+1 (keypers never rebind): it is voided there. It runs on the node's event loop; only
+the HTTP calls wait, and the gate is held for at most one keyper timeout.
 
 ``fault="withhold"`` (DEV ONLY, tests): once the shares are in, the sequencer orders a
 transaction of its own and seals, then reveals one slot late — the withholding that
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 
@@ -32,10 +34,13 @@ from xseqd.core.items import Item
 from xseqd.core.threshold import Share
 from xseqd.sequencer.encrypted import EncryptedDesk, Seal
 from xseqd.sequencer.gate import OrderGate
+from xseqd.sequencer.keyperwatch import KeyperWatch
 
 log = logging.getLogger("xseqd.keypers")
 RETRY = 0.5
 TIMEOUT = 2.0
+HEDGE = 0.25  # ask the other keypers too when the t fastest have not answered by then
+T = TypeVar("T")
 
 
 class Decryptor:
@@ -59,6 +64,9 @@ class Decryptor:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
+        self._latency: dict[str, float] = {}  # url -> smoothed answer time (s)
+        self._watch = KeyperWatch()
+        self._trusted = False  # the last round got t shares for every slot it asked for
 
     def kick(self) -> None:
         self._wake.set()
@@ -76,6 +84,7 @@ class Decryptor:
             self._task = None
         if self._http is not None:
             await self._http.aclose()
+        await self._watch.stop()
 
     def status(self) -> dict[str, Any]:
         keyset = self.desk.keyset
@@ -110,7 +119,12 @@ class Decryptor:
             return False
         keyset = self.desk.keyset
         assert keyset is not None
-        up = await self._up()
+        self._watch.follow(self.urls)
+        connected = sum(self._watch.connected(url) for url in self.urls)
+        if self._trusted and connected >= keyset.threshold:
+            up = connected  # no status round trip: see sequencer/keyperwatch.py
+        else:
+            up = await self._up()
         if up < keyset.threshold:
             self.answered = up
             self._waiting(len(pending), keyset.threshold)
@@ -127,6 +141,7 @@ class Decryptor:
             got = await asyncio.gather(
                 *(self._collect(seals[slot], after, commits) for slot, commits in groups.items())
             )
+            self._trusted = all(g is not None for g in got)
             if self.fault == "withhold" and all(g is not None for g in got):
                 self.withhold()  # DEV ONLY: trade on what it read, then reveal a slot late
                 self.desk.seq.seal_slot()
@@ -158,19 +173,76 @@ class Decryptor:
                 "%d sealed item(s) wait: %d keyper(s) up, %d needed", commits, self.answered, need
             )
 
-    async def _up(self) -> int:
-        """How many keypers answer ``keyper_status``."""
-        body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_status", "params": []}
+    def _ranked(self) -> list[str]:
+        """The keypers, connected and fastest known first (a failure counts as TIMEOUT)."""
+        return sorted(
+            self.urls,
+            key=lambda url: (not self._watch.connected(url), self._latency.get(url, 0.0)),
+        )
 
-        async def one(url: str) -> bool:
+    def _timed(self, url: str, started: float, ok: bool) -> None:
+        took = asyncio.get_running_loop().time() - started if ok else TIMEOUT
+        self._latency[url] = 0.5 * self._latency.get(url, took) + 0.5 * took
+
+    async def _first(
+        self, ask: Callable[[str], Awaitable[T | None]], enough: Callable[[list[T]], bool]
+    ) -> list[T]:
+        """Ask the t fastest keypers; ask the next one for each that fails, and all the
+        rest after ``HEDGE`` seconds, until ``enough`` answers are good or none is left.
+        Bounded by TIMEOUT overall (the gate may be closed meanwhile)."""
+        keyset = self.desk.keyset
+        assert keyset is not None
+        loop = asyncio.get_running_loop()
+        queue, good = self._ranked(), list[T]()
+        running: dict[asyncio.Future[T | None], str] = {}
+
+        def launch(count: int) -> None:
+            for url in queue[:count]:
+                running[asyncio.ensure_future(ask(url))] = url
+            del queue[:count]
+
+        launch(keyset.threshold)
+        deadline, hedge = loop.time() + TIMEOUT, loop.time() + HEDGE
+        try:
+            while running and not enough(good):
+                now = loop.time()
+                if now >= deadline:
+                    break
+                wake = hedge if queue and now < hedge else deadline
+                done, _ = await asyncio.wait(
+                    running, timeout=wake - now, return_when=asyncio.FIRST_COMPLETED
+                )
+                if queue and loop.time() >= hedge:
+                    launch(len(queue))
+                for future in done:
+                    del running[future]
+                    result = None if future.exception() else future.result()
+                    if result is None:
+                        launch(1)
+                    else:
+                        good.append(result)
+        finally:
+            for future in running:
+                future.cancel()
+        return good
+
+    async def _up(self) -> int:
+        """How many keypers answer ``keyper_status`` (at least t, or all of them)."""
+        body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_status", "params": []}
+        keyset = self.desk.keyset
+        assert keyset is not None
+
+        async def one(url: str) -> bool | None:
             assert self._http is not None
+            started = asyncio.get_running_loop().time()
             try:
                 reply = (await self._http.post(url, json=body, timeout=TIMEOUT / 4)).json()
             except Exception:
-                return False
-            return isinstance(reply.get("result"), dict)
+                self._timed(url, started, False)
+                return None
+            return True if isinstance(reply.get("result"), dict) else None
 
-        return sum(await asyncio.gather(*(one(url) for url in self.urls)))
+        return len(await self._first(one, lambda good: len(good) >= keyset.threshold))
 
     async def _collect(
         self, seal: Seal, after: Seal, commits: list[Item]
@@ -197,26 +269,21 @@ class Decryptor:
         context = release_context(domain, seal.slot, seal.order_root, after.slot,
                                   after.order_root)  # fmt: skip
         c1s = [Envelope.decode(split_payload(c.payload)[0]).c1 for c in commits]
-        good: list[list[Share]] = []
-        asks = [asyncio.ensure_future(self._ask(url, request)) for url in self.urls]
-        try:  # the first t keypers whose shares verify are enough
-            for next_reply in asyncio.as_completed(asks):
-                reply = await next_reply
-                if reply is None or len(reply) != len(commits):
-                    continue
-                try:
-                    parsed = [Share.from_json(s) for s in reply]
-                except Exception:
-                    continue
-                if all(
-                    threshold.verify_share(keyset, c1, context, s) for c1, s in zip(c1s, parsed)
-                ):
-                    good.append(parsed)
-                    if len(good) == keyset.threshold:
-                        break
-        finally:
-            for ask in asks:
-                ask.cancel()
+
+        async def one(url: str) -> list[Share] | None:
+            reply = await self._ask(url, request)
+            if reply is None or len(reply) != len(commits):
+                return None
+            try:
+                parsed = [Share.from_json(s) for s in reply]
+            except Exception:
+                return None
+            if all(threshold.verify_share(keyset, c1, context, s) for c1, s in zip(c1s, parsed)):
+                return parsed
+            return None
+
+        # the first t keypers whose shares verify are enough
+        good = await self._first(one, lambda good: len(good) >= keyset.threshold)
         self.answered = len(good)
         if len(good) < keyset.threshold:
             return None
@@ -226,10 +293,13 @@ class Decryptor:
     async def _ask(self, url: str, request: dict[str, Any]) -> list[dict[str, Any]] | None:
         assert self._http is not None
         body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [request]}
+        started = asyncio.get_running_loop().time()
         try:
             reply = (await self._http.post(url, json=body)).json()
         except Exception:
+            self._timed(url, started, False)
             return None
+        self._timed(url, started, "result" in reply)
         if "error" in reply:
             log.warning("keyper %s refused: %s", url, reply["error"].get("message"))
             return None

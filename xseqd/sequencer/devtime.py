@@ -118,4 +118,6 @@ class DevControls:
         seq.book.begin_epoch(seq.book.epoch + 1)
         seq.journal.rewound(slot, seq.book.epoch)
         seq.truncate(slot)
+        for on_rewind in seq.listeners.on_rewind:
+            on_rewind(slot)
         self._snapshots = {k: v for k, v in self._snapshots.items() if v.slot <= slot}

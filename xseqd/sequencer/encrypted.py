@@ -70,6 +70,18 @@ class EncryptedDesk:
 
     def __init__(self, seq: Sequencer, key: bytes, keyset: Keyset | None) -> None:
         self.seq, self._key, self.keyset = seq, key, keyset
+        seq.listeners.on_rewind.append(self.rewound)
+
+    def rewound(self, head: int) -> None:
+        """After a rewind to ``head`` (evm_revert, an L1 invalidation): a commit still in
+        a kept slot whose reveal or void was dropped is sealed and pending again."""
+        book = self.seq.book
+        for slot in self.seq.slots:
+            for item in slot.items:
+                now = book.items.get(item.item_hash)
+                if is_commit(item) and (now is None or now.slot is None or now.slot > head):
+                    item.status = "sealed"
+                    book.items[item.item_hash] = item
 
     def submit(self, envelope: bytes, max_slot: int | None = None) -> Item:
         """Order a ciphertext's commit in the open slot (raises on a bad envelope)."""

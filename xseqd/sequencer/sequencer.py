@@ -56,6 +56,7 @@ class Listeners:
     on_block: list[Callable[[int, BlockRecord], None]] = field(default_factory=list)
     on_pending: list[Callable[[int, bytes], None]] = field(default_factory=list)
     on_slot: list[Callable[[Slot], None]] = field(default_factory=list)  # after its blocks
+    on_rewind: list[Callable[[int], None]] = field(default_factory=list)  # head again: slot
 
 
 class Sequencer:

@@ -17,6 +17,7 @@ from xseqd.sequencer.pending import PendingPool
 
 class ListenersView(Protocol):
     on_pending: list[Callable[[int, bytes], None]]
+    on_rewind: list[Callable[[int], None]]
 
 
 class SequencerView(Protocol):
