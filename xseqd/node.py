@@ -25,6 +25,7 @@ import uvicorn
 from eth_utils import to_checksum_address
 
 from xseqd.accounts import DevKeyring
+from xseqd.chains.backing import genesis_backing
 from xseqd.chains.genesis import genesis_commitment, genesis_description, load_rollups
 from xseqd.chains.limits import CallLimits
 from xseqd.chains.rollup import Rollup
@@ -351,8 +352,15 @@ class Node:
         # L1 XRT for the dev accounts (the first 100: a 100k-account devnet stays quick)
         holders = [str(to_checksum_address(a)) for a, _ in zip(self.services.accounts, range(100))]
         if self.replication is None or self.replication.is_leader:
+            backing = genesis_backing([r.spec for r in self.rollups])  # funds the Portal
             portal = await asyncio.to_thread(
-                portal_for, client, self.poster.key, address, holders, self.settings.deposit_window
+                portal_for,
+                client,
+                self.poster.key,
+                address,
+                holders,
+                self.settings.deposit_window,
+                backing,
             )
         else:  # a follower never deploys: the leader's Portal
             portal = await self._leaders_portal(client, address)

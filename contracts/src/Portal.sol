@@ -44,6 +44,13 @@ interface ISettlementView {
 /// the hash chain from the root before the withdrawal (`prevRoot`) through it and the
 /// withdrawals after it in the same slot (`later`) to the committed root. The target is
 /// then called with the value and data, once.
+///
+/// Genesis backing: the rollups start with ETH and XRT in their dev accounts (public keys),
+/// which anyone can withdraw to the L1. The deployer funds the Portal with the rollups'
+/// whole genesis ETH (msg.value, `genesisEth`) and the Portal mints their genesis XRT to
+/// itself (`genesisXrt`) when it creates the L1 token, so every rollup ETH/XRT is redeemable
+/// and a withdrawal of genesis value never pays out of a depositor's locked value:
+/// Portal balance == genesisEth + deposited - claimed.
 contract Portal {
     uint256 public constant L1 = 900;
     address public constant TOKEN_BRIDGE = 0x4200000000000000000000000000000000000024;
@@ -84,6 +91,9 @@ contract Portal {
 
     ISettlementView public immutable settlement;
     uint256 public immutable inclusionWindow;
+    /// the rollups' genesis supply this Portal was funded with (see the contract notice)
+    uint256 public immutable genesisEth;
+    uint256 public immutable genesisXrt;
     L1ReferenceToken public immutable token;
     uint256 public depositCount;
     mapping(uint256 => uint256) public nonces;
@@ -120,12 +130,18 @@ contract Portal {
 
     /// @param holders who gets TOKEN_PER_HOLDER of the L1 reference token (the dev accounts)
     /// @param window_ the inclusion window in L1 blocks (see the contract notice), > 0
-    constructor(address settlement_, address[] memory holders, uint256 window_) {
+    /// @param genesisXrt_ the rollups' genesis XRT supply, minted to the Portal; msg.value
+    /// is their genesis ETH supply (the genesis backing, see the contract notice)
+    constructor(address settlement_, address[] memory holders, uint256 window_, uint256 genesisXrt_)
+        payable
+    {
         settlement = ISettlementView(settlement_);
         if (msg.sender != settlement.sequencer()) revert NotSequencer();
         require(window_ > 0, "portal: inclusion window");
         inclusionWindow = window_;
-        token = new L1ReferenceToken(holders, TOKEN_PER_HOLDER);
+        genesisEth = msg.value;
+        genesisXrt = genesisXrt_;
+        token = new L1ReferenceToken(holders, TOKEN_PER_HOLDER, genesisXrt_);
         uint256[] memory ids = settlement.rollups();
         for (uint256 i = 0; i < ids.length; i++) isRollup[ids[i]] = true;
         emit Opened(settlement_, ids);
@@ -236,10 +252,12 @@ contract Portal {
 }
 
 /// @notice The L1 side of the reference token XRT: plain ERC-20, created by the Portal,
-/// which locks it for deposits and pays it out for withdrawals.
+/// which locks it for deposits and pays it out for withdrawals; `backing` (the rollups'
+/// genesis XRT) is minted to the Portal.
 contract L1ReferenceToken is XToken {
-    constructor(address[] memory holders, uint256 each) {
+    constructor(address[] memory holders, uint256 each, uint256 backing) {
         for (uint256 i = 0; i < holders.length; i++) _mint(holders[i], each);
+        if (backing > 0) _mint(msg.sender, backing);
     }
 
     function name() external pure override returns (string memory) {

@@ -1,10 +1,15 @@
 """Property: value is conserved across the L1 and every rollup, over random deposits
 (some with a reverting call), bridging between rollups and withdrawals, on a real anvil.
 
-    Portal balance              == deposited - claimed                       (L1)
-    sum over rollups of the ETH the Mailboxes paid out of their reserves
-                                == deposited - withdrawn                     (rollups)
-    so: locked in the Portal    == minted on the rollups + withdrawals not yet claimed
+The Portal is deployed holding the rollups' genesis supply G (every genesis balance but
+the Mailbox reserves, summed over the rollups: chains/backing.py), so:
+
+    Portal balance              == G + deposited - claimed                   (L1)
+    ETH on the rollups outside the Mailbox reserves, i.e. G + what the Mailboxes
+    paid out of their reserves, net
+                                == G + deposited - withdrawn                 (rollups)
+    so: locked in the Portal    == on the rollups + withdrawals not yet claimed
+    Portal XRT                  == genesis XRT == the rollups' XRT supply (no XRT moves)
 
 and, once every withdrawal is finalized and claimed, each L1 recipient holds exactly what
 was withdrawn to it, a second claim pays nothing, and `xseqd verify` says OK. Three
@@ -41,9 +46,13 @@ from tests.l1.bridge import (
     withdraw,
 )
 from tests.l1.test_settlement import free_port
-from xseqd.chains.predeploys import MAILBOX_RESERVE
+from xseqd.abi import artifact
+from xseqd.chains.backing import genesis_backing
+from xseqd.chains.predeploys import MAILBOX_RESERVE, REFERENCE_TOKEN
 from xseqd.l1.anvil import Anvil
 
+XTOKEN_ABI = artifact("ReferenceXToken")["abi"]
+XRT = "0x" + REFERENCE_TOKEN.hex()
 EXAMPLES = 25 if os.environ.get("XSEQD_LONG") == "1" else 3
 CHAINS = (901, 902)
 UNIT = ETH // 100
@@ -63,9 +72,11 @@ def shared_l1() -> Iterator[Anvil]:
     anvil.stop()
 
 
-def minted(node: Any) -> int:
-    """ETH the rollups' Mailboxes paid out of their reserves, net, summed."""
-    return sum(MAILBOX_RESERVE - rollup(node, c).eth.get_balance(MAILBOX) for c in CHAINS)
+def on_rollups(node: Any, genesis: int) -> int:
+    """ETH on the rollups outside the Mailbox reserves: the genesis supply plus what the
+    Mailboxes paid out of their reserves, net, summed over every rollup."""
+    ids = [r.chain_id for r in node.node.rollups]
+    return genesis + sum(MAILBOX_RESERVE - rollup(node, c).eth.get_balance(MAILBOX) for c in ids)
 
 
 @settings(
@@ -82,6 +93,19 @@ def test_value_is_conserved_between_the_l1_and_the_rollups(
     user, home = fresh(f"user {run}"), fresh(f"home {run}")  # home: the L1 recipient
     with bridged_devnet(shared_l1.url) as node:
         p = portal(chain, node)
+        genesis = genesis_backing([r.spec for r in node.node.rollups])
+        assert genesis.eth > 0 and p.functions.genesisEth().call() == genesis.eth
+        assert chain.eth.get_balance(p.address) == genesis.eth
+        l1_xrt = chain.eth.contract(address=p.functions.token().call(), abi=XTOKEN_ABI)
+        assert l1_xrt.functions.balanceOf(p.address).call() == genesis.xrt > 0
+        xrt_supply = sum(
+            rollup(node, r.chain_id)
+            .eth.contract(address=XRT, abi=XTOKEN_ABI)
+            .functions.totalSupply()
+            .call()
+            for r in node.node.rollups
+        )
+        assert xrt_supply == genesis.xrt
         # the user's own ETH on the rollups comes from L1 (gas included)
         deposit(chain, p, DEPOSITOR, 901, user.address, ETH)
         deposit(chain, p, DEPOSITOR, 902, user.address, ETH)
@@ -122,8 +146,10 @@ def test_value_is_conserved_between_the_l1_and_the_rollups(
                 assert a[c].eth.wait_for_transaction_receipt(sent).status == 1
             else:
                 withdrawals.append((withdraw(a[c], user, home.address, value), value))
-            assert chain.eth.get_balance(p.address) == deposited  # nothing claimed yet
-            assert minted(node) == deposited - sum(v for _, v in withdrawals)
+            # nothing claimed yet
+            assert chain.eth.get_balance(p.address) == genesis.eth + deposited
+            withdrawn = sum(v for _, v in withdrawals)
+            assert on_rollups(node, genesis.eth) == genesis.eth + deposited - withdrawn
         # every withdrawal finalized and claimed: the L1 recipient has exactly that
         for tx, _ in withdrawals:
             proof = seq(node).get_withdrawal_proof(tx)
@@ -133,8 +159,10 @@ def test_value_is_conserved_between_the_l1_and_the_rollups(
             assert claim(chain, p, DEPOSITOR, entry).status == 0  # once
         claimed = sum(v for _, v in withdrawals)
         assert chain.eth.get_balance(home.address) == claimed
-        assert chain.eth.get_balance(p.address) == deposited - claimed
-        assert minted(node) == deposited - claimed
+        assert chain.eth.get_balance(p.address) == genesis.eth + deposited - claimed
+        assert on_rollups(node, genesis.eth) == genesis.eth + deposited - claimed
+        assert chain.eth.get_balance(p.address) == on_rollups(node, genesis.eth)  # all claimed
+        assert l1_xrt.functions.balanceOf(p.address).call() == genesis.xrt
         head, poster = node.node.sequencer.head_slot, node.node.poster
         assert poster is not None  # verify re-executes what is on L1: wait for all of it
         wait_for(lambda: poster.safe_slot >= head, f"slots up to {head} posted")

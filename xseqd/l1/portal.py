@@ -9,6 +9,10 @@ L1 order, to the sequencer (sequencer/deposits.py). What is applied is read back
 rollups' state each time (``Mailbox.inboxCount[900]``), so a restart of xseqd, a rewind
 or an L1 that restarted never applies a deposit twice and never forgets one.
 
+The Portal is deployed holding the rollups' genesis ETH and XRT (chains/backing.py): the
+deployer tops itself up with ``anvil_setBalance`` on the devnet's anvil (another L1 must
+have funded it).
+
 The Portal fixes the deposit inclusion window (``inclusionWindow``, L1 blocks, from
 ``--deposit-window`` when it is deployed): the verifier reads it from here, never from a
 flag. ``DepositWatcher.censor`` (DEV ONLY, ``--fault censor-deposits``) makes the watcher
@@ -28,7 +32,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from xseqd.abi import artifact, calldata, event_topic
+from xseqd.chains.backing import GenesisBacking
 from xseqd.core.deposits import Deposit
+from xseqd.errors import XseqError
 from xseqd.l1.client import L1Client
 
 log = logging.getLogger("xseqd.l1")
@@ -36,6 +42,8 @@ log = logging.getLogger("xseqd.l1")
 OPENED = "0x" + event_topic("Portal", "Opened").hex()
 DEPOSITED = "0x" + event_topic("Portal", "Deposited").hex()
 MAX_LOG_RANGE = 5_000  # L1 blocks per eth_getLogs
+NO_BACKING = GenesisBacking(0, 0)
+DEPLOY_GAS_MONEY = 10**18  # wei the deployer keeps for gas on top of the backing it sends
 
 
 DEFAULT_WINDOW = 10  # L1 blocks (--deposit-window)
@@ -47,14 +55,39 @@ def deploy_portal(
     settlement: str,
     holders: list[str],
     window: int = DEFAULT_WINDOW,
+    backing: GenesisBacking = NO_BACKING,
 ) -> str:
     """Deploy the Portal of ``settlement`` (from its sequencer's key), with its L1 reference
-    token (1,000,000 XRT to each of ``holders``) and deposit inclusion window ``window``
-    (L1 blocks); returns its address."""
+    token (1,000,000 XRT to each of ``holders``), deposit inclusion window ``window`` (L1
+    blocks) and the rollups' genesis supply ``backing`` (ETH sent with the deployment, XRT
+    minted to the Portal); returns its address."""
+    fund_deployer(client, key.address, backing.eth)
     code = bytes.fromhex(artifact("Portal")["bytecode"][2:])
-    args = encode(["address", "address[]", "uint256"], [settlement, holders, window])
-    receipt = client.send(key, None, code + args, gas=6_000_000)
+    args = encode(
+        ["address", "address[]", "uint256", "uint256"], [settlement, holders, window, backing.xrt]
+    )
+    receipt = client.send(key, None, code + args, gas=6_000_000, value=backing.eth)
     return str(to_checksum_address(receipt["contractAddress"]))
+
+
+def fund_deployer(client: L1Client, deployer: str, eth: int) -> None:
+    """Make sure ``deployer`` can send the genesis ETH backing (plus gas): on the devnet's
+    anvil it tops itself up with ``anvil_setBalance``; an L1 that refuses that method (not
+    anvil) must have funded the deployer beforehand, else this raises a clear error."""
+    have = int(client.call("eth_getBalance", deployer, "latest"), 16)
+    if have >= eth + DEPLOY_GAS_MONEY or eth == 0:
+        return
+    need = have + eth + DEPLOY_GAS_MONEY  # keeps what it had for posting
+    if need >= 2**256:
+        raise XseqError(f"the rollups' genesis ETH ({eth} wei) cannot be backed on an L1")
+    try:
+        client.call("anvil_setBalance", deployer, hex(need))
+    except XseqError as exc:
+        raise XseqError(
+            f"the L1 Portal must be funded with the rollups' genesis ETH ({eth} wei) and "
+            f"{deployer} holds {have} wei; the L1 refused anvil_setBalance ({exc}): fund "
+            "that account on the L1 first, or use anvil as the L1"
+        ) from exc
 
 
 def find_portal(client: L1Client, settlement: str) -> str | None:
@@ -92,11 +125,12 @@ def portal_for(
     settlement: str,
     holders: list[str],
     window: int = DEFAULT_WINDOW,
+    backing: GenesisBacking = NO_BACKING,
 ) -> str:
-    """The Portal of ``settlement``: found on L1 (with the window it was deployed with),
-    else deployed now with ``window``."""
+    """The Portal of ``settlement``: found on L1 (with the window and backing it was
+    deployed with), else deployed now with ``window`` and ``backing``."""
     found = find_portal(client, settlement)
-    return found or deploy_portal(client, key, settlement, holders, window)
+    return found or deploy_portal(client, key, settlement, holders, window, backing)
 
 
 def portal_window(client: L1Client, portal: str) -> int:
