@@ -40,6 +40,7 @@ from eth.vm.forks import (
 from eth_abi import encode
 from eth_hash.auto import keccak
 
+from xseqd.accounts import DEV_MNEMONIC, address_of, dev_keys
 from xseqd.chains.predeploys import predeploy_state
 from xseqd.errors import XseqError
 
@@ -285,14 +286,35 @@ def genesis_description(specs: list[RollupSpec], dev_addresses: list[bytes]) -> 
             rollups.append(
                 {"chainId": spec.chain_id, "name": spec.name, "kind": "devnet", "gasLimit": gas}
             )
-    return {"version": 1, "accounts": ["0x" + a.hex() for a in dev_addresses], "rollups": rollups}
+    doc: dict[str, Any] = {"version": 1, "rollups": rollups}
+    if len(dev_addresses) > LISTED_ACCOUNTS and _standard_dev_accounts(dev_addresses):
+        # the standard dev mnemonic's first N: a count, not 100,000 addresses (the
+        # description rides in the Settlement deployment, which an L1 caps in size)
+        doc["devAccountCount"] = len(dev_addresses)
+    else:
+        doc["accounts"] = ["0x" + a.hex() for a in dev_addresses]
+    return doc
+
+
+LISTED_ACCOUNTS = 100  # up to this many dev accounts are listed in a genesis description
+
+
+def _standard_dev_accounts(addresses: list[bytes]) -> bool:
+    """Whether ``addresses`` are exactly the first N accounts of the standard dev mnemonic."""
+    return [bytes(a) for a in addresses] == [
+        address_of(k) for k in dev_keys(len(addresses), DEV_MNEMONIC)
+    ]
 
 
 def specs_from_description(doc: dict[str, Any]) -> list[RollupSpec]:
     """The rollup specs a genesis description names (``GenesisError`` when it needs files)."""
     if doc.get("version") != 1:
         raise GenesisError(f"unknown genesis description version {doc.get('version')!r}")
-    accounts = [bytes.fromhex(str(a)[2:]) for a in doc["accounts"]]
+    if "devAccountCount" in doc:
+        count = int(doc["devAccountCount"])
+        accounts = [address_of(k) for k in dev_keys(count, DEV_MNEMONIC)]
+    else:
+        accounts = [bytes.fromhex(str(a)[2:]) for a in doc["accounts"]]
     specs = []
     for r in doc["rollups"]:
         if r.get("kind") != "devnet":
