@@ -124,17 +124,26 @@ class Decryptor:
                 assert commit.slot is not None
                 groups.setdefault(commit.slot, []).append(commit)
             seals = {slot: self.desk.seal(slot) for slot in groups}
+            # a commit whose maxSlot its reveal at M+1 cannot meet is voided unopened:
+            # keypers refuse its shares, so its content is never released
+            live = {slot: [c for c in commits if not _expired(c, after)]
+                    for slot, commits in groups.items()}  # fmt: skip
             got = await asyncio.gather(
-                *(self._collect(seals[slot], after, commits) for slot, commits in groups.items())
+                *(self._collect(seals[slot], after, commits) for slot, commits in live.items())
             )
             if self.fault == "withhold" and all(g is not None for g in got):
                 self.withhold()  # DEV ONLY: trade on what it read, then reveal a slot late
                 self.desk.seq.seal_slot()
             for (slot, commits), shares in zip(groups.items(), got, strict=True):
-                for j, commit in enumerate(commits):
+                j = -1
+                for commit in commits:
+                    expired = _expired(commit, after)
+                    j += 0 if expired else 1
                     if self.desk.seq.book.items.get(commit.item_hash) is not commit:
                         continue  # revealed meanwhile, or rewound
-                    if shares is not None and (
+                    if expired:
+                        self.desk.void(commit)
+                    elif shares is not None and (
                         self.fault == "withhold" or self.desk.can_reveal_after(after)
                     ):
                         force = self.fault == "withhold"
@@ -175,6 +184,8 @@ class Decryptor:
     async def _collect(
         self, seal: Seal, after: Seal, commits: list[Item]
     ) -> list[tuple[Share, ...]] | None:
+        if not commits:
+            return []
         keyset = self.desk.keyset
         assert keyset is not None and self._http is not None
         domain = self.desk.seq.book.domain
@@ -235,3 +246,9 @@ class Decryptor:
             return None
         result = reply.get("result")
         return result if isinstance(result, list) else None
+
+
+def _expired(commit: Item, after: Seal) -> bool:
+    """Whether ``commit``'s reveal at the top of after+1 would be past its maxSlot."""
+    max_slot = Envelope.decode(split_payload(commit.payload)[0]).max_slot  # as restored
+    return bool(max_slot) and max_slot < after.slot + 1
