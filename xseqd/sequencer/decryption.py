@@ -7,8 +7,10 @@ Otherwise close the order gate (sequencer/gate.py: writes wait), seal the open s
 holds anything but reveals, so that M = the latest sealed slot and M+1 is empty, and send
 every keyper, per commit slot N, the seal of N, the ciphertexts to open and the seal of M
 (the binding). With t shares whose proofs verify, each commit is revealed, in order, at
-the top of M+1; then the gate reopens. A commit whose shares did not come (a keyper died
-mid-request) can never be revealed at M+1 (keypers never rebind): it is voided there.
+the top of M+1; then the gate reopens. A round asks about at most
+``MAX_SLOTS_PER_ROUND`` commit slots (the oldest); the next round takes the rest, in
+order. A commit whose shares did not come (a keyper died mid-request) can never be
+revealed at M+1 (keypers never rebind): it is voided there.
 It runs on the node's event loop; only the HTTP calls wait, and the gate is held for at
 most one keyper timeout.
 
@@ -36,6 +38,9 @@ from xseqd.sequencer.gate import OrderGate
 log = logging.getLogger("xseqd.keypers")
 RETRY = 0.5
 TIMEOUT = 2.0
+# commit slots asked for per round: keypers answer one release at a time, so a backlog of
+# many slots asked at once (after an outage, or a flood) would time out and be voided
+MAX_SLOTS_PER_ROUND = 8
 
 
 class Decryptor:
@@ -116,12 +121,16 @@ class Decryptor:
             self._waiting(len(pending), keyset.threshold)
             return False
         self.gate.close()
+        more = False
         try:
             after = self.desk.bind()
             pending = self.desk.pending()  # with the commits the seal just made pending
             groups: dict[int, list[Item]] = {}
             for commit in pending:
                 assert commit.slot is not None
+                if commit.slot not in groups and len(groups) == MAX_SLOTS_PER_ROUND:
+                    more = True  # the rest wait for the next round (still in commit order)
+                    break
                 groups.setdefault(commit.slot, []).append(commit)
             seals = {slot: self.desk.seal(slot) for slot in groups}
             # a commit whose maxSlot its reveal at M+1 cannot meet is voided unopened:
@@ -158,7 +167,7 @@ class Decryptor:
             self.gate.open()
         self.waiting_since = None
         self.on_reveal()
-        return False
+        return more
 
     def _waiting(self, commits: int, need: int) -> None:
         if self.waiting_since is None:
