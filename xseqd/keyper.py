@@ -158,6 +158,8 @@ def release(
             raise Refused(f"item {index} is encrypted to another keyset")
         if env.domain != domain:
             raise Refused(f"item {index} is bound to another deployment")
+        if env.max_slot and env.max_slot < after_slot + 1:
+            raise Refused(f"item {index} expires at slot {env.max_slot}, before its reveal")
         if not bindings.check(env.id, after_slot, after_root):
             raise Refused(f"item {index} was released already, bound to another slot")
         ids.append(env.id)

@@ -256,6 +256,12 @@ def open_payload(payload: bytes, slot: int) -> Opened:
         return Opened(None, "sealed: runs when its slot's decryption shares are released",
                       "sealed")  # fmt: skip
     if opening_bytes == VOID_OPENING:
+        try:
+            max_slot = Envelope.decode(env_bytes).max_slot
+        except ValueError:
+            max_slot = 0
+        if max_slot and slot > max_slot:  # voided unopened: it could no longer run
+            return Opened(None, f"expired: maxSlot {max_slot} passed", "expired")
         return Opened(None, VOID_REASON, "void")
     opening = Opening.decode(opening_bytes)
     try:

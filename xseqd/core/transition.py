@@ -190,6 +190,9 @@ def decoder(rollups: Rollups) -> Callable[[int, bytes], Any]:
         rollup = rollups.get(chain_id)
         if rollup is None:
             raise TransitionFault("data", f"a leg names unknown chain {chain_id}")
+        named = leg_chain_id(raw)
+        if named is not None and named != chain_id:
+            raise TransitionFault("data", f"a transaction signed for chain {named} on {chain_id}")
         try:
             builder = rollup.vm_class_for(rollup.head.number + 1).get_transaction_builder()
             return builder.decode(raw)

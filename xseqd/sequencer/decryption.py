@@ -13,6 +13,18 @@ verify, each commit is revealed, in order, at the top of M+1; then the gate reop
 commit whose shares did not come (a keyper died mid-request) can never be revealed at
 M+1 (keypers never rebind): it is voided there. It runs on the node's event loop; only
 the HTTP calls wait, and the gate is held for at most one keyper timeout.
+One round: check (``keyper_status``) that at least t keypers are up — if not, the commits
+wait (``status`` says so) and plain items flow; the loop retries every ``RETRY`` seconds.
+Otherwise close the order gate (sequencer/gate.py: writes wait), seal the open slot if it
+holds anything but reveals, so that M = the latest sealed slot and M+1 is empty, and send
+every keyper, per commit slot N, the seal of N, the ciphertexts to open and the seal of M
+(the binding). With t shares whose proofs verify, each commit is revealed, in order, at
+the top of M+1; then the gate reopens. A round asks about at most
+``MAX_SLOTS_PER_ROUND`` commit slots (the oldest); the next round takes the rest, in
+order. A commit whose shares did not come (a keyper died mid-request) can never be
+revealed at M+1 (keypers never rebind): it is voided there.
+It runs on the node's event loop; only the HTTP calls wait, and the gate is held for at
+most one keyper timeout.
 
 ``fault="withhold"`` (DEV ONLY, tests): once the shares are in, the sequencer orders a
 transaction of its own and seals, then reveals one slot late — the withholding that
@@ -41,6 +53,9 @@ RETRY = 0.5
 TIMEOUT = 2.0
 HEDGE = 0.25  # ask the other keypers too when the t fastest have not answered by then
 T = TypeVar("T")
+# commit slots asked for per round: keypers answer one release at a time, so a backlog of
+# many slots asked at once (after an outage, or a flood) would time out and be voided
+MAX_SLOTS_PER_ROUND = 8
 
 
 class Decryptor:
@@ -130,26 +145,39 @@ class Decryptor:
             self._waiting(len(pending), keyset.threshold)
             return False
         self.gate.close()
+        more = False
         try:
             after = self.desk.bind()
             pending = self.desk.pending()  # with the commits the seal just made pending
             groups: dict[int, list[Item]] = {}
             for commit in pending:
                 assert commit.slot is not None
+                if commit.slot not in groups and len(groups) == MAX_SLOTS_PER_ROUND:
+                    more = True  # the rest wait for the next round (still in commit order)
+                    break
                 groups.setdefault(commit.slot, []).append(commit)
             seals = {slot: self.desk.seal(slot) for slot in groups}
+            # a commit whose maxSlot its reveal at M+1 cannot meet is voided unopened:
+            # keypers refuse its shares, so its content is never released
+            live = {slot: [c for c in commits if not _expired(c, after)]
+                    for slot, commits in groups.items()}  # fmt: skip
             got = await asyncio.gather(
-                *(self._collect(seals[slot], after, commits) for slot, commits in groups.items())
+                *(self._collect(seals[slot], after, commits) for slot, commits in live.items())
             )
             self._trusted = all(g is not None for g in got)
             if self.fault == "withhold" and all(g is not None for g in got):
                 self.withhold()  # DEV ONLY: trade on what it read, then reveal a slot late
                 self.desk.seq.seal_slot()
             for (slot, commits), shares in zip(groups.items(), got, strict=True):
-                for j, commit in enumerate(commits):
+                j = -1
+                for commit in commits:
+                    expired = _expired(commit, after)
+                    j += 0 if expired else 1
                     if self.desk.seq.book.items.get(commit.item_hash) is not commit:
                         continue  # revealed meanwhile, or rewound
-                    if shares is not None and (
+                    if expired:
+                        self.desk.void(commit)
+                    elif shares is not None and (
                         self.fault == "withhold" or self.desk.can_reveal_after(after)
                     ):
                         force = self.fault == "withhold"
@@ -164,7 +192,7 @@ class Decryptor:
             self.gate.open()
         self.waiting_since = None
         self.on_reveal()
-        return False
+        return more
 
     def _waiting(self, commits: int, need: int) -> None:
         if self.waiting_since is None:
@@ -247,6 +275,8 @@ class Decryptor:
     async def _collect(
         self, seal: Seal, after: Seal, commits: list[Item]
     ) -> list[tuple[Share, ...]] | None:
+        if not commits:
+            return []
         keyset = self.desk.keyset
         assert keyset is not None and self._http is not None
         domain = self.desk.seq.book.domain
@@ -305,3 +335,9 @@ class Decryptor:
             return None
         result = reply.get("result")
         return result if isinstance(result, list) else None
+
+
+def _expired(commit: Item, after: Seal) -> bool:
+    """Whether ``commit``'s reveal at the top of after+1 would be past its maxSlot."""
+    max_slot = Envelope.decode(split_payload(commit.payload)[0]).max_slot  # as restored
+    return bool(max_slot) and max_slot < after.slot + 1
