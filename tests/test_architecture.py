@@ -39,6 +39,7 @@ FLOORS = {
     "client": 8,
     "logs": 8,
     "keyper": 8,
+    "encryption": 8,
 }
 MAX_MODULE_LINES = 600
 MAX_SEQUENCER_LINES = 250

@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 import socket
 import sys
-import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -31,8 +29,9 @@ from xseqd.chains.limits import CallLimits
 from xseqd.chains.rollup import Rollup
 from xseqd.config import Settings
 from xseqd.core.order import ReceiptDomain
+from xseqd.encryption import Encryption
 from xseqd.errors import XseqError
-from xseqd.keyper import KeyperSet, deal_files
+from xseqd.keyper import KeyperSet
 from xseqd.keys import DevnetKeys, devnet_keys, new_key
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
@@ -47,9 +46,6 @@ from xseqd.rpc.metrics import Metrics
 from xseqd.sequencer.decryption import Decryptor
 from xseqd.sequencer.deposits import applied_deposits, include_deposits
 from xseqd.sequencer.driver import SlotDriver
-from xseqd.sequencer.encrypted import EncryptedDesk
-from xseqd.sequencer.frontrun import Frontrunner, own_transaction
-from xseqd.sequencer.gate import OrderGate
 from xseqd.sequencer.recovery import restore
 from xseqd.sequencer.replication import Replication
 from xseqd.sequencer.sequencer import Sequencer
@@ -118,8 +114,10 @@ class Node:
             limits=CallLimits(settings.rpc_gas_cap, settings.rpc_evm_timeout),
             replica=self.replication,
         )
-        self._setup_encryption()
-        self._wire_events()
+        self.encryption = Encryption(
+            settings, self.sequencer, self.keys.sequencer, self.services, self.driver
+        )
+        wire_events(self.sequencer, self.filters, self.services)
         self.services.metrics = Metrics()
         self.services.metrics.watch(self.services)
         self.app = build_app(self.services, settings.max_body_bytes, not settings.no_cheats)
@@ -155,51 +153,13 @@ class Node:
             self.replication.on_lead.append(self._lead)
         return resumed
 
-    def _setup_encryption(self) -> None:
-        """Deal (or reload) the keyset and prepare the keyper processes (--keypers N)."""
-        s = self.settings
-        self.keypers: KeyperSet | None = None
-        self.decryptor: Decryptor | None = None
-        self._keyper_tmp: str | None = None
-        keyset = None
-        if s.keypers > 0 and s.replicated:
-            log.warning(
-                "encrypted submission is off on replicas (one keyset per devnet, not per replica)"
-            )
-        elif s.keypers > 0:
-            if s.data_dir is not None:
-                directory = s.data_dir / "keypers"
-            else:
-                self._keyper_tmp = tempfile.mkdtemp(prefix="xseqd-keypers-")
-                directory = Path(self._keyper_tmp)
-            keyset = deal_files(directory, s.keypers, s.keyper_threshold)
-            self.keypers = KeyperSet(directory, keyset, self.sequencer.address, s.host)
-        if s.fault == "frontrun":
-            self.sequencer.bundles.searcher = Frontrunner(self.sequencer.submit)
-        desk = EncryptedDesk(self.sequencer, self.keys.sequencer, keyset)
-        self.services.encrypted = desk
-        if self.keypers is not None:
+    @property
+    def keypers(self) -> KeyperSet | None:
+        return self.encryption.keypers
 
-            def revealed() -> None:
-                self.driver.submitted()
-                self.driver.flush()
-
-            gate = OrderGate()
-            self.services.order_gate = self.driver.gate = gate
-            self.decryptor = Decryptor(desk, [], revealed, gate)
-            self.services.decryptor = self.decryptor
-            if s.fault == "withhold":  # DEV ONLY: sequencer/decryption.py
-                self.decryptor.fault = s.fault
-                self.decryptor.withhold = lambda: own_transaction(self.sequencer)
-
-    async def _start_keypers(self) -> None:
-        if self.keypers is None or self.decryptor is None:
-            return
-        await asyncio.to_thread(self.keypers.await_all)  # spawned before the L1 started
-        self.decryptor.urls = self.keypers.urls
-        self.services.keyper_urls = self.keypers.urls
-        decryptor = self.decryptor
-        self.sequencer.listeners.on_block.append(lambda cid, record: decryptor.kick())
+    @property
+    def decryptor(self) -> Decryptor | None:
+        return self.encryption.decryptor
 
     def _keys(self) -> DevnetKeys:
         """Replicas share one sequencer and verifier key: supplied, else kept in the log."""
@@ -214,39 +174,9 @@ class Node:
         if self.poster is not None:
             self.poster.active = True
         self.driver.start()
-        if self.decryptor is not None:
-            self.decryptor.start()
+        self.encryption.start()
         if self.watcher is not None:
             self.watcher.start()
-
-    def _wire_events(self) -> None:
-        def on_block(chain_id: int, record: Any) -> None:
-            self.filters[chain_id].on_block(record)
-
-        def on_pending(chain_id: int, tx_hash: bytes) -> None:
-            rollup = self.sequencer.rollups[chain_id]
-
-            def tx_json() -> Any:
-                ob = rollup.open
-                if ob is not None:
-                    for tx, sender in zip(ob.txs, ob.senders):
-                        if bytes(tx.hash) == tx_hash:
-                            return fmt.pending_tx_json(tx, sender)
-                return fmt.h(tx_hash)
-
-            self.filters[chain_id].on_pending(tx_hash, tx_json)
-
-        def on_slot(slot: Any) -> None:
-            if slots_log.isEnabledFor(logging.INFO):
-                poster = self.services.l1
-                slots_log.info(
-                    slot_line(slot, None if poster is None else poster.safe_slot),
-                    extra=slot_fields(slot),
-                )
-
-        self.sequencer.listeners.on_block.append(on_block)
-        self.sequencer.listeners.on_pending.append(on_pending)
-        self.sequencer.listeners.on_slot.append(on_slot)
 
     async def start(self) -> Endpoints:
         """Bind the port (0 = any free port), start the L1 side, then serve and start
@@ -260,8 +190,7 @@ class Node:
         host, port = sock.getsockname()[:2]
         self.endpoints = Endpoints(host, port)
         self.services.base_url = self.endpoints.base_url
-        if self.keypers is not None:  # they start while the L1 does
-            self.keypers.spawn_all()
+        self.encryption.spawn()  # the keypers start while the L1 does
         if self.replication is not None:
             if self.settings.l1_rpc == "":
                 sock.close()
@@ -278,7 +207,7 @@ class Node:
                 await self.stop()  # never leave an anvil child behind
                 raise
         try:
-            await self._start_keypers()
+            await self.encryption.connect()
         except BaseException:
             sock.close()
             await self.stop()  # never leave an anvil child behind
@@ -307,14 +236,13 @@ class Node:
             await asyncio.sleep(0.01)
         if self.replication is None or self.replication.is_leader:
             self.driver.start()
-            if self.decryptor is not None:
-                self.decryptor.start()
+            self.encryption.start()
             if self.watcher is not None:
                 self.watcher.start()
         if self.replication is not None:
             self.replication.start()
         if self.settings.data_dir is not None:
-            self._write_endpoints_file()
+            write_endpoints_file(self)
         return self.endpoints
 
     async def _start_l1(self) -> None:
@@ -363,7 +291,7 @@ class Node:
                 backing,
             )
         else:  # a follower never deploys: the leader's Portal
-            portal = await self._leaders_portal(client, address)
+            portal = await _leaders("Portal", lambda: find_portal(client, address))
         self.poster.portal = portal
         self.poster.portal_token = await asyncio.to_thread(portal_token, client, portal)
         self.watcher = DepositWatcher(
@@ -394,52 +322,21 @@ class Node:
     async def _known_settlement(self) -> str | None:
         """The Settlement this log settles on; a follower waits for its leader to deploy
         it (a follower never deploys)."""
-        waited = 0.0
-        while True:
-            meta = self.log.load(after=self.sequencer.head_slot, sealed_only=True).meta
-            known: str | None = json.loads(meta.get("l1", "{}")).get("settlement")
-            if known or self.replication is None or self.replication.is_leader:
-                return known
-            if waited > 60:
-                raise XseqError("no leader has deployed the Settlement contract in 60s")
-            await asyncio.sleep(0.2)
-            waited += 0.2
 
-    async def _leaders_portal(self, client: L1Client, settlement: str) -> str:
-        """The Portal the leader deployed next to ``settlement`` (a follower waits)."""
-        waited = 0.0
-        while (portal := await asyncio.to_thread(find_portal, client, settlement)) is None:
-            if waited > 60:
-                raise XseqError("no leader has deployed the Portal contract in 60s")
-            await asyncio.sleep(0.2)
-            waited += 0.2
-        return portal
+        def known() -> str | None:
+            meta = self.log.load(after=self.sequencer.head_slot, sealed_only=True).meta
+            address: str | None = json.loads(meta.get("l1", "{}")).get("settlement")
+            return address
+
+        if self.replication is None or self.replication.is_leader:
+            return known()
+        return await _leaders("Settlement", known)
 
     def _genesis_commitment(self) -> GenesisCommitment:
         ids = sorted(r.chain_id for r in self.rollups)
         by_id = {r.chain_id: r for r in self.rollups}
         genesis = genesis_commitment(ids, [by_id[c].blocks[0].hash for c in ids])
         return GenesisCommitment(ids, genesis, self.genesis_description)
-
-    def _write_endpoints_file(self) -> None:
-        assert self.settings.data_dir is not None and self.endpoints is not None
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        info: dict[str, Any] = {
-            "rpc": self.endpoints.base_url,
-            "rollups": {
-                str(r.chain_id): self.endpoints.rollup_url(r.chain_id) for r in self.rollups
-            },
-            "accounts": [to_checksum_address(a) for a in self.services.accounts],
-            "l1": None,  # no settlement; else what `xseqd verify --data-dir` checks
-        }
-        if self.poster is not None:
-            info["l1"] = {
-                "rpc": self.l1_url,
-                "chainId": self.l1_chain_id,
-                "settlement": self.poster.address,
-                "portal": self.poster.portal,
-            }
-        (self.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
 
     async def stop(self) -> None:
         self.services.limits.abort_all()  # running calls end now, not at their deadline
@@ -452,17 +349,76 @@ class Node:
         if self.anvil is not None:
             await asyncio.to_thread(self.anvil.stop)
         await self.driver.stop()
-        if self.decryptor is not None:
-            await self.decryptor.stop()
-        if self.keypers is not None:
-            await asyncio.to_thread(self.keypers.stop_all)
-        if self._keyper_tmp is not None:
-            shutil.rmtree(self._keyper_tmp, ignore_errors=True)
+        await self.encryption.stop()
         if self._server is not None:
             self._server.should_exit = True
         if self._serve_task is not None:
             await self._serve_task
         self.log.close()
+
+
+def wire_events(sequencer: Sequencer, filters: dict[int, FilterHub], services: Services) -> None:
+    """Sequencer events to subscriptions and filters, and the slot line to the log."""
+
+    def on_block(chain_id: int, record: Any) -> None:
+        filters[chain_id].on_block(record)
+
+    def on_pending(chain_id: int, tx_hash: bytes) -> None:
+        rollup = sequencer.rollups[chain_id]
+
+        def tx_json() -> Any:
+            ob = rollup.open
+            if ob is not None:
+                for tx, sender in zip(ob.txs, ob.senders):
+                    if bytes(tx.hash) == tx_hash:
+                        return fmt.pending_tx_json(tx, sender)
+            return fmt.h(tx_hash)
+
+        filters[chain_id].on_pending(tx_hash, tx_json)
+
+    def on_slot(slot: Any) -> None:
+        if slots_log.isEnabledFor(logging.INFO):
+            poster = services.l1
+            slots_log.info(
+                slot_line(slot, None if poster is None else poster.safe_slot),
+                extra=slot_fields(slot),
+            )
+
+    sequencer.listeners.on_block.append(on_block)
+    sequencer.listeners.on_pending.append(on_pending)
+    sequencer.listeners.on_slot.append(on_slot)
+
+
+def write_endpoints_file(node: Node) -> None:
+    """``<data-dir>/endpoints.json``: where the devnet answers, and what `xseqd verify
+    --data-dir` checks."""
+    assert node.settings.data_dir is not None and node.endpoints is not None
+    node.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    info: dict[str, Any] = {
+        "rpc": node.endpoints.base_url,
+        "rollups": {str(r.chain_id): node.endpoints.rollup_url(r.chain_id) for r in node.rollups},
+        "accounts": [to_checksum_address(a) for a in node.services.accounts],
+        "l1": None,  # no settlement; else what `xseqd verify --data-dir` checks
+    }
+    if node.poster is not None:
+        info["l1"] = {
+            "rpc": node.l1_url,
+            "chainId": node.l1_chain_id,
+            "settlement": node.poster.address,
+            "portal": node.poster.portal,
+        }
+    (node.settings.data_dir / "endpoints.json").write_text(json.dumps(info, indent=2))
+
+
+async def _leaders(what: str, find: Callable[[], str | None]) -> str:
+    """What the leader deployed on L1 (``find`` on a worker thread): a follower waits."""
+    waited = 0.0
+    while (found := await asyncio.to_thread(find)) is None:
+        if waited > 60:
+            raise XseqError(f"no leader has deployed the {what} contract in 60s")
+        await asyncio.sleep(0.2)
+        waited += 0.2
+    return found
 
 
 class NodeThread:

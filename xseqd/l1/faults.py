@@ -1,9 +1,9 @@
-"""DEV ONLY: the deposit misbehaviours the poster can inject (``--fault skip-deposit:N`` /
-``invent-deposit:N``), so that the verifier and challenges can be seen to catch a
-sequencer that leaves out an L1 deposit or makes one up. Each returns the slot as the
-cheating sequencer posts it (with a commitment that matches it). The third deposit
-misbehaviour, ``--fault censor-deposits`` (stop including deposits, keep posting), is not
-a change to posted data but the deposit watcher's ``censor`` switch (l1/portal.py)."""
+"""DEV ONLY: the misbehaviours the L1 poster can inject (``--fault KIND:N``), so that
+``xseqd verify`` and challenges can be seen to catch a cheating sequencer: ``inject_fault``
+edits the slots of a batch as that sequencer would post them. The deposit ones
+(``skip-deposit:N`` / ``invent-deposit:N``) leave out an L1 deposit or make one up, with a
+commitment that matches. ``--fault censor-deposits`` (stop including deposits, keep posting)
+is not a change to posted data but the deposit watcher's ``censor`` switch (l1/portal.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from dataclasses import replace
 
 from eth_hash.auto import keccak
 
-from xseqd.core.commitment import PostedSlot
+from xseqd.chains.predeploys import L1_CHAIN_ID
+from xseqd.core.commitment import PostedSlot, RollupState, posted_commitment
 from xseqd.core.deposits import Deposit
 from xseqd.core.items import Entry, ItemKind
+from xseqd.core.transition import Slot
 
 
 def skip_deposit(slot: PostedSlot) -> PostedSlot:
@@ -51,3 +53,58 @@ DEPOSIT_FAULTS: dict[str, Callable[[PostedSlot], PostedSlot]] = {
     "skip-deposit": skip_deposit,
     "invent-deposit": invent_deposit,
 }
+
+
+def inject_fault(
+    fault: str,
+    slots: list[Slot],
+    posted: list[PostedSlot],
+    states: list[list[RollupState]],
+    commitments: list[bytes],
+) -> None:
+    """DEV ONLY (--fault KIND:N): the poster misbehaves on slot N so that verify and challenges
+    can be seen to work. commitment/data: data and commitment disagree; mailbox: the
+    committed roots do not pair up; state: a wrong state root, consistently committed;
+    order: the items posted in another order than the receipts promised; flip: the
+    first item posted as not included; omit-rollup / skip-slot: batch data that
+    leaves a rollup or the slot out (Settlement.post refuses both); skip-deposit /
+    invent-deposit: the slot's first deposit left out / a deposit the Portal never
+    received added (l1/faults.py)."""
+    kind, _, target = fault.partition(":")
+    for i, s in enumerate(slots):
+        if not target or s.number != int(target):
+            continue
+        if kind == "commitment":
+            commitments[i] = _flip(commitments[i])
+        elif kind == "data" and posted[i].items:
+            posted[i] = PostedSlot(s.number, s.timestamp, posted[i].items[:-1])
+        elif kind in ("mailbox", "state"):
+            r = states[i][0]
+            if kind == "mailbox":  # toward the first other rollup (not the L1)
+                k = next(j for j, c in enumerate(r.counterparties) if c != L1_CHAIN_ID)
+                roots = list(r.outbox_roots)
+                roots[k] = _flip(roots[k])
+                r = replace(r, outbox_roots=tuple(roots))
+            else:
+                r = replace(r, state_root=_flip(r.state_root))
+            states[i][0] = r
+            commitments[i] = posted_commitment(posted[i], states[i])
+        elif kind == "order":
+            posted[i] = PostedSlot(s.number, s.timestamp, tuple(reversed(posted[i].items)))
+            commitments[i] = posted_commitment(posted[i], states[i])
+        elif kind == "flip" and posted[i].items:
+            first = replace(posted[i].items[0], included=not posted[i].items[0].included)
+            posted[i] = replace(posted[i], items=(first,) + posted[i].items[1:])
+            commitments[i] = posted_commitment(posted[i], states[i])
+        elif kind == "omit-rollup":
+            states[i] = states[i][1:]
+            commitments[i] = posted_commitment(posted[i], states[i])
+        elif kind == "skip-slot":
+            posted[i] = replace(posted[i], number=s.number + 1)
+        elif kind in DEPOSIT_FAULTS:
+            posted[i] = DEPOSIT_FAULTS[kind](posted[i])
+            commitments[i] = posted_commitment(posted[i], states[i])
+
+
+def _flip(value: bytes) -> bytes:
+    return bytes([value[0] ^ 1]) + value[1:]

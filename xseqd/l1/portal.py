@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_abi import decode, encode
 from eth_account.signers.local import LocalAccount
@@ -34,8 +34,12 @@ from eth_utils import to_checksum_address
 from xseqd.abi import artifact, calldata, event_topic
 from xseqd.chains.backing import GenesisBacking
 from xseqd.core.deposits import Deposit
+from xseqd.core.items import ItemKind
 from xseqd.errors import XseqError
 from xseqd.l1.client import L1Client
+
+if TYPE_CHECKING:
+    from xseqd.core.transition import Slot
 
 log = logging.getLogger("xseqd.l1")
 
@@ -275,3 +279,19 @@ class DepositWatcher:
                     log.warning("reading L1 deposits failed: %s", exc)
                 self.last_error = str(exc)
             await asyncio.sleep(self.interval)
+
+
+def lost_deposit(client: L1Client, portal: str, slots: Sequence[Slot], first: int) -> bool:
+    """Whether one of the sealed ``slots`` from ``first`` on applied a deposit the Portal
+    no longer has (``Portal.depositIds(index)`` is not its id): the L1 went back before it."""
+    for s in slots:
+        if s.number < first:
+            continue
+        for item in s.items:
+            if item.kind is not ItemKind.DEPOSIT:
+                continue
+            d = Deposit.decode(item.payload)
+            known = client.eth_call(portal, calldata("Portal", "depositIds", d.index))
+            if known != d.message_id:
+                return True
+    return False

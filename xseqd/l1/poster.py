@@ -14,26 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from xseqd.abi import calldata
-from xseqd.chains.predeploys import L1_CHAIN_ID
 from xseqd.core.commitment import (
     PostedSlot,
     RollupState,
     encode_batch,
     posted_commitment,
 )
-from xseqd.core.deposits import Deposit
-from xseqd.core.items import ItemKind
 from xseqd.core.transition import Slot, committed_states
 from xseqd.errors import XseqError
 from xseqd.l1.client import L1Client
-from xseqd.l1.faults import DEPOSIT_FAULTS
+from xseqd.l1.faults import inject_fault
+from xseqd.l1.portal import lost_deposit
 from xseqd.l1.settlement import SEQUENCER_BOND, Settlement, bond_calldata, post_calldata
 from xseqd.sequencer.sequencer import Sequencer
 
@@ -52,10 +49,6 @@ def slot_rollup_states(seq: Sequencer, slot: Slot) -> list[RollupState]:
 
 def commitment_of(seq: Sequencer, slot: Slot) -> bytes:
     return posted_commitment(posted_slot(slot), slot_rollup_states(seq, slot))
-
-
-def _flip(value: bytes) -> bytes:
-    return bytes([value[0] ^ 1]) + value[1:]
 
 
 def posted_slot(slot: Slot) -> PostedSlot:
@@ -220,56 +213,6 @@ class Poster:
                 except Exception:
                     pass
 
-    def _inject_fault(
-        self,
-        slots: list[Slot],
-        posted: list[PostedSlot],
-        states: list[list[RollupState]],
-        commitments: list[bytes],
-    ) -> None:
-        """DEV ONLY (--fault KIND:N): misbehave on slot N so that verify and challenges
-        can be seen to work. commitment/data: data and commitment disagree; mailbox: the
-        committed roots do not pair up; state: a wrong state root, consistently committed;
-        order: the items posted in another order than the receipts promised; flip: the
-        first item posted as not included; omit-rollup / skip-slot: batch data that
-        leaves a rollup or the slot out (Settlement.post refuses both); skip-deposit /
-        invent-deposit: the slot's first deposit left out / a deposit the Portal never
-        received added (l1/faults.py)."""
-        kind, _, target = self.fault.partition(":")
-        for i, s in enumerate(slots):
-            if not target or s.number != int(target):
-                continue
-            if kind == "commitment":
-                commitments[i] = _flip(commitments[i])
-            elif kind == "data" and posted[i].items:
-                posted[i] = PostedSlot(s.number, s.timestamp, posted[i].items[:-1])
-            elif kind in ("mailbox", "state"):
-                r = states[i][0]
-                if kind == "mailbox":  # toward the first other rollup (not the L1)
-                    k = next(j for j, c in enumerate(r.counterparties) if c != L1_CHAIN_ID)
-                    roots = list(r.outbox_roots)
-                    roots[k] = _flip(roots[k])
-                    r = replace(r, outbox_roots=tuple(roots))
-                else:
-                    r = replace(r, state_root=_flip(r.state_root))
-                states[i][0] = r
-                commitments[i] = posted_commitment(posted[i], states[i])
-            elif kind == "order":
-                posted[i] = PostedSlot(s.number, s.timestamp, tuple(reversed(posted[i].items)))
-                commitments[i] = posted_commitment(posted[i], states[i])
-            elif kind == "flip" and posted[i].items:
-                first = replace(posted[i].items[0], included=not posted[i].items[0].included)
-                posted[i] = replace(posted[i], items=(first,) + posted[i].items[1:])
-                commitments[i] = posted_commitment(posted[i], states[i])
-            elif kind == "omit-rollup":
-                states[i] = states[i][1:]
-                commitments[i] = posted_commitment(posted[i], states[i])
-            elif kind == "skip-slot":
-                posted[i] = replace(posted[i], number=s.number + 1)
-            elif kind in DEPOSIT_FAULTS:
-                posted[i] = DEPOSIT_FAULTS[kind](posted[i])
-                commitments[i] = posted_commitment(posted[i], states[i])
-
     async def check_invalidation(self) -> None:
         """If a challenge invalidated slots we posted, roll the sequencer back to the last
         valid slot; production carries on from there (shared fate)."""
@@ -277,7 +220,9 @@ class Poster:
         if onchain < self.next_slot and not await asyncio.to_thread(self._invalidated, onchain):
             # the L1 lost posts (restarted without its state, or an evm_revert): post them
             # again, unless they hold deposits the L1 lost too (then roll back to before)
-            if await asyncio.to_thread(self._lost_deposit, onchain):
+            if self.portal is not None and await asyncio.to_thread(
+                lost_deposit, self.client, self.portal, self.sequencer.slots, onchain
+            ):
                 log.warning(
                     "L1 lost posts from slot %d and deposits they applied: rolling back to %d",
                     onchain,
@@ -311,23 +256,6 @@ class Poster:
         self.next_slot = onchain
         self.last_error = None
 
-    def _lost_deposit(self, first: int) -> bool:
-        """Whether a sealed slot from ``first`` on applied a deposit the Portal no longer has
-        (``Portal.depositIds(index)`` is not its id): the L1 went back before it."""
-        if self.portal is None:
-            return False
-        for s in self.sequencer.slots:
-            if s.number < first:
-                continue
-            for item in s.items:
-                if item.kind is not ItemKind.DEPOSIT:
-                    continue
-                d = Deposit.decode(item.payload)
-                known = self.client.eth_call(self.portal, calldata("Portal", "depositIds", d.index))
-                if known != d.message_id:
-                    return True
-        return False
-
     def _ensure_bonded(self) -> None:
         """A successful challenge took the bond: put it back before posting again (the
         contract refuses posts from an unbonded sequencer). Checked on L1 only at start and
@@ -353,7 +281,7 @@ class Poster:
         posted = [posted_slot(s) for s in slots]
         states = [slot_rollup_states(self.sequencer, s) for s in slots]
         commitments = [posted_commitment(p, st) for p, st in zip(posted, states)]
-        self._inject_fault(slots, posted, states, commitments)
+        inject_fault(self.fault, slots, posted, states, commitments)
         data = encode_batch(posted, states)
         while len(slots) > 1 and len(data) > BATCH_MAX_BYTES:  # fewer slots, same start
             keep = max(1, len(slots) // 2)
