@@ -13,6 +13,7 @@ import rlp
 from tests.chains.test_workspace import KEYS, Signer, new_rollup
 from xseqd.chains.blockindex import Stored
 from xseqd.chains.rollup import Rollup
+from xseqd.chains.snapshot import export_state, import_state
 
 SINK = b"\xbe" * 20
 
@@ -31,7 +32,7 @@ def sealed_rollup() -> Rollup:
 def test_restored_blocks_stay_encoded_until_read_and_equal_the_original() -> None:
     original = sealed_rollup()
     restored = new_rollup()
-    restored.import_state(original.export_state())
+    import_state(restored, export_state(original))
     assert all(isinstance(item, Stored) for item in restored.blocks._items)
     assert len(restored.blocks) == len(original.blocks)
     assert restored.by_hash == original.by_hash
@@ -48,7 +49,7 @@ def test_restored_blocks_stay_encoded_until_read_and_equal_the_original() -> Non
             [t.hash for t in b.txs],
         )
     # a restored rollup goes on sealing to the same blocks, and exports the same again
-    assert restored.export_state()["blocks"] == original.export_state()["blocks"]
+    assert export_state(restored)["blocks"] == export_state(original)["blocks"]
     for r in (original, restored):
         r.open_block(100)
         r.seal()
@@ -58,7 +59,7 @@ def test_restored_blocks_stay_encoded_until_read_and_equal_the_original() -> Non
 def test_rewind_of_encoded_blocks_forgets_them() -> None:
     original = sealed_rollup()
     restored = new_rollup()
-    restored.import_state(original.export_state())
+    import_state(restored, export_state(original))
     dropped_txs = [t.hash for b in original.blocks[3:] for t in b.txs]
     dropped = restored.rewind(2)
     assert [b.hash for b in dropped] == [b.hash for b in original.blocks[3:]]
@@ -69,11 +70,11 @@ def test_rewind_of_encoded_blocks_forgets_them() -> None:
 
 def test_a_snapshot_without_block_hashes_still_loads() -> None:
     original = sealed_rollup()
-    data = original.export_state()
+    data = export_state(original)
     data["blocks"] = [
         (raw, list(receipts), list(senders)) for raw, receipts, senders, _, _ in data["blocks"]
     ]
     restored = new_rollup()
-    restored.import_state(data)
+    import_state(restored, data)
     assert [b.hash for b in restored.blocks] == [b.hash for b in original.blocks]
     assert set(original.txs._where) == set(restored.txs._where)

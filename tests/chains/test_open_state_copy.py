@@ -1,4 +1,4 @@
-"""Copies of the open block's state (``Rollup.open_state_copy`` / ``Rollup.fork``), which
+"""Copies of the open block's state (``chains/forks.py``: ``open_state_copy`` / ``fork``), which
 ``pending`` calls and bundle simulations run on off the event loop: a copy equals the
 working state when it is taken, never sees later work, changes on it never reach the
 block, and taking copies between transactions changes nothing the block's transactions
@@ -20,6 +20,7 @@ from tests.chains.test_workspace import (
     new_rollup,
     reimport,
 )
+from xseqd.chains.forks import fork, open_state_copy
 from xseqd.chains.rollup import Rollup
 
 BOB = b"\xb0" * 20
@@ -43,7 +44,7 @@ def build(copies_after: set[int], steps: list[tuple[int, bool]]) -> tuple[Rollup
         if i in copies_after:
             ob = rollup.open
             assert ob is not None
-            copy = rollup.open_state_copy()
+            copy = open_state_copy(rollup)
             assert copy.state_root == ob.workspace.state.state_root
             assert copy.get_storage(counter, 0) == ob.workspace.state.get_storage(counter, 0)
             copy.set_storage(counter, 0, 999)  # a copy's changes stay in the copy
@@ -75,16 +76,16 @@ def test_a_copy_never_sees_later_work_and_a_fork_never_reaches_the_block() -> No
     counter = deploy_counter(rollup, signer)
     rollup.open_block(2)
     assert rollup.apply(signer.tx(KEYS[1], counter, INCREMENT)).success
-    copy = rollup.open_state_copy()
+    copy = open_state_copy(rollup)
     assert rollup.apply(signer.tx(KEYS[2], counter, INCREMENT)).success
     assert copy.get_storage(counter, 0) == 1
     assert rollup.open is not None and rollup.open.workspace.state.get_storage(counter, 0) == 2
     # a fork applies a transaction on its own copy of the open block
-    fork = rollup.fork()
-    applied = fork.apply(signer.tx(KEYS[3], counter, INCREMENT))
-    assert applied.success and fork.open is not None
-    assert fork.open.workspace.state.get_storage(counter, 0) == 3
-    assert len(fork.open.txs) == 3 and len(rollup.open.txs) == 2
+    twin = fork(rollup)
+    applied = twin.apply(signer.tx(KEYS[3], counter, INCREMENT))
+    assert applied.success and twin.open is not None
+    assert twin.open.workspace.state.get_storage(counter, 0) == 3
+    assert len(twin.open.txs) == 3 and len(rollup.open.txs) == 2
     assert rollup.open.workspace.state.get_storage(counter, 0) == 2
     record = rollup.seal()
     assert len(record.txs) == 2

@@ -31,6 +31,7 @@ from eth_typing import Address
 from eth_utils import ValidationError
 
 from xseqd.abi import decode_revert_reason
+from xseqd.chains.forks import open_state_copy
 from xseqd.chains.limits import CallLimits, deadline, limit, limited
 from xseqd.chains.overrides import StateOverride, apply_overrides, overridden_code
 from xseqd.chains.rollup import Rollup, _geth_wording
@@ -92,7 +93,7 @@ def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> tuple[StateAPI
     (``Rollup.open_state_copy``), else the head's. The flag says it is its own (any thread
     may run the call)."""
     if header is None:
-        state = rollup.open_state_copy() if rollup.open is not None else None
+        state = open_state_copy(rollup) if rollup.open is not None else None
         if state is None:
             state = rollup.state_at(rollup.head.block.header)
     else:

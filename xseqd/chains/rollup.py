@@ -10,9 +10,8 @@ Reads at any sealed block go through ``state_at``; ``rewind`` drops blocks above
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +139,7 @@ class Rollup:
         self.chaindb = self.chain.chaindb
         self.context = ChainContext(spec.chain_id)
         genesis = self.chain.get_canonical_block_by_number(BlockNumber(0))
-        self.blocks = Blocks(self._decode_stored)  # chains/blockindex.py
+        self.blocks = Blocks(self.decode_stored)  # chains/blockindex.py
         self.blocks.append(make_block_record(genesis, (), ()))
         self.by_hash: dict[bytes, int] = {self.blocks[0].hash: 0}
         self.txs = Txs(self.blocks)
@@ -235,12 +234,12 @@ class Rollup:
 
     def snapshot(self) -> Mark:
         """Mark the open block so that everything applied after can be undone."""
-        ob = self._require_open()
+        ob = self.require_open()
         return Mark(len(ob.ops), int(ob.header.timestamp))
 
     def commit(self, mark: Mark) -> None:
         """Keep everything applied since ``mark`` (nothing to do: work is applied eagerly)."""
-        self._require_open()
+        self.require_open()
 
     def revert(self, mark: Mark) -> None:
         """Undo everything applied since ``mark``: state, transactions, receipts, gas.
@@ -250,7 +249,7 @@ class Rollup:
         journal snapshot cannot span transactions). The cost is re-executing the block's
         committed prefix, paid only when a group fails.
         """
-        ob = self._require_open()
+        ob = self.require_open()
         if len(ob.ops) == mark.ops and int(ob.header.timestamp) == mark.timestamp:
             return  # nothing was applied since the mark
         self._rebuild(ob.ops[: mark.ops], mark.timestamp)
@@ -273,7 +272,7 @@ class Rollup:
 
         ``sender`` overrides the recovered sender (impersonated accounts, anvil-style).
         """
-        ob = self._require_open()
+        ob = self.require_open()
         sender = bytes(tx.sender) if sender is None else sender
         executed: Any = tx if sender == tx.sender else SpoofTransaction(tx, sender=sender)
         try:
@@ -294,7 +293,7 @@ class Rollup:
     def system_transaction(self, key: bytes, to: bytes, data: bytes) -> SignedTransactionAPI:
         """A transaction of the sequencer's system account for the open block: next nonce,
         base-fee price, as much gas as the block has left (at most 10M)."""
-        ob = self._require_open()
+        ob = self.require_open()
         state = ob.workspace.state
         sender = keys.PrivateKey(key).public_key.to_canonical_address()
         base_fee = int(getattr(ob.header, "base_fee_per_gas", 0) or 0)
@@ -315,7 +314,7 @@ class Rollup:
 
     def apply_change(self, change: Callable[[StateAPI], None]) -> None:
         """Apply a devnet state change (anvil_setBalance, ...) to the open block."""
-        ob = self._require_open()
+        ob = self.require_open()
         ob.workspace.state.lock_changes()
         change(ob.workspace.state)
         ob.ops.append(Op(change=change))
@@ -323,7 +322,7 @@ class Rollup:
 
     def seal(self) -> BlockRecord:
         """Finish the open block: roots computed once, block persisted and indexed."""
-        ob = self._require_open()
+        ob = self.require_open()
         self._warm = bool(ob.ops)
         if not ob.ops and self._changes_nothing(ob.number):
             return self._seal_empty(ob)
@@ -379,48 +378,12 @@ class Rollup:
         del self.blocks[number + 1 :]
         return dropped
 
-    def _require_open(self) -> OpenBlock:
+    def require_open(self) -> OpenBlock:
         if self._open is None:
             raise RuntimeError("no block is open")
         return self._open
 
-    # -- snapshots (fast restart) -------------------------------------------------------
-
-    def export_state(self) -> dict[str, Any]:
-        """Everything needed to resume this rollup without re-execution: the key-value
-        store under py-evm (tries, headers) and our block index, each block as its bytes,
-        hash and transaction hashes (chains/blockindex.py). Only between slots."""
-        if self._open is not None:
-            raise RuntimeError("cannot export a rollup with an open block")
-        kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
-        blocks = []
-        for n in range(len(self.blocks)):
-            b = self.blocks.stored(n, _stored_of)
-            blocks.append((b.raw_block, b.raw_receipts, b.senders, b.hash, b.tx_hashes))
-        return {"kv": dict(kv), "blocks": blocks}
-
-    def import_state(self, data: dict[str, Any]) -> None:
-        """Resume from ``export_state`` output (replaces everything this rollup holds).
-        Blocks stay encoded until read; a snapshot written before blocks carried their
-        hashes (three fields per block) is decoded at once."""
-        kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
-        kv.clear()
-        kv.update(data["kv"])
-        self._open = None
-        self.blocks = Blocks(self._decode_stored)
-        self.by_hash, self.txs = {}, Txs(self.blocks)
-        for entry in data["blocks"]:
-            if len(entry) == 3:  # older snapshot: decode now, as before
-                self._index(self._decode_stored(Stored(entry[0], entry[1], entry[2], b"", ())))
-                continue
-            stored = Stored(*entry)
-            number = len(self.blocks)
-            self.blocks.append(stored)
-            self.by_hash[stored.hash] = number
-            for index, tx_hash in enumerate(stored.tx_hashes):
-                self.txs.add(tx_hash, number, index)
-
-    def _decode_stored(self, stored: Stored) -> BlockRecord:
+    def decode_stored(self, stored: Stored) -> BlockRecord:
         """A block kept as bytes, decoded into its record."""
         raw = rlp.decode(stored.raw_block)
         number = int.from_bytes(raw[0][8], "big")
@@ -441,43 +404,6 @@ class Rollup:
         )
         return state
 
-    def open_state_copy(self) -> StateAPI:
-        """A state of its own equal to the open block's working state now, in the open
-        block's execution context: reads on it (``pending`` calls) may run on another
-        thread while the block goes on.
-
-        The working state's changes are first written to the database (py-evm's
-        ``persist``, which sealing does too; between transactions it changes nothing a
-        later transaction sees: test_open_state_copy.py re-imports such blocks), at most
-        once per applied operation, and the copy is a fresh state at the resulting root.
-        """
-        ob = self._require_open()
-        state = ob.workspace.state
-        if ob.copied is None or ob.copied[0] != len(ob.ops):
-            state.persist()
-            ob.copied = (len(ob.ops), bytes(state.state_root))
-        copy: StateAPI = type(state)(self.chaindb.db, state.execution_context, ob.copied[1])
-        return copy
-
-    def fork(self) -> Rollup:
-        """A throwaway twin whose open block is a private copy of this one's (its state from
-        ``open_state_copy``): transactions applied to it (``xseq_callBundle`` simulations,
-        on another thread) never reach this rollup. It shares the sealed chain and must
-        never be sealed."""
-        ob = self._require_open()
-        twin = copy.copy(self)
-        twin._open = replace(
-            ob,
-            _vm=ob.vm,
-            _workspace=Workspace(self.open_state_copy()),
-            txs=list(ob.txs),
-            receipts=list(ob.receipts),
-            senders=list(ob.senders),
-            ops=list(ob.ops),
-            copied=None,
-        )
-        return twin
-
     def pending_state(self) -> StateAPI:
         """The open block's working state (latest state when no block is open)."""
         if self._open is not None:
@@ -496,7 +422,7 @@ _WORDING = (
 )
 
 
-def _stored_of(record: BlockRecord) -> Stored:
+def stored_of(record: BlockRecord) -> Stored:
     """A decoded block as a snapshot keeps it."""
     return Stored(
         rlp.encode(record.block),

@@ -12,7 +12,7 @@
   transaction carries ``xseqDeliveredFrom`` pointing back at the origin.
 
 Every trace runs off the event loop, a traceCall at ``pending`` on a copy of the open
-block's state (``Rollup.open_state_copy``). All are bounded by --rpc-evm-timeout.
+block's state (``chains/forks.py``). All are bounded by --rpc-evm-timeout.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
+from xseqd.chains.forks import fork
 from xseqd.chains.limits import CallLimits, deadline, limit
 from xseqd.core import checks, transition
 from xseqd.core.atomic import BundleOutcome, Leg
@@ -97,7 +98,7 @@ class BundleDesk:
     def prepare_simulation(
         self, legs: list[Leg], limits: CallLimits | None = None
     ) -> Callable[[], BundleOutcome]:
-        """Check a bundle and copy every rollup's open block (``Rollup.fork``), on the loop
+        """Check a bundle and copy every rollup's open block (``chains/forks.py``), on the loop
         thread; the returned job runs the bundle on the copies, on any thread, and never
         touches the sequencer.
 
@@ -115,14 +116,14 @@ class BundleDesk:
         was_open = seq.has_open_slot
         seq.open_slot()
         try:
-            forks = {cid: r.fork() for cid, r in seq.rollups.items()}
+            forks = {cid: fork(r) for cid, r in seq.rollups.items()}
         finally:
             if not was_open and not seq.open_slot_has_items:
                 seq.discard_open_slot()
         if limits is not None:
-            for fork in forks.values():
-                assert fork.open is not None
-                limit(fork.open.workspace.state)
+            for twin in forks.values():
+                assert twin.open is not None
+                limit(twin.open.workspace.state)
 
         def run() -> BundleOutcome:
             with deadline(limits) if limits is not None else nullcontext():
