@@ -25,6 +25,12 @@ DEPOSITOR = Account.from_key(  # anvil's (and the devnet's) dev account 1
 )
 
 
+XTOKEN_ABI = artifact("ReferenceXToken")["abi"]
+BRIDGE_ABI = artifact("TokenBridge")["abi"]
+TOKEN_BRIDGE = "0x4200000000000000000000000000000000000024"
+REFERENCE_TOKEN = "0x4200000000000000000000000000000000000025"
+
+
 def fresh(name: str) -> LocalAccount:
     """A deterministic account with nothing anywhere (its key from ``name``)."""
     return Account.from_key(Web3.keccak(text=f"xseqd deposits test {name}"))

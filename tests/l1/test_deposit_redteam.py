@@ -8,16 +8,18 @@ rollup's system call (which would stop every later deposit).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from web3 import Web3
 
 from tests.l1.bridge import (
+    BRIDGE_ABI,
     DEPOSITOR,
     ETH,
+    REFERENCE_TOKEN,
+    TOKEN_BRIDGE,
+    XTOKEN_ABI,
     bridged_devnet,
     claim_error,
     deposit,
@@ -34,21 +36,6 @@ from tests.l1.bridge import (
 )
 from xseqd.abi import artifact
 from xseqd.l1.anvil import Anvil
-
-XTOKEN_ABI = artifact("ReferenceXToken")["abi"]
-BRIDGE_ABI = artifact("TokenBridge")["abi"]
-TOKEN_BRIDGE = "0x4200000000000000000000000000000000000024"
-REFERENCE_TOKEN = "0x4200000000000000000000000000000000000025"
-
-
-@pytest.fixture()
-def l1() -> Iterator[Anvil]:
-    from tests.l1.test_settlement import free_port
-
-    anvil = Anvil(free_port(), 900)
-    anvil.start()
-    yield anvil
-    anvil.stop()
 
 
 def test_a_withdrawal_cannot_make_the_portal_spend_its_locked_tokens(l1: Anvil) -> None:

@@ -9,17 +9,19 @@ deposit from the L1 alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from eth_abi import decode
 
 from tests.adversary.support import batch_of, simulated, verify_cli
 from tests.l1.bridge import (
+    BRIDGE_ABI,
     DEPOSITOR,
     ETH,
     MAILBOX,
+    REFERENCE_TOKEN,
+    TOKEN_BRIDGE,
+    XTOKEN_ABI,
     bridged_devnet,
     claim,
     claim_error,
@@ -35,27 +37,13 @@ from tests.l1.bridge import (
     wait_for,
     withdraw,
 )
-from xseqd.abi import artifact, calldata, event_topic
+from xseqd.abi import calldata, event_topic
 from xseqd.chains.predeploys import SYSTEM
 from xseqd.client import SequencerError
 from xseqd.l1.anvil import Anvil
 from xseqd.l1.client import L1Client
 
 DEPOSIT_RECEIVED = event_topic("Mailbox", "DepositReceived")
-XTOKEN_ABI = artifact("ReferenceXToken")["abi"]
-BRIDGE_ABI = artifact("TokenBridge")["abi"]
-TOKEN_BRIDGE = "0x4200000000000000000000000000000000000024"
-REFERENCE_TOKEN = "0x4200000000000000000000000000000000000025"
-
-
-@pytest.fixture()
-def l1() -> Iterator[Anvil]:
-    from tests.l1.test_settlement import free_port
-
-    anvil = Anvil(free_port(), 900)
-    anvil.start()
-    yield anvil
-    anvil.stop()
 
 
 def deposit_txs(w3: object, block: int) -> list[object]:

@@ -5,10 +5,8 @@ rollup cannot drain what depositors locked in the Portal. Real anvil, real xseqd
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -28,7 +26,6 @@ from tests.l1.bridge import (
     wait_for,
     withdraw,
 )
-from tests.l1.test_settlement import free_port
 from xseqd.abi import artifact
 from xseqd.accounts import dev_accounts
 from xseqd.chains.genesis import DEV_BALANCE
@@ -39,14 +36,6 @@ XTOKEN_ABI = artifact("ReferenceXToken")["abi"]
 BRIDGE_ABI = artifact("TokenBridge")["abi"]
 XRT = Web3.to_checksum_address("0x" + REFERENCE_TOKEN.hex())
 BRIDGE = Web3.to_checksum_address("0x" + TOKEN_BRIDGE.hex())
-
-
-@pytest.fixture()
-def l1() -> Iterator[Anvil]:
-    anvil = Anvil(free_port(), 900)
-    anvil.start()
-    yield anvil
-    anvil.stop()
 
 
 def _send_xrt_to_l1(w3: Web3, who: LocalAccount, to: str, amount: int) -> str:
