@@ -93,7 +93,8 @@ HELP = {
     "verify names a deposit fault (default 10; more than --l1-confirmations)",
     "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test "
     "verify, stop including deposits (censor-deposits), front-run what it can read "
-    "(frontrun), or reveal encrypted items a slot late after trading (withhold)",
+    "(frontrun), reveal encrypted items a slot late after trading (withhold), or void them "
+    "after reading them, without a refusal certificate (readvoid)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",

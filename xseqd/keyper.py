@@ -2,21 +2,31 @@
 makes their share files, and the process set the devnet starts.
 
 A keyper (``xseqd keyper --share FILE --sequencer ADDRESS --port P``) answers
-``keyper_status`` (cheap: is it up) and ``keyper_release`` over HTTP: given the
-sequencer's signed **seal** of a slot N (the slot's final order root, every entry hash of
-the slot), the ciphertexts of that slot it is asked to open, and the sequencer's signed
-seal of the latest sealed slot M ≥ N (``after``), it checks that the sequencer signed
-exactly those order roots, that the entry hashes chain to N's, and that each ciphertext is
-a sealed commit at its index, and only then answers with its decryption share of each
-(core/threshold.py, the proof bound to N's seal, M and M's root: the reveal must sit at
-the top of M+1). Anything else is refused: no seal, a seal by another key, an entry that
-is not in the sealed order — so nothing is released before the order is final.
+``keyper_status`` (cheap: is it up), ``keyper_release`` and ``keyper_refuse`` over HTTP.
 
-A keyper **never rebinds**: the binding (M, root of M) it released each ciphertext under is
-kept in ``<share file>.bindings.json`` (appended and fsynced before it answers); a later
-request for the same ciphertext with another binding is refused, the same binding gets
-its share again (a restarted sequencer keeps working). ``--release-delay S`` (tests only)
-answers releases S seconds late, as a keyper that dies mid-request.
+``keyper_release``: given the sequencer's signed **seal** of a slot N (the slot's final
+order root, every entry hash of the slot), the ciphertexts of that slot it is asked to
+open, and the binding ``after`` = {M ≥ N, the order roots of every slot N+1..M, the
+sequencer's signature over the release context (N's seal, M, the span root of those
+roots)}, it checks the seal and the signature, that the entry hashes chain to N's root,
+and that each ciphertext is a sealed commit at its index, and only then answers with its
+decryption share of each (core/threshold.py, the proof bound to that context: the reveal
+must sit at the top of M+1, after exactly those slots). Anything else is refused — so
+nothing is released before the order is final, and a sequencer that asks ahead of time
+(a seal of a future empty slot) has committed to every slot up to the reveal before it
+could read anything.
+
+``keyper_refuse`` (the same request; ``after`` optional): for each ciphertext this keyper
+never released, a signed **refusal** (core/refusals.py), after which it never releases
+it; for one released under the binding ``after`` names, its share again (the sequencer
+missed the answer); for one released under another binding, neither.
+
+A keyper **never rebinds** and never changes its mind: what it did with each ciphertext
+(released bound to (M, span), or refused) is kept in ``<share file>.bindings.json``
+(appended and fsynced before it answers); a release of a refused ciphertext or under
+another binding is refused, a refusal of a released one is not given; the same binding
+gets its share again (a restarted sequencer keeps working). ``--release-delay S`` (tests
+only) hangs S seconds before each release, as a keyper that is alive but stuck.
 
 The dealer (``deal_files``) is a devnet simplification: one process draws the key, writes
 ``keyset.json`` and ``keyper-<i>.json`` (0600) and forgets it. docs/encryption.md says
@@ -39,11 +49,20 @@ from pathlib import Path
 from typing import Any
 
 from xseqd.core import threshold
-from xseqd.core.encrypted import Envelope, commit_entry_hash, release_context, seal_signer
+from xseqd.core.encrypted import (
+    Envelope,
+    commit_entry_hash,
+    digest_signer,
+    release_context,
+    seal_signer,
+    span_root,
+)
 from xseqd.core.order import ReceiptDomain, order_root
+from xseqd.core.refusals import sign_refusal
 from xseqd.core.threshold import Keyset, KeyShare
 
 START_TIMEOUT = 20.0
+REFUSED = "refused"
 
 
 class Refused(Exception):
@@ -60,28 +79,41 @@ def _hex(value: Any, what: str) -> bytes:
 
 
 class Bindings:
-    """The (M, root of M) each ciphertext was released under, kept in a file of JSON lines
-    (each one object ``{id: [M, root]}``), appended and fsynced once per release. A torn
-    line (a crash while writing, so before the answer went out) is skipped."""
+    """What this keyper did with each ciphertext: released it bound to (M, span), or
+    refused it for good. Kept in a file of JSON lines (each one object ``{id: [M, span]}``
+    or ``{id: "refused"}``), appended and fsynced once per request, before the answer. A
+    torn line (a crash while writing, so before the answer went out) is skipped."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.known: dict[str, list[Any]] = {}
+        self.known: dict[str, Any] = {}
         if path is not None and path.exists():
             for line in path.read_text().splitlines():
                 with contextlib.suppress(ValueError):
                     self.known.update(json.loads(line) if line.strip() else {})
 
-    def check(self, item_id: bytes, after: int, root: bytes) -> bool:
-        """Whether ``item_id`` may be released bound to (after, root)."""
+    def check(self, item_id: bytes, after: int, span: bytes) -> bool:
+        """Whether ``item_id`` may be released bound to (after, span)."""
         known = self.known.get("0x" + item_id.hex())
-        return known is None or known == [after, "0x" + root.hex()]
+        return known is None or known == [after, "0x" + span.hex()]
 
-    def record(self, ids: list[bytes], after: int, root: bytes) -> None:
+    def refused(self, item_id: bytes) -> bool:
+        return self.known.get("0x" + item_id.hex()) == REFUSED
+
+    def released(self, item_id: bytes) -> bool:
+        return isinstance(self.known.get("0x" + item_id.hex()), list)
+
+    def record(self, ids: list[bytes], after: int, span: bytes) -> None:
+        self._append(ids, [after, "0x" + span.hex()])
+
+    def record_refusals(self, ids: list[bytes]) -> None:
+        self._append(ids, REFUSED)
+
+    def _append(self, ids: list[bytes], value: Any) -> None:
         fresh = [i for i in ids if "0x" + i.hex() not in self.known]
         if not fresh:
             return
-        line = {"0x" + item_id.hex(): [after, "0x" + root.hex()] for item_id in fresh}
+        line = {"0x" + item_id.hex(): value for item_id in fresh}
         self.known.update(line)
         if self.path is None:
             return
@@ -100,8 +132,7 @@ class Bindings:
 
 @functools.lru_cache(maxsize=64)
 def _seal_signer(domain: ReceiptDomain, slot: int, root: bytes, signature: bytes) -> str:
-    """seal_signer, remembered: a release names seal N and seal M, often the same slot's,
-    and the next round names that M again."""
+    """seal_signer, remembered: the next round names the same commit slot again."""
     return seal_signer(domain, slot, root, signature)
 
 
@@ -120,33 +151,28 @@ def _checked_seal(domain: ReceiptDomain, sequencer: str, slot: int, seal: dict[s
     return root
 
 
-def release(
-    share: KeyShare, sequencer: str, request: dict[str, Any], bindings: Bindings | None = None
-) -> list[dict[str, Any]]:
-    """This keyper's shares for the ciphertexts ``request`` names, or ``Refused``."""
-    bindings = bindings or Bindings(None)
+def _sealed_items(
+    share: KeyShare, sequencer: str, request: dict[str, Any]
+) -> tuple[ReceiptDomain, int, bytes, list[Envelope]]:
+    """The deployment, commit slot N, its sealed order root and the ciphertexts a request
+    names, once checked: N sealed by the sequencer, each a sealed commit of N, encrypted
+    to this keyset for this deployment (or ``Refused``)."""
     try:
         domain = ReceiptDomain.from_json(request["domain"])
         slot = int(request["slot"])
         entries = [_hex(e, "entry hash") for e in request["entries"]]
         items = [(int(i["index"]), _hex(i["envelope"], "envelope")) for i in request["items"]]
-        after = request["after"]
-        after_slot = int(after["slot"])
     except Refused:
         raise
     except Exception:
         raise Refused(
             "expected {domain, slot, orderRoot, signature, entries, items, "
-            "after: {slot, orderRoot, signature}}"
+            "after: {slot, roots, signature}}"
         ) from None
     root = _checked_seal(domain, sequencer, slot, request)
     if order_root(slot, entries) != root:
         raise Refused("the entry hashes do not chain to the sealed order root")
-    if after_slot < slot:
-        raise Refused(f"after: slot {after_slot} is before the commit slot {slot}")
-    after_root = _checked_seal(domain, sequencer, after_slot, after)
-    context = release_context(domain, slot, root, after_slot, after_root)
-    out, ids = [], []
+    envelopes = []
     for index, envelope in items:
         if not 0 <= index < len(entries) or entries[index] != commit_entry_hash(envelope):
             raise Refused(f"item {index} is not a sealed ciphertext of slot {slot}")
@@ -158,13 +184,81 @@ def release(
             raise Refused(f"item {index} is encrypted to another keyset")
         if env.domain != domain:
             raise Refused(f"item {index} is bound to another deployment")
+        envelopes.append(env)
+    return domain, slot, root, envelopes
+
+
+def _binding(
+    domain: ReceiptDomain, sequencer: str, slot: int, root: bytes, after: Any
+) -> tuple[int, bytes, bytes]:
+    """(M, span root, release context) of ``after`` = {slot M, roots of N+1..M,
+    signature}: the sequencer must have signed the context, so that it commits to the
+    order of every slot between the commit and the reveal before it can read anything."""
+    try:
+        after_slot = int(after["slot"])
+        roots = [_hex(r, "roots") for r in after["roots"]]
+        signature = _hex(after["signature"], "signature")
+    except Refused:
+        raise
+    except Exception:
+        raise Refused("after: expected {slot, roots (N+1..M), signature}") from None
+    if after_slot < slot:
+        raise Refused(f"after: slot {after_slot} is before the commit slot {slot}")
+    if len(roots) != after_slot - slot or any(len(r) != 32 for r in roots):
+        raise Refused(f"after: the order roots of slots {slot + 1}..{after_slot}, one each")
+    span = span_root(roots)
+    context = release_context(domain, slot, root, after_slot, span)
+    try:
+        signer = digest_signer(context, signature)
+    except ValueError:
+        signer = ""
+    if signer.lower() != sequencer.lower():
+        raise Refused("after: the binding is not signed by the sequencer")
+    return after_slot, span, context
+
+
+def release(
+    share: KeyShare, sequencer: str, request: dict[str, Any], bindings: Bindings | None = None
+) -> list[dict[str, Any]]:
+    """This keyper's shares for the ciphertexts ``request`` names, or ``Refused``."""
+    bindings = bindings or Bindings(None)
+    domain, slot, root, envelopes = _sealed_items(share, sequencer, request)
+    after_slot, span, context = _binding(domain, sequencer, slot, root, request.get("after"))
+    out = []
+    for index, env in zip((int(i["index"]) for i in request["items"]), envelopes, strict=True):
+        if bindings.refused(env.id):
+            raise Refused(f"item {index} was refused: it is never released")
         if env.max_slot and env.max_slot < after_slot + 1:
             raise Refused(f"item {index} expires at slot {env.max_slot}, before its reveal")
-        if not bindings.check(env.id, after_slot, after_root):
+        if not bindings.check(env.id, after_slot, span):
             raise Refused(f"item {index} was released already, bound to another slot")
-        ids.append(env.id)
         out.append(threshold.make_share(share, env.c1, context).to_json())
-    bindings.record(ids, after_slot, after_root)
+    bindings.record([env.id for env in envelopes], after_slot, span)
+    return out
+
+
+def refuse(
+    share: KeyShare, sequencer: str, request: dict[str, Any], bindings: Bindings | None = None
+) -> list[dict[str, Any]]:
+    """For each ciphertext ``request`` names: ``{refusal}`` (this keyper never released
+    it, and now never will), or ``{share}`` if it was released under the binding
+    ``request.after`` names (the sequencer missed the answer; the reveal slot may still
+    be open), or ``{released: [M, span]}`` (released under another binding: neither)."""
+    bindings = bindings or Bindings(None)
+    domain, slot, root, envelopes = _sealed_items(share, sequencer, request)
+    binding = None
+    if request.get("after") is not None:
+        binding = _binding(domain, sequencer, slot, root, request["after"])
+    out: list[dict[str, Any]] = []
+    for env in envelopes:
+        if bindings.released(env.id):
+            if binding is not None and bindings.check(env.id, binding[0], binding[1]):
+                out.append({"share": threshold.make_share(share, env.c1, binding[2]).to_json()})
+            else:
+                out.append({"released": bindings.known["0x" + env.id.hex()]})
+        else:
+            out.append({"refusal": sign_refusal(share, domain, env.id).to_json()})
+    bindings.record_refusals([env.id for env in envelopes if not bindings.released(env.id)])
     return out
 
 
@@ -194,9 +288,12 @@ def serve(
                 elif body.get("method") == "keyper_status":
                     result = {"index": share.index, "up": True}
                 elif body.get("method") == "keyper_release":
+                    time.sleep(delay)  # TESTS ONLY: hung before it does anything
                     with lock:
                         result = release(share, sequencer, body["params"][0], bindings)
-                    time.sleep(delay)
+                elif body.get("method") == "keyper_refuse":
+                    with lock:
+                        result = refuse(share, sequencer, body["params"][0], bindings)
                 else:
                     raise Refused("unknown method")
                 reply: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "result": result}
@@ -335,7 +432,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     parser.add_argument("--release-delay", type=float, default=0.0,
-                        help="TESTS ONLY: answer releases this many seconds late")  # fmt: skip
+                        help="TESTS ONLY: hang this many seconds before each release")  # fmt: skip
     args = parser.parse_args(argv)
     path = Path(args.share)
     share = KeyShare.from_json(path.read_text())

@@ -67,21 +67,26 @@ def test_a_leg_on_another_rollup_than_its_chain_id_never_re_derives(kind: ItemKi
 SEQUENCER_KEY = bytes(ACCOUNTS[1].key)
 
 
-def release_request(envelope: bytes, slot: int, after_slot: int) -> dict[str, object]:
-    """A well-formed keyper_release request, sealed by the sequencer: the commit at index
-    0 of slot ``slot``, bound to the (empty) slot ``after_slot``."""
+def release_request(
+    envelope: bytes, slot: int, after_slot: int, roots: list[bytes] | None = None
+) -> dict[str, object]:
+    """A well-formed keyper_release request, signed by the sequencer: the commit at index
+    0 of slot ``slot``, bound to the slot ``after_slot`` over the order roots ``roots`` of
+    slots slot+1..after_slot (default: all empty)."""
     from xseqd.core.order import order_root
 
     entries = [enc.commit_entry_hash(envelope)]
-    root, after_root = order_root(slot, entries), order_root(after_slot, [])
+    root = order_root(slot, entries)
+    if roots is None:
+        roots = [order_root(s, []) for s in range(slot + 1, after_slot + 1)]
+    context = enc.release_context(DOMAIN, slot, root, after_slot, enc.span_root(roots))
     return {
         "domain": DOMAIN.to_json(), "slot": slot, "orderRoot": "0x" + root.hex(),
         "signature": "0x" + enc.sign_seal(SEQUENCER_KEY, DOMAIN, slot, root).hex(),
         "entries": ["0x" + e.hex() for e in entries],
         "items": [{"index": 0, "envelope": "0x" + envelope.hex()}],
-        "after": {"slot": after_slot, "orderRoot": "0x" + after_root.hex(),
-                  "signature": "0x" + enc.sign_seal(SEQUENCER_KEY, DOMAIN, after_slot,
-                                                    after_root).hex()},
+        "after": {"slot": after_slot, "roots": ["0x" + r.hex() for r in roots],
+                  "signature": "0x" + enc.sign_digest(SEQUENCER_KEY, context).hex()},
     }  # fmt: skip
 
 

@@ -129,11 +129,11 @@ def test_an_opening_no_honest_sequencer_posts_is_a_fault() -> None:
     other_keyset, _ = th.deal(5, 3, counter(99))
     wrong_keys = replace(good, keyset=other_keyset)
     # the shares bind the reveal slot: the same shares claimed for a later M, or another
-    # root of M, are no proof (a reveal withheld by a slot cannot be re-opened)
+    # span, are no proof (a reveal withheld by a slot cannot be re-opened)
     later = replace(good, after_slot=5)
-    other_root = replace(good, after_root=b"\x35" * 32)
+    other_span = replace(good, span=b"\x35" * 32)
     before_commit = replace(good, after_slot=2)
-    for bad in (too_few, other_slot, wrong_keys, later, other_root, before_commit):
+    for bad in (too_few, other_slot, wrong_keys, later, other_span, before_commit):
         with pytest.raises(enc.OpeningFault):
             enc.open_payload(enc.reveal_payload(env.encode(), bad), 5)
 

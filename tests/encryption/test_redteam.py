@@ -13,6 +13,7 @@ from __future__ import annotations
 from tests.encryption.support import client, nonce, rollup, rpc, transfer
 from xseqd.accounts import dev_accounts
 from xseqd.core.encrypted import VOID_OPENING, split_payload
+from xseqd.core.refusals import certificate_fault
 from xseqd.node import NodeThread
 
 KEYS = dev_accounts(20)
@@ -34,7 +35,9 @@ def test_an_expired_bundle_is_voided_and_its_content_never_released(
     done = seq.wait_revealed(sent["bundleHash"])
     assert done["status"] == "aborted" and "expired" in done["abort"]["reason"], done
     item = sealed_devnet.node.sequencer.book.items[bytes.fromhex(sent["bundleHash"][2:])]
-    assert split_payload(item.payload)[1] == VOID_OPENING  # no shares anywhere
+    envelope, opening = split_payload(item.payload)  # no shares anywhere: n-t+1 refusals
+    assert opening.startswith(VOID_OPENING), opening
+    assert certificate_fault(envelope, opening[len(VOID_OPENING) :]) is None
     # the legs were never disclosed: the signed transfer is unknown to the rollup
     w3 = rollup(sealed_devnet, 901)
     assert rpc(w3, "eth_getTransactionByHash", "0x" + item.item_hash.hex())["result"] is None

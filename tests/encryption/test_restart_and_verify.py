@@ -21,6 +21,7 @@ from xseqd.core import encrypted as enc
 from xseqd.core import threshold as th
 from xseqd.core.items import Entry, ItemKind, RawLeg
 from xseqd.core.order import ReceiptDomain
+from xseqd.core.refusals import Certificate, sign_refusal
 from xseqd.core.reveals import RevealLedger
 from xseqd.l1.anvil import Anvil
 from xseqd.node import NodeThread
@@ -108,22 +109,21 @@ DOMAIN = ReceiptDomain(0)
 
 
 def commit_and_reveal(keyset: th.Keyset, shares: list[th.KeyShare], slot: int, root: bytes,
-                      raws: list[bytes], after: int | None = None,
-                      after_root: bytes = b"") -> tuple[Entry, Entry]:  # fmt: skip
+                      raws: list[bytes]) -> tuple[Entry, Entry]:  # fmt: skip
     env = enc.encrypt_bundle(keyset, raws, DOMAIN)
     return Entry(ItemKind.ENCRYPTED, False, (), enc.commit_payload(env.encode())), reveal_of(
-        keyset, shares, env.encode(), raws, slot, root,
-        slot if after is None else after, after_root or root,
+        keyset, shares, env.encode(), raws, slot, root, slot, enc.span_root([]),
     )  # fmt: skip
 
 
 def reveal_of(keyset: th.Keyset, shares: list[th.KeyShare], envelope: bytes, raws: list[bytes],
-              slot: int, root: bytes, after: int, after_root: bytes) -> Entry:  # fmt: skip
-    """The reveal of ``envelope`` committed in ``slot`` (``root``), bound to slot ``after``."""
+              slot: int, root: bytes, after: int, span: bytes) -> Entry:  # fmt: skip
+    """The reveal of ``envelope`` committed in ``slot`` (``root``), bound to slot ``after``
+    over the span root ``span`` of slots slot+1..after."""
     e = enc.Envelope.decode(envelope)
-    ctx = enc.release_context(DOMAIN, slot, root, after, after_root)
+    ctx = enc.release_context(DOMAIN, slot, root, after, span)
     made = tuple(th.make_share(s, e.c1, ctx) for s in shares[: keyset.threshold])
-    opening = enc.Opening(slot, root, after, after_root, keyset, made)
+    opening = enc.Opening(slot, root, after, span, keyset, made)
     legs = tuple(RawLeg(901, raw) for raw in raws)
     return Entry(ItemKind.ENCRYPTED, True, legs, enc.reveal_payload(envelope, opening))
 
@@ -141,8 +141,10 @@ def test_reveal_ledger_names_reorders_withheld_reveals_and_reveals_below_the_top
     own = Entry(ItemKind.TRANSACTION, True, (RawLeg(901, transfer(901, KEYS[2], 0)),))
     root2 = order_root(2, [own.hash])  # slot 2 as a withholding sequencer seals it
 
-    def reveal(env: bytes, raws: list[bytes], after: int = 1, after_root: bytes = root) -> Entry:
-        return reveal_of(keyset, shares, env, raws, 1, root, after, after_root)
+    def reveal(
+        env: bytes, raws: list[bytes], after: int = 1, roots: tuple[bytes, ...] = ()
+    ) -> Entry:
+        return reveal_of(keyset, shares, env, raws, 1, root, after, enc.span_root(roots))
 
     def ledger() -> RevealLedger:
         fresh = RevealLedger()
@@ -167,17 +169,24 @@ def test_reveal_ledger_names_reorders_withheld_reveals_and_reveals_below_the_top
     # with a root of slot 2 other than the committed one, the ledger names it
     fake = ledger()
     assert fake.check(2, [own]) is None
-    bound_fake = reveal(env1, raws1, after=2, after_root=b"\x07" * 32)
-    assert "slot 2 that was not committed" in (fake.check(3, [bound_fake]) or "")
+    bound_fake = reveal(env1, raws1, after=2, roots=(b"\x07" * 32,))
+    assert "asked for ahead of them" in (fake.check(3, [bound_fake]) or "")
+    assert "slot 4 that was not committed" in (fake.check(5, [reveal(env1, raws1, 4)]) or "")
     honest_late = ledger()
     assert honest_late.check(2, [own]) is None
-    assert honest_late.check(3, [reveal(env1, raws1, 2, root2)]) is None
-    # a void: at the top, in commit order, like a reveal
-    void1 = Entry(ItemKind.ENCRYPTED, False, (), enc.void_payload(env1))
-    assert ledger().check(5, [void1, plain]) is None
-    assert "after another item" in (ledger().check(5, [plain, void1]) or "")
-    void2 = Entry(ItemKind.ENCRYPTED, False, (), enc.void_payload(env2))
-    assert "out of its sealed order" in (ledger().check(5, [void2]) or "")
+    assert honest_late.check(3, [reveal(env1, raws1, 2, (root2,))]) is None
+
+    # a void: at the top, in commit order, like a reveal, with its refusal certificate
+    def void(env: bytes, certified: bool = True) -> Entry:
+        item_id = enc.Envelope.decode(env).id
+        refusals = tuple(sign_refusal(s, DOMAIN, item_id) for s in shares[:2])
+        cert = Certificate(keyset, refusals).encode() if certified else b""
+        return Entry(ItemKind.ENCRYPTED, False, (), enc.void_payload(env, cert))
+
+    assert ledger().check(5, [void(env1), plain]) is None
+    assert "after another item" in (ledger().check(5, [plain, void(env1)]) or "")
+    assert "out of its sealed order" in (ledger().check(5, [void(env2)]) or "")
+    assert "no refusal certificate" in (ledger().check(5, [void(env1, False)]) or "")
 
 
 def test_a_reveal_whose_legs_are_not_the_plaintext_never_re_derives() -> None:

@@ -17,7 +17,13 @@ from websockets.sync.client import connect
 from tests.encryption.support import SINK, client, nonce, rollup, rpc, transfer, wait_for
 from xseqd.accounts import dev_accounts
 from xseqd.client import encrypt_bundle
-from xseqd.core.encrypted import sign_seal, split_payload
+from xseqd.core.encrypted import (
+    release_context,
+    sign_digest,
+    sign_seal,
+    span_root,
+    split_payload,
+)
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.node import NodeThread
 
@@ -135,8 +141,11 @@ def release_request(node: NodeThread, slot: int, sent: dict, signer: bytes) -> d
                 ],
                 "after": {
                     "slot": slot,
-                    "orderRoot": "0x" + root.hex(),
-                    "signature": "0x" + sign_seal(signer, domain, slot, root).hex(),
+                    "roots": [],
+                    "signature": "0x"
+                    + sign_digest(
+                        signer, release_context(domain, slot, root, slot, span_root([]))
+                    ).hex(),
                 },
             }
         ],

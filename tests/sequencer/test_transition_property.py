@@ -352,11 +352,12 @@ class Run:
         for commit in desk.pending():
             assert commit.slot is not None
             seal = desk.seal(commit.slot)
+            bound = desk.binding(seal, after)  # over the order roots of N+1..M
             c1 = Envelope.decode(split_payload(commit.payload)[0]).c1
             context = release_context(self.seq.book.domain, seal.slot, seal.order_root,
-                                      after.slot, after.order_root)  # fmt: skip
+                                      bound.slot, bound.span)  # fmt: skip
             shares = tuple(make_share(s, c1, context) for s in KEY_SHARES[: KEYSET.threshold])
-            desk.reveal(commit, seal, after, shares)
+            desk.reveal(commit, seal, bound, shares)
             self.events["revealed"] += 1
         desk.run_due()
 

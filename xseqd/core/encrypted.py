@@ -7,12 +7,15 @@ An encrypted submission is ordered twice under one id, ``keccak256(envelope)``:
     commit  in the slot it arrived in, payload = envelope only, no legs, never included:
             the order receipt is over this entry, before anyone can decrypt it
     reveal  at the top of slot M+1, once keypers released the commit's shares bound to
-            the commit slot's seal and to the seal of slot M (the latest sealed slot when
-            the sequencer asked): payload = envelope + opening (the t shares with their
-            proofs, the keyset, M and M's order root), legs = the decrypted transactions;
-            executed atomically like a bundle
-    void    at the top of a later slot, when keypers did not release in time after the
-            sequencer asked: payload = envelope + VOID_OPENING, no legs, aborted
+            the commit slot's seal, M (the latest sealed slot when the sequencer asked)
+            and the span: the order roots of EVERY slot N+1..M, so that whatever the
+            sequencer places between the commit and the reveal was committed before
+            anyone could read it: payload = envelope + opening (the t shares with their
+            proofs, the keyset, M and the span root), legs = the decrypted
+            transactions; executed atomically like a bundle
+    void    at the top of a later slot, when keypers did not release in time: payload =
+            envelope + VOID_OPENING + a refusal certificate (core/refusals.py: n-t+1
+            keypers signed that they never released it and never will), no legs, aborted
 
 Payload bytes: ``uint32 len(envelope) || envelope || opening`` (opening empty = commit).
 
@@ -22,13 +25,15 @@ Payload bytes: ``uint32 len(envelope) || envelope || opening`` (opening empty = 
     aad      = the same encoding with body empty (what AES-GCM authenticates beside body)
     plaintext= abi.encode(bytes[] rawTxs)
     opening  = abi.encode(uint64 commitSlot, bytes32 commitOrderRoot, uint64 revealAfter,
-                          bytes32 revealAfterRoot, bytes keyset,
+                          bytes32 span, bytes keyset,
                           (uint256 index, bytes share, uint256 c, uint256 z)[] shares)
-               or VOID_OPENING = "xseqd/void/v1" (13 ASCII bytes)
+               or VOID_OPENING = "xseqd/void/v1" (13 ASCII bytes) || certificate
     seal     = keccak256("xseqd/seal/v1" || domainSeparator || uint64 slot || orderRoot),
                signed by the sequencer
-    context  = keccak256("xseqd/release/v1" || seal(commitSlot) || uint64 revealAfter ||
-               revealAfterRoot): what the shares' proofs are bound to
+    span     = keccak256("xseqd/span/v1" || orderRoot(N+1) || ... || orderRoot(M))
+               (N = commitSlot, M = revealAfter; no roots when M = N)
+    context  = keccak256("xseqd/release/v2" || seal(commitSlot) || uint64 revealAfter ||
+               span): what the shares' proofs are bound to; the sequencer signs it to ask
 
 ``open_payload`` is the apply rule's first half (core/transition.py runs the legs): it
 returns the plaintext transactions, or why the item aborts (sealed commit, expired,
@@ -39,6 +44,7 @@ sequencer posts (bad or missing shares, another keyset), which the verifier name
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_abi import decode, encode
@@ -177,63 +183,85 @@ def seal_digest(domain: ReceiptDomain, slot: int, order_root: bytes) -> bytes:
     return keccak(b"xseqd/seal/v1" + domain.separator() + slot.to_bytes(8, "big") + order_root)
 
 
+def span_root(roots: Sequence[bytes]) -> bytes:
+    """The order roots of the slots N+1..M between a commit (slot N) and the slot M its
+    reveal follows, in one hash: a release binds the sequencer to all of them."""
+    return keccak(b"xseqd/span/v1" + b"".join(roots))
+
+
 def release_context(
-    domain: ReceiptDomain, slot: int, order_root: bytes, after_slot: int, after_root: bytes
+    domain: ReceiptDomain, slot: int, order_root: bytes, after_slot: int, span: bytes
 ) -> bytes:
-    """What a share's proof is bound to: the commit slot's seal, and the slot M (with its
-    order root) after which the reveal must come, at the top of M+1."""
+    """What a share's proof is bound to: the commit slot's seal, the slot M after which
+    the reveal must come (at the top of M+1), and the span root of slots N+1..M."""
     seal = seal_digest(domain, slot, order_root)
-    return keccak(b"xseqd/release/v1" + seal + after_slot.to_bytes(8, "big") + after_root)
+    return keccak(b"xseqd/release/v2" + seal + after_slot.to_bytes(8, "big") + span)
 
 
-def void_payload(envelope: bytes) -> bytes:
-    return commit_payload(envelope) + VOID_OPENING
+def void_payload(envelope: bytes, certificate: bytes = b"") -> bytes:
+    """A void's payload; ``certificate`` is a refusal certificate (core/refusals.py),
+    without which the void is a fault the verifier names."""
+    return commit_payload(envelope) + VOID_OPENING + certificate
+
+
+def is_void(opening: bytes) -> bool:
+    return opening.startswith(VOID_OPENING)
+
+
+def sign_digest(key: bytes, digest: bytes) -> bytes:
+    """The sequencer's signature r || s || v (v = 27/28) over a 32-byte digest."""
+    sig = keys.PrivateKey(key).sign_msg_hash(digest)
+    return sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
+
+
+def digest_signer(digest: bytes, signature: bytes) -> str:
+    """The checksum address that signed ``digest`` (raises ``ValueError`` if malformed)."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        raise ValueError("a signature is r || s || v (65 bytes, v = 27/28)")
+    sig = keys.Signature(signature[:64] + bytes([signature[64] - 27]))
+    return str(sig.recover_public_key_from_msg_hash(digest).to_checksum_address())
 
 
 def sign_seal(key: bytes, domain: ReceiptDomain, slot: int, order_root: bytes) -> bytes:
-    sig = keys.PrivateKey(key).sign_msg_hash(seal_digest(domain, slot, order_root))
-    return sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
+    return sign_digest(key, seal_digest(domain, slot, order_root))
 
 
 def seal_signer(domain: ReceiptDomain, slot: int, order_root: bytes, signature: bytes) -> str:
     """The checksum address that signed this seal (raises ``ValueError`` if malformed)."""
-    if len(signature) != 65 or signature[64] not in (27, 28):
-        raise ValueError("a seal signature is r || s || v (65 bytes, v = 27/28)")
-    sig = keys.Signature(signature[:64] + bytes([signature[64] - 27]))
-    public = sig.recover_public_key_from_msg_hash(seal_digest(domain, slot, order_root))
-    return str(public.to_checksum_address())
+    return digest_signer(seal_digest(domain, slot, order_root), signature)
 
 
 @dataclass(frozen=True)
 class Opening:
     """What reveals a commit: the commit's slot and order root, the slot M the reveal
-    must follow (at the top of M+1) and M's order root, the keyset, t shares."""
+    must follow (at the top of M+1), the span root of slots N+1..M, the keyset, t
+    shares."""
 
     slot: int
     order_root: bytes
     after_slot: int
-    after_root: bytes
+    span: bytes
     keyset: Keyset
     shares: tuple[Share, ...]
 
     def encode(self) -> bytes:
         return encode(OPENING_TYPES, [self.slot, self.order_root, self.after_slot,
-                                      self.after_root, self.keyset.encode(),
+                                      self.span, self.keyset.encode(),
                                       [s.values() for s in self.shares]])  # fmt: skip
 
     @classmethod
     def decode(cls, data: bytes) -> Opening:
         try:
-            slot, root, after, after_root, keyset, shares = decode(OPENING_TYPES, data)
+            slot, root, after, span, keyset, shares = decode(OPENING_TYPES, data)
             ks = Keyset.decode(bytes(keyset))
         except Exception as exc:
             raise OpeningFault(f"opening does not decode: {exc}") from None
         parsed = tuple(Share(int(i), bytes(p), int(c), int(z)) for i, p, c, z in shares)
-        return cls(int(slot), bytes(root), int(after), bytes(after_root), ks, parsed)
+        return cls(int(slot), bytes(root), int(after), bytes(span), ks, parsed)
 
     def context(self, domain: ReceiptDomain) -> bytes:
         return release_context(domain, self.slot, self.order_root, self.after_slot,
-                               self.after_root)  # fmt: skip
+                               self.span)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -255,7 +283,7 @@ def open_payload(payload: bytes, slot: int) -> Opened:
     if not opening_bytes:
         return Opened(None, "sealed: runs when its slot's decryption shares are released",
                       "sealed")  # fmt: skip
-    if opening_bytes == VOID_OPENING:
+    if is_void(opening_bytes):  # its certificate is core/reveals.py's to check
         try:
             max_slot = Envelope.decode(env_bytes).max_slot
         except ValueError:

@@ -1,9 +1,14 @@
 """The cross-slot rule of encrypted items (pure): every sealed commit is revealed (or
 voided) in the order it was committed, each reveal at the top of its slot, opened with
 shares for the commit's own slot and order root, and in exactly the slot its shares bind:
-a reveal opened after slot M (with M's order root) sits in slot M+1, and M's root is the
-one committed for M. Everything in slots up to M was sealed before anyone could decrypt,
-so nothing can be placed between the sequencer learning the plaintext and the reveal.
+a reveal of a commit of slot N opened after slot M sits in slot M+1, and its span root is
+that of the order roots committed for EVERY slot N+1..M. The sequencer signed that span
+to ask for the shares, before anyone could decrypt: whatever it placed between the commit
+and the reveal was committed blind, even if it asked ahead of time (a seal of a future
+empty slot M), so nothing can be placed between it learning the plaintext and the reveal.
+A void must carry a refusal certificate (core/refusals.py): n-t+1 keypers' signatures
+that they never released the commit, so a void of a bundle the sequencer could read is
+named.
 
 ``RevealLedger`` walks the committed order slot by slot (the verifier feeds it the slots
 it reads from L1) and names the first entry that breaks the rule:
@@ -14,11 +19,14 @@ it reads from L1) and names the first entry that breaks the rule:
   read before it),
 - an opening whose slot and order root are not the commit's,
 - a reveal opened after slot M that is not in slot M+1, or whose root of M is not the
-  order root committed for M (a reveal withheld to trade in between),
-- a void (keypers did not release in time) out of commit order or below the top.
+  span root is not that of the order roots committed for N+1..M (a reveal withheld to
+  trade in between, or shares asked for ahead of the slots they bind),
+- a void (keypers did not release in time) out of commit order, below the top, or
+  without a valid refusal certificate.
 
-A commit not revealed yet is pending, not a fault: keypers may be down. The per-item
-rule (the legs are the plaintext under valid shares) is core/transition.py's.
+A commit not revealed yet is pending, not a fault: keypers may be down. The ledger keeps
+the order roots of the slots since the oldest pending commit only. The per-item rule
+(the legs are the plaintext under valid shares) is core/transition.py's.
 """
 
 from __future__ import annotations
@@ -27,9 +35,17 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from xseqd.core.encrypted import VOID_OPENING, Opening, OpeningFault, split_payload
+from xseqd.core.encrypted import (
+    VOID_OPENING,
+    Opening,
+    OpeningFault,
+    is_void,
+    span_root,
+    split_payload,
+)
 from xseqd.core.items import Entry, ItemKind
 from xseqd.core.order import order_root
+from xseqd.core.refusals import certificate_fault
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,7 @@ class RevealLedger:
     """Commits awaiting their reveal, in order."""
 
     pending: deque[PendingCommit] = field(default_factory=deque)
-    previous: tuple[int, bytes] | None = None  # the last slot checked and its order root
+    roots: dict[int, bytes] = field(default_factory=dict)  # since the oldest pending commit
 
     def check(self, slot: int, entries: Sequence[Entry]) -> str | None:
         """Apply slot ``slot``'s entries; the first breach of the rule, or None. On a
@@ -67,7 +83,10 @@ class RevealLedger:
                 return f"{where}: a reveal after another item of its slot"
             if not pending or pending[0].id != entry.id:
                 return f"{where}: reveals 0x{entry.id.hex()} out of its sealed order"
-            if opening == VOID_OPENING:
+            if is_void(opening):
+                fault = certificate_fault(envelope, opening[len(VOID_OPENING) :])
+                if fault is not None:
+                    return f"{where}: a void that {fault}"
                 pending.popleft()
                 continue
             try:
@@ -80,8 +99,16 @@ class RevealLedger:
             if opened.after_slot + 1 != slot:
                 return (f"{where}: a reveal released for slot {opened.after_slot + 1} "
                         f"sits in slot {slot} (withheld)")  # fmt: skip
-            if self.previous is None or self.previous != (opened.after_slot, opened.after_root):
+            between = range(commit.slot + 1, opened.after_slot + 1)
+            if any(s not in self.roots for s in between):
                 return f"{where}: opened after a slot {opened.after_slot} that was not committed"
+            if span_root([self.roots[s] for s in between]) != opened.span:
+                span = f"{commit.slot + 1}..{opened.after_slot}"
+                return (f"{where}: its shares bind slots {span} to other orders than were "
+                        "committed (asked for ahead of them)")  # fmt: skip
         self.pending = pending
-        self.previous = (slot, root)
+        self.roots[slot] = root
+        oldest = pending[0].slot if pending else slot
+        for old in [s for s in self.roots if s < oldest]:
+            del self.roots[old]
         return None

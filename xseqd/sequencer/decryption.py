@@ -7,28 +7,31 @@ not, the commits wait (``status`` says so) and plain items flow; the loop retrie
 ``RETRY`` seconds. Otherwise close the order gate (sequencer/gate.py: writes wait), seal
 the open slot if it holds anything but reveals, so that M = the latest sealed slot and
 M+1 is empty, and send the keypers, per commit slot N, the seal of N, the ciphertexts to
-open and the seal of M (the binding): the t fastest known first, the next one for each
-that fails, all of them after ``HEDGE`` seconds (``_first``). With t shares whose proofs
-verify, each commit is revealed, in order, at the top of M+1; then the gate reopens. A
-commit whose shares did not come (a keyper died mid-request) can never be revealed at
-M+1 (keypers never rebind): it is voided there. It runs on the node's event loop; only
-the HTTP calls wait, and the gate is held for at most one keyper timeout.
+open and the binding (M, the order roots of N+1..M, signed): the t fastest known first,
+the next one for each that fails, all of them after ``HEDGE`` seconds (``_first``). With
+t shares whose proofs verify, each commit is revealed, in order, at the top of M+1; then
+the gate reopens. Commits whose shares did not come (a keyper died mid-request) and
+expired ones are settled (sequencer/settle.py): every keyper is asked ``keyper_refuse``;
+t shares (from keypers that released under this binding) reveal it at M+1, a certificate
+of n-t+1 refusals voids it there, and otherwise it — and every later commit, to keep the
+sealed order — waits for a later round (``status.unsettled``). It runs on the node's
+event loop; only the HTTP calls wait, and the gate is held for at most two keyper
+timeouts.
 One round: check (``keyper_status``) that at least t keypers are up — if not, the commits
 wait (``status`` says so) and plain items flow; the loop retries every ``RETRY`` seconds.
 Otherwise close the order gate (sequencer/gate.py: writes wait), seal the open slot if it
 holds anything but reveals, so that M = the latest sealed slot and M+1 is empty, and send
-every keyper, per commit slot N, the seal of N, the ciphertexts to open and the seal of M
-(the binding). With t shares whose proofs verify, each commit is revealed, in order, at
+every keyper, per commit slot N, the seal of N, the ciphertexts to open and the binding
+(M, the roots of N+1..M). With t shares whose proofs verify, each commit is revealed, in order, at
 the top of M+1; then the gate reopens. A round asks about at most
 ``MAX_SLOTS_PER_ROUND`` commit slots (the oldest); the next round takes the rest, in
-order. A commit whose shares did not come (a keyper died mid-request) can never be
-revealed at M+1 (keypers never rebind): it is voided there.
-It runs on the node's event loop; only the HTTP calls wait, and the gate is held for at
-most one keyper timeout.
+order. A commit whose shares did not come is settled as above.
 
 ``fault="withhold"`` (DEV ONLY, tests): once the shares are in, the sequencer orders a
 transaction of its own and seals, then reveals one slot late — the withholding that
-``xseqd verify`` names (core/reveals.py).
+``xseqd verify`` names (core/reveals.py). ``fault="readvoid"`` (DEV ONLY): once the shares
+are in, it voids every commit anyway, without a refusal certificate (it has none: the
+keypers released) — the void after reading that ``xseqd verify`` names.
 """
 
 from __future__ import annotations
@@ -44,9 +47,10 @@ from xseqd.core import threshold
 from xseqd.core.encrypted import Envelope, release_context, split_payload
 from xseqd.core.items import Item
 from xseqd.core.threshold import Share
-from xseqd.sequencer.encrypted import EncryptedDesk, Seal
+from xseqd.sequencer.encrypted import Binding, EncryptedDesk, Seal
 from xseqd.sequencer.gate import OrderGate
 from xseqd.sequencer.keyperwatch import KeyperWatch
+from xseqd.sequencer.settle import Settled, release_request, settle
 
 log = logging.getLogger("xseqd.keypers")
 RETRY = 0.5
@@ -70,9 +74,10 @@ class Decryptor:
     ) -> None:
         self.desk, self.urls, self.on_reveal = desk, urls, on_reveal
         self.gate = gate or OrderGate()
-        self.fault = ""  # DEV ONLY: "withhold" (module docstring)
+        self.fault = ""  # DEV ONLY: "withhold", "readvoid" (module docstring)
         self.withhold: Callable[[], None] = lambda: None  # orders the sequencer's own tx
         self.voided = 0
+        self.unsettled = 0  # commits neither revealed nor voided at the last round
         self.answered = 0  # keypers that released at the last attempt
         self.waiting_since: float | None = None
         self._wake = asyncio.Event()
@@ -108,6 +113,7 @@ class Decryptor:
             "keypersAnswering": self.answered,
             "threshold": None if keyset is None else keyset.threshold,
             "waiting": bool(self.desk.pending()) and self.waiting_since is not None,
+            "unsettled": self.unsettled,
         }
 
     async def _run(self) -> None:
@@ -157,42 +163,92 @@ class Decryptor:
                     break
                 groups.setdefault(commit.slot, []).append(commit)
             seals = {slot: self.desk.seal(slot) for slot in groups}
+            binds = {slot: self.desk.binding(seals[slot], after) for slot in groups}
             # a commit whose maxSlot its reveal at M+1 cannot meet is voided unopened:
             # keypers refuse its shares, so its content is never released
             live = {slot: [c for c in commits if not _expired(c, after)]
                     for slot, commits in groups.items()}  # fmt: skip
             got = await asyncio.gather(
-                *(self._collect(seals[slot], after, commits) for slot, commits in live.items())
+                *(
+                    self._collect(seals[slot], binds[slot], commits)
+                    for slot, commits in live.items()
+                )
             )
             self._trusted = all(g is not None for g in got)
             if self.fault == "withhold" and all(g is not None for g in got):
                 self.withhold()  # DEV ONLY: trade on what it read, then reveal a slot late
                 self.desk.seq.seal_slot()
-            for (slot, commits), shares in zip(groups.items(), got, strict=True):
-                j = -1
-                for commit in commits:
-                    expired = _expired(commit, after)
-                    j += 0 if expired else 1
-                    if self.desk.seq.book.items.get(commit.item_hash) is not commit:
-                        continue  # revealed meanwhile, or rewound
-                    if expired:
-                        self.desk.void(commit)
-                    elif shares is not None and (
-                        self.fault == "withhold" or self.desk.can_reveal_after(after)
-                    ):
-                        force = self.fault == "withhold"
-                        self.desk.reveal(commit, seals[slot], after, shares[j], force)
-                    else:
-                        log.warning("slot %d: voiding 0x%s: keypers did not release in time",
-                                    slot, commit.item_hash.hex())  # fmt: skip
-                        self.desk.void(commit)
-                        self.voided += 1
+            settled: dict[bytes, Settled | None] = {}
+            for slot, shares in zip(live, got, strict=True):
+                for j, commit in enumerate(live[slot]):
+                    settled[commit.item_hash] = None if shares is None else shares[j]
+            await self._settle(seals, binds, groups, settled)
+            self._order(seals, binds, groups, settled)
             self.desk.run_due()
         finally:
             self.gate.open()
         self.waiting_since = None
         self.on_reveal()
         return more
+
+    async def _settle(
+        self,
+        seals: dict[int, Seal],
+        binds: dict[int, Binding],
+        groups: dict[int, list[Item]],
+        settled: dict[bytes, Settled | None],
+    ) -> None:
+        """Ask every keyper to refuse the commits that got no shares (sequencer/settle.py)."""
+        keyset, domain = self.desk.keyset, self.desk.seq.book.domain
+        assert keyset is not None and self._http is not None
+        asks = {slot: [c for c in commits if settled.get(c.item_hash) is None]
+                for slot, commits in groups.items()}  # fmt: skip
+        asks = {slot: commits for slot, commits in asks.items() if commits}
+        answers = await asyncio.gather(*(
+            settle(self._http, self.urls, keyset, domain,
+                   release_request(domain, seals[slot], binds[slot], commits),
+                   release_context(domain, slot, seals[slot].order_root, binds[slot].slot,
+                                   binds[slot].span), commits, TIMEOUT)
+            for slot, commits in asks.items()
+        ))  # fmt: skip
+        for commits, outcomes in zip(asks.values(), answers, strict=True):
+            for commit, outcome in zip(commits, outcomes, strict=True):
+                settled[commit.item_hash] = outcome
+
+    def _order(
+        self,
+        seals: dict[int, Seal],
+        binds: dict[int, Binding],
+        groups: dict[int, list[Item]],
+        settled: dict[bytes, Settled | None],
+    ) -> None:
+        """Reveal or void each commit at the top of M+1, in sealed order; from the first
+        one that is neither (no t shares, no certificate), every later one waits too."""
+        self.unsettled, force = 0, self.fault == "withhold"
+        for slot, commits in groups.items():
+            for commit in commits:
+                if self.desk.seq.book.items.get(commit.item_hash) is not commit:
+                    continue  # revealed meanwhile, or rewound
+                outcome = settled.get(commit.item_hash)
+                if (
+                    self.unsettled
+                    or outcome is None
+                    or not (force or self.desk.can_reveal_after(binds[slot]))
+                ):
+                    self.unsettled += 1
+                elif isinstance(outcome, bytes):  # n-t+1 keypers refused it: provably unread
+                    if not _expired(commit, binds[slot]):
+                        log.warning("slot %d: voiding 0x%s: keypers did not release in time",
+                                    slot, commit.item_hash.hex())  # fmt: skip
+                        self.voided += 1
+                    self.desk.void(commit, outcome)
+                elif self.fault == "readvoid":  # DEV ONLY: read it, then void it anyway
+                    self.desk.void(commit, b"")
+                else:
+                    self.desk.reveal(commit, seals[slot], binds[slot], outcome, force)
+        if self.unsettled:
+            log.warning("%d sealed item(s) wait: neither t shares nor n-t+1 refusals came",
+                        self.unsettled)  # fmt: skip
 
     def _waiting(self, commits: int, need: int) -> None:
         if self.waiting_since is None:
@@ -273,31 +329,15 @@ class Decryptor:
         return len(await self._first(one, lambda good: len(good) >= keyset.threshold))
 
     async def _collect(
-        self, seal: Seal, after: Seal, commits: list[Item]
+        self, seal: Seal, after: Binding, commits: list[Item]
     ) -> list[tuple[Share, ...]] | None:
         if not commits:
             return []
         keyset = self.desk.keyset
         assert keyset is not None and self._http is not None
         domain = self.desk.seq.book.domain
-        request = {
-            "domain": domain.to_json(),
-            "slot": seal.slot,
-            "orderRoot": "0x" + seal.order_root.hex(),
-            "signature": "0x" + seal.signature.hex(),
-            "entries": ["0x" + e.hex() for e in seal.entries],
-            "items": [
-                {"index": c.index, "envelope": "0x" + split_payload(c.payload)[0].hex()}
-                for c in commits
-            ],
-            "after": {
-                "slot": after.slot,
-                "orderRoot": "0x" + after.order_root.hex(),
-                "signature": "0x" + after.signature.hex(),
-            },
-        }
-        context = release_context(domain, seal.slot, seal.order_root, after.slot,
-                                  after.order_root)  # fmt: skip
+        request = release_request(domain, seal, after, commits)
+        context = release_context(domain, seal.slot, seal.order_root, after.slot, after.span)
         c1s = [Envelope.decode(split_payload(c.payload)[0]).c1 for c in commits]
 
         async def one(url: str) -> list[Share] | None:
@@ -337,7 +377,7 @@ class Decryptor:
         return result if isinstance(result, list) else None
 
 
-def _expired(commit: Item, after: Seal) -> bool:
+def _expired(commit: Item, after: Seal | Binding) -> bool:
     """Whether ``commit``'s reveal at the top of after+1 would be past its maxSlot."""
     max_slot = Envelope.decode(split_payload(commit.payload)[0]).max_slot  # as restored
     return bool(max_slot) and max_slot < after.slot + 1

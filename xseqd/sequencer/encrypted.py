@@ -5,14 +5,17 @@ reveal it at the top of a later slot once keypers released its slot's shares.
 orders its commit in the open slot: the receipt is over the ciphertext; nothing of the
 content exists anywhere yet. ``pending`` lists sealed commits not yet revealed, in order
 (they survive a restart: the log holds every commit and every reveal). ``seal`` is the
-sequencer's signature over a sealed slot's order root, what keypers ask for.
-``bind`` seals the open slot if it holds anything but reveals and returns the seal of
-the latest sealed slot M: keypers bind their shares to it, and the reveal must sit at the
-top of slot M+1 (core/reveals.py). ``reveal`` turns released shares into the reveal item
-and runs it through the slot transition at the top of M+1 (held bundles due there run
-after it), so that nothing the sequencer could insert after reading it runs before it.
-``void`` orders a commit's void instead when keypers did not release in time (aborted,
-"void: keypers did not release in time").
+sequencer's signature over a sealed slot's order root, what keypers ask for. ``bind``
+seals the open slot if it holds anything but reveals and returns the seal of the latest
+sealed slot M; ``binding`` signs, per commit slot N, the release context over N's seal,
+M and the span root of the order roots of slots N+1..M: keypers bind their shares to it,
+and the reveal must sit at the top of slot M+1 (core/reveals.py). ``reveal`` turns
+released shares into the reveal item and runs it through the slot transition at the top
+of M+1 (held bundles due there run after it), so that nothing the sequencer could insert
+after reading it runs before it. ``void`` orders a commit's void instead when keypers
+did not release in time (aborted, "void: keypers did not release in time"), with the
+refusal certificate n-t+1 keypers signed (core/refusals.py; sequencer/decryption.py
+collects it).
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from xseqd.core.encrypted import (
     Opening,
     commit_payload,
     open_payload,
+    release_context,
     reveal_payload,
+    sign_digest,
     sign_seal,
+    span_root,
     split_payload,
     void_payload,
 )
@@ -55,6 +61,21 @@ class Seal:
     order_root: bytes
     entries: tuple[bytes, ...]
     signature: bytes
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The sequencer's signed request to open commits of slot N after slot M: the order
+    roots of slots N+1..M, their span root, the signature over the release context."""
+
+    slot: int  # M
+    roots: tuple[bytes, ...]
+    span: bytes
+    signature: bytes
+
+    def to_json(self) -> dict[str, object]:
+        return {"slot": self.slot, "roots": ["0x" + r.hex() for r in self.roots],
+                "signature": "0x" + self.signature.hex()}  # fmt: skip
 
 
 def is_reveal(item: Item) -> bool:
@@ -143,24 +164,42 @@ class EncryptedDesk:
             seq.seal_slot()
         return self.seal(seq.head_slot)
 
-    def can_reveal_after(self, after: Seal) -> bool:
+    def binding(self, seal: Seal, after: Seal) -> Binding:
+        """Sign the binding of commits sealed in ``seal``'s slot N to the reveal slot
+        ``after.slot`` + 1, over the order roots of every slot N+1..M."""
+        roots: dict[int, bytes] = {}
+        for slot in reversed(self.seq.slots):
+            if slot.number <= seal.slot:
+                break
+            roots[slot.number] = slot.order_root
+        between = tuple(roots[n] for n in range(seal.slot + 1, after.slot + 1))
+        span = span_root(between)
+        context = release_context(self.seq.book.domain, seal.slot, seal.order_root,
+                                  after.slot, span)  # fmt: skip
+        return Binding(after.slot, between, span, sign_digest(self._key, context))
+
+    def can_reveal_after(self, after: Seal | Binding) -> bool:
         """Whether the next item ordered would still be at the top of slot after+1."""
         seq = self.seq
         return seq.head_slot == after.slot and all(is_reveal(i) for i in seq.book.open_items)
 
     def reveal(
-        self, commit: Item, seal: Seal, after: Seal, shares: tuple[Share, ...], force: bool = False
+        self,
+        commit: Item,
+        seal: Seal,
+        after: Binding,
+        shares: tuple[Share, ...],
+        force: bool = False,
     ) -> Item:
         """Order and run the reveal of ``commit`` with t verified ``shares`` bound to
-        ``seal`` (its commit slot's) and ``after`` (the slot M it must follow; ``force``:
-        DEV ONLY --fault withhold, wherever the open slot is)."""
+        ``seal`` (its commit slot's) and ``after`` (the slot M it must follow and the span;
+        ``force``: DEV ONLY --fault withhold, wherever the open slot is)."""
         assert self.keyset is not None
         seq = self.seq
         if not force and not self.can_reveal_after(after):
             raise XseqError(f"slot {after.slot + 1} is no longer open for reveals")
         envelope = split_payload(commit.payload)[0]
-        opening = Opening(seal.slot, seal.order_root, after.slot, after.order_root, self.keyset,
-                          shares)  # fmt: skip
+        opening = Opening(seal.slot, seal.order_root, after.slot, after.span, self.keyset, shares)
         payload = reveal_payload(envelope, opening)
         self._top_of_slot()
         opened = open_payload(payload, seq.head_slot + 1)
@@ -176,11 +215,11 @@ class EncryptedDesk:
                 callback(leg.chain_id, leg.tx_hash)
         return item
 
-    def void(self, commit: Item) -> Item:
-        """Order ``commit``'s void at the top of a slot: its shares were asked for but
-        fewer than t came back, so it can never be revealed where they bind."""
+    def void(self, commit: Item, certificate: bytes) -> Item:
+        """Order ``commit``'s void at the top of a slot, with the refusal ``certificate``
+        of n-t+1 keypers (DEV ONLY --fault readvoid: without one)."""
         seq = self.seq
-        payload = void_payload(split_payload(commit.payload)[0])
+        payload = void_payload(split_payload(commit.payload)[0], certificate)
         self._top_of_slot()
         item = Item(ItemKind.ENCRYPTED, (), payload, "ordered")
         item.outcome = transition.apply_item(seq.rollups, item.kind, (), payload)
