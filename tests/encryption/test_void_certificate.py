@@ -117,3 +117,46 @@ def test_a_hung_keyper_refuses_and_the_certified_void_verifies(
     out = verify(tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "OK" in out.stdout, out.stdout
+
+
+def test_a_commit_with_neither_shares_nor_refusals_waits_and_is_retried() -> None:
+    """2 of 3 keypers: keypers 2 and 3 die in the middle of a release (hung, then killed,
+    before they recorded anything). Keyper 1 released, so it will not refuse: neither t
+    shares nor n-t+1 = 2 refusals. The commit is not voided (it could not be certified):
+    it waits, reported; plain items flow; once 2 and 3 are back it is revealed."""
+    node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
+    node.start()
+    try:
+        keypers = node.node.keypers
+        decryptor = node.node.decryptor
+        assert keypers is not None and decryptor is not None
+        for i in (2, 3):
+            keypers.stop(i)
+            keypers.extra_args[i] = ["--release-delay", "30"]
+            keypers.start(i)
+        decryptor.urls = keypers.urls
+        seq, a = client(node), rollup(node, 901)
+        victim, other = KEYS[7], KEYS[8]
+        sent = seq.send_encrypted_bundle([transfer(901, victim, 0, 4)])
+        released = keypers.directory / "keyper-1.bindings.json"
+        wait_for(
+            lambda: released.exists() and sent["bundleHash"] in released.read_text(),
+            "keyper 1's release",
+        )
+        for i in (2, 3):  # they die mid-request, before doing anything
+            keypers.stop(i)
+            keypers.extra_args.pop(i)
+        wait_for(lambda: decryptor.unsettled == 1, "the round to give up on the commit")
+        assert seq.get_bundle(sent["bundleHash"])["status"] == "sealed"
+        assert seq.encryption_key()["status"]["unsettled"] == 1
+        tx = a.eth.send_raw_transaction(transfer(901, other, 0))  # plain items flow
+        assert a.eth.wait_for_transaction_receipt(tx, timeout=20)["status"] == 1
+        for i in (2, 3):
+            keypers.start(i)
+        decryptor.urls = keypers.urls
+        done = seq.wait_revealed(sent["bundleHash"])
+        assert done["status"] == "included", done
+        assert a.eth.get_transaction_count(victim.address) == 1
+        assert decryptor.unsettled == 0
+    finally:
+        node.stop()
