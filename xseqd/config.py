@@ -111,7 +111,8 @@ HELP = {
     "signing with the unlocked dev accounts): they answer -32601 method not found",
     "keypers": "keyper processes the devnet starts for encrypted submission "
     "(xseq_sendEncryptedBundle; default 5; 0 = encryption off)",
-    "keyper_threshold": "keypers whose shares decrypt a sealed slot (default 3, t of --keypers)",
+    "keyper_threshold": "keypers whose shares decrypt a sealed slot (default 3, t of "
+    "--keypers, more than half of them)",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "

@@ -60,6 +60,7 @@ from xseqd.core.encrypted import (
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.core.refusals import sign_refusal
 from xseqd.core.threshold import Keyset, KeyShare
+from xseqd.errors import XseqError
 
 START_TIMEOUT = 20.0
 REFUSED = "refused"
@@ -338,7 +339,13 @@ def _exit_with_parent(parent: int) -> None:
 
 def deal_files(directory: Path, n: int, t: int) -> Keyset:
     """The keyset in ``directory`` (made by an earlier run with the same n and t), else a
-    freshly dealt one with its share files."""
+    freshly dealt one with its share files. Refuses 2t <= n: two disjoint sets of t
+    keypers could then release one commit under two bindings (docs/encryption.md)."""
+    if not 2 * t > n:
+        raise XseqError(
+            f"--keyper-threshold {t} must be more than half of --keypers {n}: with 2t <= n "
+            "two disjoint sets of keypers could each release a bundle under another binding"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     known = directory / "keyset.json"
     if known.exists():

@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xseqd.keyper import Bindings
+import pytest
+
+from xseqd.errors import XseqError
+from xseqd.keyper import Bindings, deal_files
 
 
 def test_bindings_survive_a_restart_and_a_torn_line(tmp_path: Path) -> None:
@@ -27,3 +30,12 @@ def test_bindings_survive_a_restart_and_a_torn_line(tmp_path: Path) -> None:
     assert not third.check(b"\xdd" * 32, 5, b"\x04" * 32)
     assert third.check(b"\xcc" * 32, 9, b"\x09" * 32)  # the torn one was never bound
     assert len(third.known) == 3
+
+
+def test_the_dealer_refuses_a_threshold_of_half_the_keypers_or_less(tmp_path: Path) -> None:
+    """With 2t <= n, two disjoint sets of t keypers could release one commit under two
+    bindings and the sequencer keep the one it likes after reading."""
+    for n, t in ((4, 2), (5, 2), (3, 1)):
+        with pytest.raises(XseqError, match="more than half"):
+            deal_files(tmp_path / f"{n}-{t}", n, t)
+    assert deal_files(tmp_path / "ok", 5, 3).threshold == 3  # control
