@@ -38,8 +38,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx
-
 from xseqd.core import threshold
 from xseqd.core.encrypted import Envelope, release_context, split_payload
 from xseqd.core.items import Item
@@ -78,7 +76,6 @@ class Decryptor:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._http: httpx.AsyncClient | None = None
         self._latency: dict[str, float] = {}  # url -> smoothed answer time (s)
         self._watch = KeyperWatch()
         self._trusted = False  # the last round got t shares for every slot it asked for
@@ -87,7 +84,6 @@ class Decryptor:
         self._wake.set()
 
     def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=TIMEOUT)
         self._task = asyncio.get_running_loop().create_task(self._run())
         self.kick()
 
@@ -97,8 +93,6 @@ class Decryptor:
             self._task.cancel()
             await asyncio.wait([self._task], timeout=5)
             self._task = None
-        if self._http is not None:
-            await self._http.aclose()
         await self._watch.stop()
 
     def status(self) -> dict[str, Any]:
@@ -261,10 +255,9 @@ class Decryptor:
         assert keyset is not None
 
         async def one(url: str) -> bool | None:
-            assert self._http is not None
             started = asyncio.get_running_loop().time()
             try:
-                reply = (await self._http.post(url, json=body, timeout=TIMEOUT / 4)).json()
+                reply = await self._watch.post(url, body, TIMEOUT / 4)
             except Exception:
                 self._timed(url, started, False)
                 return None
@@ -278,7 +271,7 @@ class Decryptor:
         if not commits:
             return []
         keyset = self.desk.keyset
-        assert keyset is not None and self._http is not None
+        assert keyset is not None
         domain = self.desk.seq.book.domain
         request = {
             "domain": domain.to_json(),
@@ -321,11 +314,10 @@ class Decryptor:
         return [tuple(k[j] for k in chosen) for j in range(len(commits))]
 
     async def _ask(self, url: str, request: dict[str, Any]) -> list[dict[str, Any]] | None:
-        assert self._http is not None
         body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [request]}
         started = asyncio.get_running_loop().time()
         try:
-            reply = (await self._http.post(url, json=body)).json()
+            reply = await self._watch.post(url, body, TIMEOUT)
         except Exception:
             self._timed(url, started, False)
             return None
