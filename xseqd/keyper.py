@@ -62,12 +62,14 @@ def _hex(value: Any, what: str) -> bytes:
 
 class Bindings:
     """The (M, root of M) each ciphertext was released under, kept in a file of JSON lines
-    (each one object ``{id: [M, root]}``), appended and fsynced once per release. A torn
-    line (a crash while writing, so before the answer went out) is skipped."""
+        (each one object ``{id: [M, root]}``), appended and fdatasynced once per release, before
+    the answer leaves. A torn
+        line (a crash while writing, so before the answer went out) is skipped."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.known: dict[str, list[Any]] = {}
+        self._fd: int | None = None
         if path is not None and path.exists():
             for line in path.read_text().splitlines():
                 with contextlib.suppress(ValueError):
@@ -86,11 +88,13 @@ class Bindings:
         self.known.update(line)
         if self.path is None:
             return
-        created = not self.path.exists()
-        with open(self.path, "a") as f:
-            f.write("\n" + json.dumps(line) + "\n")  # after a torn line, on a line of its own
-            f.flush()
-            os.fsync(f.fileno())
+        created = self._fd is None and not self.path.exists()
+        if self._fd is None:  # kept open: one write and one fdatasync per release
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # after a torn line, on a line of its own; fdatasync also makes the new length
+        # durable (what reading the line back needs)
+        os.write(self._fd, ("\n" + json.dumps(line) + "\n").encode())
+        os.fdatasync(self._fd)
         if created:
             fd = os.open(self.path.parent, os.O_RDONLY)
             try:

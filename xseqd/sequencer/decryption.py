@@ -207,11 +207,15 @@ class Decryptor:
         self._latency[url] = 0.5 * self._latency.get(url, took) + 0.5 * took
 
     async def _first(
-        self, ask: Callable[[str], Awaitable[T | None]], enough: Callable[[list[T]], bool]
+        self,
+        ask: Callable[[str], Awaitable[T | None]],
+        enough: Callable[[list[T]], bool],
+        meanwhile: Callable[[], None] = lambda: None,
     ) -> list[T]:
         """Ask the t fastest keypers; ask the next one for each that fails, and all the
         rest after ``HEDGE`` seconds, until ``enough`` answers are good or none is left.
-        Bounded by TIMEOUT overall (the gate may be closed meanwhile)."""
+        Bounded by TIMEOUT overall (the gate may be closed meanwhile). ``meanwhile`` runs
+        once the first requests are written."""
         keyset = self.desk.keyset
         assert keyset is not None
         loop = asyncio.get_running_loop()
@@ -225,6 +229,8 @@ class Decryptor:
 
         launch(keyset.threshold)
         deadline, hedge = loop.time() + TIMEOUT, loop.time() + HEDGE
+        await asyncio.sleep(0)  # the requests are written (their tasks' first step) ...
+        meanwhile()  # ... then use the wait
         try:
             while running and not enough(good):
                 now = loop.time()
@@ -306,7 +312,9 @@ class Decryptor:
             return None
 
         # the first t keypers whose shares verify are enough
-        good = await self._first(one, lambda good: len(good) >= keyset.threshold)
+        # M+1 opens while the keypers work (the driver left it to this round: driver.py)
+        enough = lambda good: len(good) >= keyset.threshold  # noqa: E731
+        good = await self._first(one, enough, self.desk.seq.prepare_next_slot)
         self.answered = len(good)
         if len(good) < keyset.threshold:
             return None
