@@ -35,10 +35,12 @@ from bench.rollup_rpc import KEYS, SINK, Rpc, free_port, pct, sign_for, start_xs
 from xseqd.client import encrypt_bundle  # noqa: E402
 
 
-def waiter(root: Rpc) -> Callable[[str], dict[str, Any]]:
-    """How the client learns the outcome: xseq_waitBundle, or polling where it is missing."""
+def waiter(root: Rpc, poll: bool) -> Callable[[str], dict[str, Any]]:
+    """How the client learns the outcome: xseq_waitBundle, or polling (``--poll``, or
+    where xseq_waitBundle is missing)."""
     try:
         root("xseq_waitBundle", "0x" + "00" * 32, 0)
+        assert not poll
     except Exception:
 
         def poll(bundle_hash: str) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def waiter(root: Rpc) -> Callable[[str], dict[str, Any]]:
                 pass
             return dict(found)
 
-        print("(this xseqd has no xseq_waitBundle: polling xseq_getBundle)")
+        print("(polling xseq_getBundle for the encrypted outcome)")
         return poll
     return lambda bundle_hash: dict(root("xseq_waitBundle", bundle_hash, 30))
 
@@ -54,6 +56,7 @@ def waiter(root: Rpc) -> Callable[[str], dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--poll", action="store_true", help="poll xseq_getBundle instead")
     parser.add_argument("--gap", type=float, default=0.02, help="idle seconds before each")
     args = parser.parse_args()
     n = args.n
@@ -63,7 +66,7 @@ def main() -> None:
         try:
             root = Rpc(f"http://127.0.0.1:{port}/")
             key_info = root("xseq_encryptionKey")
-            wait = waiter(root)
+            wait = waiter(root, args.poll)
             lat_plain, lat_sealed, lat_enc = [], [], []
             for i in range(n):
                 legs = [sign_for(901, KEYS[1], 2 * i, SINK, value=1),
