@@ -56,13 +56,16 @@ def waiter(root: Rpc, poll: bool) -> Callable[[str], dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--keypers", type=int, default=5)
+    parser.add_argument("--threshold", type=int, default=3)
     parser.add_argument("--poll", action="store_true", help="poll xseq_getBundle instead")
     parser.add_argument("--gap", type=float, default=0.02, help="idle seconds before each")
     args = parser.parse_args()
     n = args.n
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        proc = start_xseqd(port, ("--data-dir", data))
+        keypers = ("--keypers", str(args.keypers), "--keyper-threshold", str(args.threshold))
+        proc = start_xseqd(port, ("--data-dir", data, *keypers))
         try:
             root = Rpc(f"http://127.0.0.1:{port}/")
             key_info = root("xseq_encryptionKey")
@@ -92,7 +95,10 @@ def main() -> None:
             proc.terminate()
             proc.wait()
     base = sorted(lat_plain)[len(lat_plain) // 2]
-    print(f"{n} two-leg bundles each, sequential, 3-of-5 keypers, durable log (ms)")
+    print(
+        f"{n} two-leg bundles each, sequential ({args.gap * 1000:g} ms idle before each), "
+        f"{args.threshold}-of-{args.keypers} keypers, durable log (ms)"
+    )
     print("| path | p50 | p99 | p50 / plain p50 |")
     print("|---|---|---|---|")
     for name, lat in (("plain (answer = executed)", lat_plain),

@@ -11,7 +11,9 @@ The wait re-reads the item whenever something may have changed it: a sealed bloc
 transaction made pending (a reveal's legs), a rewind, or the decryption loop's end of
 round (a reveal or a void; ``Waits.changed``, wired in xseqd/encryption.py). An encrypted
 bundle's reveal is answered as soon as it is executed, before the reveal's slot is
-sealed — as a plain bundle's ``xseq_sendBundle`` answer is in instant mode.
+sealed — as a plain bundle's ``xseq_sendBundle`` answer is in instant mode. Changes no
+listener reports (a cancel, an expiry) are seen at the next seal, or at the latest
+``RECHECK`` seconds later.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from xseqd.rpc.xseq import Ctx, get_bundle
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 60.0
+RECHECK = 1.0
 WAITING = frozenset({"ordered", "sealed"})  # statuses whose outcome is still to come
 
 waits: Registry[Any] = Registry({})
@@ -85,7 +88,7 @@ async def _wait(c: Ctx, value: Any, timeout: float) -> Any:
     while True:
         left = deadline - loop.time()
         if left > 0:
-            await changes.next_change(left)
+            await changes.next_change(min(left, RECHECK))
         found = get_bundle(c, [value])
         if found is None or found["status"] not in WAITING or loop.time() >= deadline:
             return found
