@@ -10,9 +10,10 @@
                   side) is outside the timed span. Code without xseq_waitBundle (an older
                   tree via XSEQD_BENCH_CODE) is measured by polling xseq_getBundle instead.
 
-Each timed submission starts on an idle server: ``--gap`` seconds (default 0.02) pass
-before it, so that neither path pays for the tail of the other's work (the seal after
-an answer, the reveal's slot seal after xseq_waitBundle answered).
+Each timed submission starts on an idle server: the previous bundle's slot (for an
+encrypted one, its reveal's slot) is sealed, then ``--gap`` seconds (default 0.02) pass,
+so that neither path pays for the tail of the other's work (the seal after an answer, the
+reveal's slot seal after xseq_waitBundle answered).
 
 xseqd runs as a subprocess with the default 3-of-5 keypers and its durable log in a temp
 dir, as a user runs it. Usage: .venv/bin/python bench/encryption.py [--n 200]
@@ -91,6 +92,11 @@ def main() -> None:
                 found = wait(sent["bundleHash"])
                 lat_enc.append(time.perf_counter() - t0)
                 assert found["status"] == "included", found
+                # untimed: the reveal's slot sealed, so the next plain bundle does not
+                # share the event loop with the rest of this round
+                executed = int(found.get("executedSlot") or found["slot"], 16)
+                while int(root("xseq_slotNumber"), 16) < executed:
+                    time.sleep(0.001)
         finally:
             proc.terminate()
             proc.wait()
