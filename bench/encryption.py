@@ -35,6 +35,18 @@ sys.path.insert(0, str(ROOT))
 from bench.rollup_rpc import KEYS, SINK, Rpc, free_port, pct, sign_for, start_xseqd  # noqa: E402
 from xseqd.client import encrypt_bundle  # noqa: E402
 
+WARM = 3  # cheap reads right before each timed submission (settle)
+
+
+def settle(root: Rpc, gap: float) -> None:
+    """Untimed, before each timed submission: ``gap`` idle seconds, then a few cheap reads,
+    so that every timed request finds the server equally warm (on this shared VM a request
+    after an idle stretch is several ms slower, which would flatter whichever path leaves
+    the server idle longer before the next one)."""
+    time.sleep(gap)
+    for _ in range(WARM):
+        root("xseq_slotNumber")
+
 
 def waiter(root: Rpc, poll: bool) -> Callable[[str], dict[str, Any]]:
     """How the client learns the outcome: xseq_waitBundle, or polling (``--poll``, or
@@ -75,7 +87,7 @@ def main() -> None:
             for i in range(n):
                 legs = [sign_for(901, KEYS[1], 2 * i, SINK, value=1),
                         sign_for(902, KEYS[2], 2 * i, SINK, value=1)]  # fmt: skip
-                time.sleep(args.gap)
+                settle(root, args.gap)
                 t0 = time.perf_counter()
                 done = root("xseq_sendBundle", {"txs": legs})
                 lat_plain.append(time.perf_counter() - t0)
@@ -86,7 +98,7 @@ def main() -> None:
                 legs = [sign_for(901, KEYS[1], 2 * i + 1, SINK, value=1),
                         sign_for(902, KEYS[2], 2 * i + 1, SINK, value=1)]  # fmt: skip
                 envelope = "0x" + encrypt_bundle(key_info, legs).hex()
-                time.sleep(args.gap)
+                settle(root, args.gap)
                 t0 = time.perf_counter()
                 sent = root("xseq_sendEncryptedBundle", {"ciphertext": envelope})
                 found = wait(sent["bundleHash"])
