@@ -3,7 +3,7 @@ encrypted bundle once its reveal is executed (before the reveal's slot is sealed
 without polling, times out with the status it has, refuses bad input; the keyper's
 HTTP/1.1 transport keeps a connection alive, refuses what it does not speak and stays up;
 the sequencer's keyper connections (sequencer/keyperwatch.py) reconnect after a keyper
-restart."""
+restart, and a request does not queue behind another one still in flight to that keyper."""
 
 from __future__ import annotations
 
@@ -16,17 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_hash.auto import keccak
 from eth_keys import keys
 
 from tests.encryption.support import client, nonce, rollup, rpc, transfer
 from xseqd.accounts import dev_accounts
 from xseqd.client import SequencerError
+from xseqd.core import encrypted as enc
+from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.keyper import KeyperSet, deal_files
 from xseqd.node import NodeThread
 from xseqd.sequencer.keyperwatch import KeyperWatch
 
 KEYS = dev_accounts(10)
-SEQUENCER = keys.PrivateKey(b"\x11" * 32).public_key.to_checksum_address()
+SEQUENCER_KEY = keccak(b"a test sequencer")
+SEQUENCER = keys.PrivateKey(SEQUENCER_KEY).public_key.to_checksum_address()
 
 
 def test_wait_bundle_answers_once_the_reveal_ran_before_its_slot_is_sealed(
@@ -160,3 +164,40 @@ def test_sequencer_keyper_connection_reconnects_after_a_keyper_restart(tmp_path:
     assert first["result"] == {"index": 1, "up": True} == second["result"]
     assert stopped == "refused while stopped"
     assert restarted["result"] == {"index": 1, "up": True}
+
+
+def test_a_keyper_request_does_not_wait_behind_one_in_flight(tmp_path: Path) -> None:
+    keyset = deal_files(tmp_path, 1, 1)
+    keypers = KeyperSet(tmp_path, keyset, SEQUENCER)
+    keypers.extra_args[1] = ["--release-delay", "3"]  # answers releases 3 s late
+    keypers.start(1)
+    url = keypers.urls[0]
+    domain = ReceiptDomain(0)
+    envelope = enc.encrypt_bundle(keyset, [transfer(901, KEYS[0], 0)], domain).encode()
+    entries = [enc.commit_entry_hash(envelope)]
+    root = order_root(1, entries)
+    signature = "0x" + enc.sign_seal(SEQUENCER_KEY, domain, 1, root).hex()
+    seal = {"slot": 1, "orderRoot": "0x" + root.hex(), "signature": signature}
+    release = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [
+        {"domain": domain.to_json(), **seal, "entries": ["0x" + e.hex() for e in entries],
+         "items": [{"index": 0, "envelope": "0x" + envelope.hex()}], "after": seal}]}  # fmt: skip
+    status = {"jsonrpc": "2.0", "id": 2, "method": "keyper_status", "params": []}
+
+    async def scenario() -> tuple[Any, Any]:
+        watch = KeyperWatch()
+        try:
+            await watch.post(url, status, 5)  # a kept-alive connection exists
+            slow = asyncio.ensure_future(watch.post(url, release, 10))
+            await asyncio.sleep(0.2)  # the release is in flight (answered 3 s late)
+            assert not slow.done()
+            quick = await watch.post(url, status, 2.5)  # on a connection of its own
+            return quick, await slow
+        finally:
+            await watch.stop()
+
+    try:
+        quick, slow = asyncio.run(scenario())
+    finally:
+        keypers.stop_all()
+    assert quick["result"] == {"index": 1, "up": True}
+    assert len(slow["result"]) == 1 and slow["result"][0]["index"] == 1

@@ -9,11 +9,13 @@ are connected and its last round got t shares; it asks ``keyper_status`` again o
 A keyper that is alive but hung still counts as connected: its release times out and the
 round falls back to the others.
 
-Requests (``post``): JSON-RPC over one more kept-alive HTTP/1.1 connection per keyper,
-written as one ``write`` (head and body) on asyncio's TCP_NODELAY socket, the answer read
-by content-length — no HTTP client library in the way (httpx cost ~1–2 ms of the event
-loop per request). One request at a time per keyper; a request that fails, times out or
-is cancelled (the round had enough shares) drops its connection, the next one reconnects.
+Requests (``post``): JSON-RPC over kept-alive HTTP/1.1 connections, written as one
+``write`` (head and body) on asyncio's TCP_NODELAY socket, the answer read by
+content-length — no HTTP client library in the way (httpx cost ~1–2 ms of the event loop
+per request). A request takes an idle connection to its keyper or opens one (so requests
+for several commit slots go out side by side) and gives it back after the answer (at most
+``IDLE`` kept per keyper); one that fails, times out or is cancelled (the round had
+enough shares) closes its connection instead.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 RECONNECT = 0.2
+IDLE = 4  # idle request connections kept per keyper
 
 
 class KeyperWatch:
@@ -33,7 +36,7 @@ class KeyperWatch:
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._open: set[str] = set()
-        self._links: dict[str, _Link] = {}
+        self._idle: dict[str, list[_Link]] = {}
 
     def follow(self, urls: list[str]) -> None:
         """Watch ``urls`` (and stop watching any other)."""
@@ -49,15 +52,20 @@ class KeyperWatch:
 
     async def post(self, url: str, body: dict[str, Any], timeout: float) -> Any:
         """``body`` POSTed to ``url``, its JSON answer (raises OSError or TimeoutError)."""
-        link = self._links.get(url)
-        if link is None:
-            link = self._links[url] = _Link(url)
-        return await link.post(body, timeout)
+        idle = self._idle.setdefault(url, [])
+        link = idle.pop() if idle else _Link(url)
+        answer = await link.post(body, timeout)
+        if len(idle) < IDLE and link.writer is not None:
+            idle.append(link)
+        else:
+            link.drop()
+        return answer
 
     async def stop(self) -> None:
-        for link in self._links.values():
-            link.drop()
-        self._links.clear()
+        for links in self._idle.values():
+            for link in links:
+                link.drop()
+        self._idle.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -88,7 +96,7 @@ class KeyperWatch:
 
 
 class _Link:
-    """One kept-alive HTTP/1.1 connection to one keyper, one request at a time."""
+    """One kept-alive HTTP/1.1 connection to one keyper, used by one request at a time."""
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
@@ -96,7 +104,6 @@ class _Link:
         self.path = parts.path or "/"
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
-        self.lock = asyncio.Lock()
 
     def drop(self) -> None:
         if self.writer is not None:
@@ -109,7 +116,7 @@ class _Link:
             f"POST {self.path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
             f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
         ).encode()
-        async with asyncio.timeout(timeout), self.lock:
+        async with asyncio.timeout(timeout):
             done = False
             try:
                 if self.reader is None or self.writer is None or self.reader.at_eof():
