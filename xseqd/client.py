@@ -84,16 +84,23 @@ class SequencerClient:
             params["maxSlot"] = hex(max_slot)
         return self.call("xseq_sendEncryptedBundle", params)
 
+    def wait_bundle(self, bundle_hash: str, timeout: float = 10.0) -> Any:
+        """``xseq_waitBundle``: the bundle once its outcome is known (no longer ``ordered``
+        or ``sealed``), or as it is after ``timeout`` seconds (at most 60)."""
+        return self.call("xseq_waitBundle", bundle_hash, timeout)
+
     def wait_revealed(self, bundle_hash: str, timeout: float = 30.0) -> Any:
-        """Poll ``xseq_getBundle`` until the item is no longer ``sealed``."""
+        """Wait (``xseq_waitBundle``, no polling) until the item is no longer ``sealed``."""
         deadline = time.monotonic() + timeout
         while True:
-            found = self.get_bundle(bundle_hash)
+            left = deadline - time.monotonic()
+            found = self.wait_bundle(bundle_hash, max(0.0, min(left, 10.0)))
             if found is not None and found["status"] != "sealed":
                 return found
-            if time.monotonic() > deadline:
+            if left <= 0:
                 raise TimeoutError(f"{bundle_hash} is still sealed after {timeout}s")
-            time.sleep(0.01)
+            if found is None:
+                time.sleep(0.01)  # not known (yet): xseq_waitBundle answered at once
 
     def call_bundle(self, txs: list[bytes | str]) -> Any:
         return self.call("xseq_callBundle", {"txs": [self._hex(t) for t in txs]}, "latest")

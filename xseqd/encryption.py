@@ -57,6 +57,8 @@ class Encryption:
             return
 
         def revealed() -> None:
+            if services.bundle_waits is not None:  # answer xseq_waitBundle first
+                services.bundle_waits.changed()
             driver.submitted()
             driver.flush()
 

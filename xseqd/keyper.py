@@ -36,6 +36,7 @@ what that means for trust.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import functools
 import json
@@ -44,7 +45,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,14 @@ def _hex(value: Any, what: str) -> bytes:
 class Bindings:
     """What this keyper did with each ciphertext: released it bound to (M, span), or
     refused it for good. Kept in a file of JSON lines (each one object ``{id: [M, span]}``
-    or ``{id: "refused"}``), appended and fsynced once per request, before the answer. A
-    torn line (a crash while writing, so before the answer went out) is skipped."""
+    or ``{id: "refused"}``), appended and fdatasynced once per request (the file kept
+    open), before the answer. A torn line (a crash while writing, so before the answer went
+    out) is skipped."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.known: dict[str, Any] = {}
+        self._fd: int | None = None
         if path is not None and path.exists():
             for line in path.read_text().splitlines():
                 with contextlib.suppress(ValueError):
@@ -118,11 +121,13 @@ class Bindings:
         self.known.update(line)
         if self.path is None:
             return
-        created = not self.path.exists()
-        with open(self.path, "a") as f:
-            f.write("\n" + json.dumps(line) + "\n")  # after a torn line, on a line of its own
-            f.flush()
-            os.fsync(f.fileno())
+        created = self._fd is None and not self.path.exists()
+        if self._fd is None:  # kept open: one write and one fdatasync per release
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # after a torn line, on a line of its own; fdatasync also makes the new length
+        # durable (what reading the line back needs)
+        os.write(self._fd, ("\n" + json.dumps(line) + "\n").encode())
+        os.fdatasync(self._fd)
         if created:
             fd = os.open(self.path.parent, os.O_RDONLY)
             try:
@@ -271,59 +276,99 @@ def serve(
     bindings: Bindings | None = None,
     delay: float = 0.0,
 ) -> None:
-    """Serve ``keyper_status`` and ``keyper_release`` (JSON-RPC 2.0 over HTTP POST)
-    until killed."""
+    """Serve ``keyper_status``, ``keyper_release`` and ``keyper_refuse`` (JSON-RPC 2.0
+    over HTTP/1.1 POST, keep-alive) until killed; the transport is ``_http_connection``."""
     bindings = bindings or Bindings(None)
-    lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: the sequencer asks after every seal
+    async def answer(body: bytes) -> dict[str, Any]:
+        rid: Any = None
+        try:
+            request = json.loads(body)
+            rid = request.get("id")
+            if request.get("method") == "keyper_info":
+                result: Any = {"index": share.index, "keyset": share.keyset.to_json()}
+            elif request.get("method") == "keyper_status":
+                result = {"index": share.index, "up": True}
+            elif request.get("method") == "keyper_release":
+                if delay:  # TESTS ONLY: hung before it does anything
+                    await asyncio.sleep(delay)
+                # on the loop, so one release at a time (its fsync included)
+                result = release(share, sequencer, request["params"][0], bindings)
+            elif request.get("method") == "keyper_refuse":
+                result = refuse(share, sequencer, request["params"][0], bindings)
+            else:
+                raise Refused("unknown method")
+            return {"jsonrpc": "2.0", "id": rid, "result": result}
+        except Refused as exc:
+            return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32001, "message": str(exc)}}
+        except Exception as exc:
+            return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32600, "message": str(exc)}}
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            rid: Any = None
-            try:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
-                rid = body.get("id")
-                if body.get("method") == "keyper_info":
-                    result: Any = {"index": share.index, "keyset": share.keyset.to_json()}
-                elif body.get("method") == "keyper_status":
-                    result = {"index": share.index, "up": True}
-                elif body.get("method") == "keyper_release":
-                    time.sleep(delay)  # TESTS ONLY: hung before it does anything
-                    with lock:
-                        result = release(share, sequencer, body["params"][0], bindings)
-                elif body.get("method") == "keyper_refuse":
-                    with lock:
-                        result = refuse(share, sequencer, body["params"][0], bindings)
-                else:
-                    raise Refused("unknown method")
-                reply: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "result": result}
-            except Refused as exc:
-                reply = {
-                    "jsonrpc": "2.0",
-                    "id": rid,
-                    "error": {"code": -32001, "message": str(exc)},
-                }
-            except Exception as exc:
-                reply = {
-                    "jsonrpc": "2.0",
-                    "id": rid,
-                    "error": {"code": -32600, "message": str(exc)},
-                }
-            data = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    async def main() -> None:
+        server = await asyncio.start_server(
+            lambda r, w: _http_connection(r, w, answer), host, port, limit=MAX_HEAD
+        )
+        bound = server.sockets[0].getsockname()[1]
+        print(f"keyper {share.index} listening on {host}:{bound}", flush=True)
+        async with server:
+            await server.serve_forever()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    print(f"keyper {share.index} listening on {host}:{server.server_address[1]}", flush=True)
-    server.serve_forever()
+    asyncio.run(main())
+
+
+MAX_HEAD = 64 * 1024  # request line + headers
+MAX_BODY = 16 * 1024 * 1024
+
+
+async def _http_connection(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    answer: Callable[[bytes], Awaitable[dict[str, Any]]],
+) -> None:
+    """HTTP/1.1 for one connection, as much as a JSON-RPC peer needs: POST with a
+    content-length body, answered with one ``write`` (head and body together, and asyncio
+    sets TCP_NODELAY: no Nagle / delayed-ACK stall), kept alive until the peer closes or
+    asks ``connection: close``. Anything else gets an HTTP error and the connection ends."""
+    try:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            verb, _, rest = lines[0].partition(" ")
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip().lower()
+            close = headers.get("connection") == "close" or rest.endswith("HTTP/1.0")
+            try:
+                length = int(headers.get("content-length", "0"))
+            except ValueError:
+                length = -1
+            if verb != "POST" or "transfer-encoding" in headers or not 0 <= length <= MAX_BODY:
+                status, out, close = "400 Bad Request", {"error": "POST a JSON body"}, True
+            else:
+                try:
+                    body = await reader.readexactly(length)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                status, out = "200 OK", await answer(body)
+            data = json.dumps(out).encode()
+            writer.write(
+                f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(data)}\r\n"
+                f"connection: {'close' if close else 'keep-alive'}\r\n\r\n".encode()
+                + data
+            )
+            await writer.drain()
+            if close:
+                return
+    except ConnectionError:
+        return
+    finally:
+        writer.close()
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -259,8 +259,11 @@ def make_share(share: KeyShare, c1: bytes, context: bytes, rand: Rand = random_s
             return Share(share.index, d, c, z)
 
 
+@functools.lru_cache(maxsize=1024)
 def verify_share(keyset: Keyset, c1: bytes, context: bytes, share: Share) -> bool:
-    """Whether ``share`` is keyper ``share.index``'s true share of C1 (for ``context``)."""
+    """Whether ``share`` is keyper ``share.index``'s true share of C1 (for ``context``).
+    Remembered (a pure function): the sequencer checks each share as it arrives and again
+    when it opens the reveal."""
     if not (1 <= share.index <= keyset.n and 0 < share.c < N and 0 < share.z < N):
         return False
     if not (is_point(share.point) and is_point(c1)):

@@ -47,19 +47,20 @@ from xseqd.rpc.filters import Subscription, queue_sender
 from xseqd.rpc.forward import WRITES, forwarding
 from xseqd.rpc.lean import ASGIApp, lean_app
 from xseqd.rpc.state import state_methods
+from xseqd.rpc.wait import waits
 from xseqd.rpc.xseq import RootCall, xseq_rollup, xseq_root
 
 log = logging.getLogger("xseqd.rpc")
 
 ROLLUP_METHODS: Registry[RollupCall] = eth.merged(
-    dev, state_methods, debug, xseq_rollup, explorer, encrypted
+    dev, state_methods, debug, xseq_rollup, explorer, encrypted, waits
 )
 # --no-cheats: without the dev registry (anvil_*, hardhat_*, evm_*, impersonation, signing
 # with the unlocked dev accounts), whose methods then answer -32601 like any unknown one
 NO_CHEAT_METHODS: Registry[RollupCall] = eth.merged(
-    state_methods, debug, xseq_rollup, explorer, encrypted
+    state_methods, debug, xseq_rollup, explorer, encrypted, waits
 )
-ROOT_METHODS: Registry[Any] = xseq_root.merged(explorer, encrypted)
+ROOT_METHODS: Registry[Any] = xseq_root.merged(explorer, encrypted, waits)
 
 JSON_HEADERS = {"content-type": "application/json"}
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"

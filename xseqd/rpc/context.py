@@ -38,6 +38,7 @@ class Services:
     keyper_urls: list[str] = field(default_factory=list)
     replica: Any = None  # sequencer/replication.py Replication with --db postgresql://
     order_gate: Any = None  # sequencer/gate.py OrderGate: writes wait while reveals go out
+    bundle_waits: Any = None  # rpc/wait.py Waits, made by the first xseq_waitBundle
 
 
 @dataclass

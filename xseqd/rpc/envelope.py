@@ -5,7 +5,8 @@ This is the only place that knows the envelope. Handlers are registered once by 
 a batch of notifications). A handler may return ``OffLoop(fn)``: ``fn`` then runs on a
 worker thread while the event loop keeps serving (read-only executions on a state of their
 own, rpc/eth.py), and ``OffLoop.then`` back on the loop; everything else runs on the loop,
-in order. Errors raised as
+in order. A handler may also return an awaitable (``xseq_waitBundle``, rpc/wait.py): it is
+awaited on the loop. Errors raised as
 ``XseqError`` keep their code; anything else becomes -32603, is logged with its
 traceback, and never escapes.
 """
@@ -13,6 +14,7 @@ traceback, and never escapes.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import re
@@ -183,6 +185,8 @@ async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any
         if gate is not None:  # reveals are being released (sequencer/gate.py)
             await gate.wait()
         result = handler(ctx, params)
+        if inspect.isawaitable(result):  # waits on the loop (rpc/wait.py)
+            result = await result
         if isinstance(result, OffLoop):
             loop = asyncio.get_running_loop()
             then = result.then

@@ -37,11 +37,10 @@ keypers released) — the void after reading that ``xseqd verify`` names.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-
-import httpx
 
 from xseqd.core import threshold
 from xseqd.core.encrypted import Envelope, release_context, split_payload
@@ -83,7 +82,6 @@ class Decryptor:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._http: httpx.AsyncClient | None = None
         self._latency: dict[str, float] = {}  # url -> smoothed answer time (s)
         self._watch = KeyperWatch()
         self._trusted = False  # the last round got t shares for every slot it asked for
@@ -92,7 +90,6 @@ class Decryptor:
         self._wake.set()
 
     def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=TIMEOUT)
         self._task = asyncio.get_running_loop().create_task(self._run())
         self.kick()
 
@@ -102,8 +99,6 @@ class Decryptor:
             self._task.cancel()
             await asyncio.wait([self._task], timeout=5)
             self._task = None
-        if self._http is not None:
-            await self._http.aclose()
         await self._watch.stop()
 
     def status(self) -> dict[str, Any]:
@@ -162,7 +157,8 @@ class Decryptor:
                     more = True  # the rest wait for the next round (still in commit order)
                     break
                 groups.setdefault(commit.slot, []).append(commit)
-            seals = {slot: self.desk.seal(slot) for slot in groups}
+            # seal M is often seal N (instant mode): signed once
+            seals = {slot: after if slot == after.slot else self.desk.seal(slot) for slot in groups}
             binds = {slot: self.desk.binding(seals[slot], after) for slot in groups}
             # a commit whose maxSlot its reveal at M+1 cannot meet is voided unopened:
             # keypers refuse its shares, so its content is never released
@@ -200,12 +196,12 @@ class Decryptor:
     ) -> None:
         """Ask every keyper to refuse the commits that got no shares (sequencer/settle.py)."""
         keyset, domain = self.desk.keyset, self.desk.seq.book.domain
-        assert keyset is not None and self._http is not None
+        assert keyset is not None
         asks = {slot: [c for c in commits if settled.get(c.item_hash) is None]
                 for slot, commits in groups.items()}  # fmt: skip
         asks = {slot: commits for slot, commits in asks.items() if commits}
         answers = await asyncio.gather(*(
-            settle(self._http, self.urls, keyset, domain,
+            settle(self._watch.post, self.urls, keyset, domain,
                    release_request(domain, seals[slot], binds[slot], commits),
                    release_context(domain, slot, seals[slot].order_root, binds[slot].slot,
                                    binds[slot].span), commits, TIMEOUT)
@@ -269,11 +265,15 @@ class Decryptor:
         self._latency[url] = 0.5 * self._latency.get(url, took) + 0.5 * took
 
     async def _first(
-        self, ask: Callable[[str], Awaitable[T | None]], enough: Callable[[list[T]], bool]
+        self,
+        ask: Callable[[str], Awaitable[T | None]],
+        enough: Callable[[list[T]], bool],
+        meanwhile: Callable[[], None] = lambda: None,
     ) -> list[T]:
         """Ask the t fastest keypers; ask the next one for each that fails, and all the
         rest after ``HEDGE`` seconds, until ``enough`` answers are good or none is left.
-        Bounded by TIMEOUT overall (the gate may be closed meanwhile)."""
+        Bounded by TIMEOUT overall (the gate may be closed meanwhile). ``meanwhile`` runs
+        once the first requests are written."""
         keyset = self.desk.keyset
         assert keyset is not None
         loop = asyncio.get_running_loop()
@@ -287,6 +287,8 @@ class Decryptor:
 
         launch(keyset.threshold)
         deadline, hedge = loop.time() + TIMEOUT, loop.time() + HEDGE
+        await asyncio.sleep(0)  # the requests are written (their tasks' first step) ...
+        meanwhile()  # ... then use the wait
         try:
             while running and not enough(good):
                 now = loop.time()
@@ -317,10 +319,9 @@ class Decryptor:
         assert keyset is not None
 
         async def one(url: str) -> bool | None:
-            assert self._http is not None
             started = asyncio.get_running_loop().time()
             try:
-                reply = (await self._http.post(url, json=body, timeout=TIMEOUT / 4)).json()
+                reply = await self._watch.post(url, body, TIMEOUT / 4)
             except Exception:
                 self._timed(url, started, False)
                 return None
@@ -334,11 +335,11 @@ class Decryptor:
         if not commits:
             return []
         keyset = self.desk.keyset
-        assert keyset is not None and self._http is not None
+        assert keyset is not None
         domain = self.desk.seq.book.domain
         request = release_request(domain, seal, after, commits)
         context = release_context(domain, seal.slot, seal.order_root, after.slot, after.span)
-        c1s = [Envelope.decode(split_payload(c.payload)[0]).c1 for c in commits]
+        c1s = [_envelope(c).c1 for c in commits]
 
         async def one(url: str) -> list[Share] | None:
             reply = await self._ask(url, request)
@@ -353,7 +354,9 @@ class Decryptor:
             return None
 
         # the first t keypers whose shares verify are enough
-        good = await self._first(one, lambda good: len(good) >= keyset.threshold)
+        # M+1 opens while the keypers work (the driver left it to this round: driver.py)
+        enough = lambda good: len(good) >= keyset.threshold  # noqa: E731
+        good = await self._first(one, enough, self.desk.seq.prepare_next_slot)
         self.answered = len(good)
         if len(good) < keyset.threshold:
             return None
@@ -361,11 +364,10 @@ class Decryptor:
         return [tuple(k[j] for k in chosen) for j in range(len(commits))]
 
     async def _ask(self, url: str, request: dict[str, Any]) -> list[dict[str, Any]] | None:
-        assert self._http is not None
         body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [request]}
         started = asyncio.get_running_loop().time()
         try:
-            reply = (await self._http.post(url, json=body)).json()
+            reply = await self._watch.post(url, body, TIMEOUT)
         except Exception:
             self._timed(url, started, False)
             return None
@@ -379,5 +381,15 @@ class Decryptor:
 
 def _expired(commit: Item, after: Seal | Binding) -> bool:
     """Whether ``commit``'s reveal at the top of after+1 would be past its maxSlot."""
-    max_slot = Envelope.decode(split_payload(commit.payload)[0]).max_slot  # as restored
+    max_slot = _envelope(commit).max_slot  # as restored
     return bool(max_slot) and max_slot < after.slot + 1
+
+
+def _envelope(commit: Item) -> Envelope:
+    """The commit's envelope, decoded once per round rather than three times."""
+    return _decode(split_payload(commit.payload)[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _decode(envelope: bytes) -> Envelope:
+    return Envelope.decode(envelope)

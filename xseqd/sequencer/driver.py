@@ -78,8 +78,15 @@ class SlotDriver:
     def seal(self, timestamp: int | None = None) -> Slot:
         slot = self.sequencer.seal_slot(timestamp)
         if self.mode is SlotMode.INSTANT:
-            asyncio.get_running_loop().call_soon(self.sequencer.prepare_next_slot)
+            asyncio.get_running_loop().call_soon(self._prepare)
         return slot  # its log line: node.py (sequencer/slotline.py), for every sealed slot
+
+    def _prepare(self) -> None:
+        """Open the next slot ahead of time — unless a decryption round has just closed
+        the order gate: it opens the slot itself once its keyper requests are out, so
+        that the keypers' work and this overlap (sequencer/decryption.py)."""
+        if self.gate is None or not self.gate.closed:
+            self.sequencer.prepare_next_slot()
 
     def seal_now_if_instant(self) -> None:
         """Seal synchronously (used where a caller must observe the sealed block)."""

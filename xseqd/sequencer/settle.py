@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
-
-import httpx
 
 from xseqd.core import threshold
 from xseqd.core.encrypted import Envelope, split_payload
@@ -49,7 +48,7 @@ def release_request(
 
 
 async def settle(
-    http: httpx.AsyncClient,
+    post: Callable[[str, dict[str, Any], float], Awaitable[Any]],
     urls: list[str],
     keyset: Keyset,
     domain: ReceiptDomain,
@@ -58,7 +57,8 @@ async def settle(
     commits: list[Item],
     timeout: float,
 ) -> list[Settled | None]:
-    """Ask every keyper to refuse ``commits`` (or give its share again under ``context``);
+    """Ask every keyper (over ``post``: url, JSON body, timeout → the JSON answer) to
+    refuse ``commits`` (or give its share again under ``context``);
     per commit, what settles it, or None. Bounded by ``timeout``; returns as soon as
     every commit is settled."""
     envs = [Envelope.decode(split_payload(c.payload)[0]) for c in commits]
@@ -69,7 +69,7 @@ async def settle(
 
     async def one(url: str) -> list[Any] | None:
         try:
-            reply = (await http.post(url, json=body, timeout=timeout)).json()
+            reply = await post(url, body, timeout)
         except Exception:
             return None
         if "error" in reply:
