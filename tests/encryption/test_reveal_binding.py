@@ -127,6 +127,7 @@ def test_reveals_land_at_the_top_of_the_slot_after_their_binding_under_plain_tra
         thread = threading.Thread(target=traffic)
         thread.start()
         try:
+            wait_for(lambda: len(sent_plain) >= 3, "plain traffic flowing")
             sent = [seq.send_encrypted_bundle([transfer(901, KEYS[0], i, 3)]) for i in range(6)]
             done = [seq.wait_revealed(s["bundleHash"]) for s in sent]
         finally:
@@ -139,7 +140,7 @@ def test_reveals_land_at_the_top_of_the_slot_after_their_binding_under_plain_tra
         assert a.eth.get_transaction_count(KEYS[0].address) == 6
         bound = check_ledger(node)
         assert len(bound) == 6 and all(m == s - 1 for s, m in bound), bound
-        assert len(sent_plain) > 6
+        assert len(sent_plain) > 3  # plain traffic went on while the reveals were released
     finally:
         node.stop()
 

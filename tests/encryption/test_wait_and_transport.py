@@ -178,9 +178,12 @@ def test_a_keyper_request_does_not_wait_behind_one_in_flight(tmp_path: Path) -> 
     root = order_root(1, entries)
     signature = "0x" + enc.sign_seal(SEQUENCER_KEY, domain, 1, root).hex()
     seal = {"slot": 1, "orderRoot": "0x" + root.hex(), "signature": signature}
+    context = enc.release_context(domain, 1, root, 1, enc.span_root([]))  # M = N: no roots
+    after = {"slot": 1, "roots": [],
+             "signature": "0x" + enc.sign_digest(SEQUENCER_KEY, context).hex()}  # fmt: skip
     release = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [
         {"domain": domain.to_json(), **seal, "entries": ["0x" + e.hex() for e in entries],
-         "items": [{"index": 0, "envelope": "0x" + envelope.hex()}], "after": seal}]}  # fmt: skip
+         "items": [{"index": 0, "envelope": "0x" + envelope.hex()}], "after": after}]}  # fmt: skip
     status = {"jsonrpc": "2.0", "id": 2, "method": "keyper_status", "params": []}
 
     async def scenario() -> tuple[Any, Any]:
