@@ -195,6 +195,10 @@ def print_table(r: dict[str, Any]) -> None:
             f"{small['cpu_ms']:.2f} / {large['cpu_ms']:.2f}",
         ),
         (f"p50 ms, 1k / {big} accounts", f"{pct(small['lat'], 0.5)} / {pct(large['lat'], 0.5)}"),
+        (
+            f"max ms, 1k / {big} (a state snapshot)",
+            f"{max(small['lat']) * 1000:.0f} / {max(large['lat']) * 1000:.0f}",
+        ),
         (f"startup s, 1k / {big} accounts", f"{small['startup']:.1f} / {large['startup']:.1f}"),
         (f"sustained {total} tx (8 clients): first 10% tx/s", f"{s['first']:.1f}"),
         ("sustained: last 10% tx/s", f"{s['last']:.1f}"),
@@ -227,6 +231,7 @@ def main() -> None:
     for d in (small, large):
         print(
             f"{d['accounts']:>7} accounts: {d['rate']:.1f} tx/s  p50 {pct(d['lat'], 0.5)} ms  "
+            f"p99 {pct(d['lat'], 0.99)} ms  max {max(d['lat']) * 1000:.0f} ms  "
             f"server CPU {d['cpu_ms']:.2f} ms/tx  startup {d['startup']:.1f} s"
         )
     print(f"ratio large/small: tx/s {large['rate'] / small['rate']:.2f}, ", end="")
