@@ -6,13 +6,14 @@ together share a slot. ``interval`` seals every ``slot_time`` seconds (empty slo
 ``manual`` seals only on ``evm_mine``. ``evm_setAutomine`` / ``evm_setIntervalMining``
 switch between them at run time.
 
-Under load an instant slot grows with the backlog (docs/speed.md, "Slots that grow with
-the backlog"): while new requests keep arriving, the seal waits for them, so that one seal
-(state roots, the next slot's blocks, the log row) serves many items. It waits no longer
-than the first of: a turn of the event loop in which no new request started (the intake
-is idle); the next request on a connection whose submission is in the open slot (sealed
-*before* that request is served, so a client always reads what it sent); a receipt
-looked up for a transaction in the open slot; ``MAX_WAIT`` seconds.
+Under load an instant slot grows with the backlog (docs/slots-and-rpc.md, "Instant slots
+under load"), so that one seal (state roots, the next slot's blocks, the log row) serves
+many items. While new requests keep starting, the seal waits a turn for them. With
+submissions from more than one connection (in the open slot or the last one), it also
+waits past an idle turn, until the first of: the next request on a connection whose
+submission is in the open slot (sealed *before* that request is served, so a client always
+reads what it sent); a receipt looked up for a transaction in the open slot (any
+connection); ``max_wait`` seconds. A lone submitter is sealed at the first idle turn.
 """
 
 from __future__ import annotations
@@ -106,10 +107,15 @@ class SlotDriver:
             self._submitters.add(connection)
         self.flush()
 
-    def seal_for_read(self) -> None:
-        """Someone looks for the result of an item in the open slot (a receipt by
-        hash): seal it now in instant mode, as if it had been sealed at once."""
-        self.seal_now_if_instant()
+    def seal_for_read(self, chain_id: int, tx_hash: bytes) -> None:
+        """Someone looks for the receipt of ``tx_hash``: if it is in the open slot, seal
+        it now (instant mode), as if it had been sealed at once."""
+        rollup = self.sequencer.rollups[chain_id]
+        ob = rollup.open
+        if tx_hash in rollup.txs or ob is None or not ob.txs:
+            return
+        if any(bytes(tx.hash) == tx_hash for tx in ob.txs):
+            self.seal_now_if_instant()
 
     @property
     def concurrent(self) -> bool:
@@ -160,11 +166,18 @@ class SlotDriver:
         self._turn = self._deadline = None
 
     def seal(self, timestamp: int | None = None) -> Slot:
-        self._waiting.clear()
-        self._last_submitters = len(self._submitters)
-        self._submitters.clear()
+        kept = (self._waiting, self._submitters, self._last_submitters, self._seal_scheduled)
+        self._waiting, self._submitters = {}, set()
+        self._last_submitters = len(kept[1])
         self._stop_pending()
-        slot = self.sequencer.seal_slot(timestamp)
+        try:
+            slot = self.sequencer.seal_slot(timestamp)
+        except Exception:  # refused (evm_mine(ts)): the slot stays open, and so does its wait
+            self._waiting, self._submitters, self._last_submitters = kept[:3]
+            if kept[3]:
+                self._seal_scheduled = True
+                self.flush()
+            raise
         if self.mode is SlotMode.INSTANT:
             asyncio.get_running_loop().call_soon(self.sequencer.prepare_next_slot)
         return slot  # its log line: node.py (sequencer/slotline.py), for every sealed slot
