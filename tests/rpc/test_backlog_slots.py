@@ -34,11 +34,14 @@ class Conn:
         self.http = http.client.HTTPConnection(host_port, timeout=30)
         self.ids = 0
 
-    def __call__(self, method: str, *params: Any) -> Any:
+    def reply(self, method: str, *params: Any) -> dict[str, Any]:
         self.ids += 1
         body = json.dumps({"jsonrpc": "2.0", "id": self.ids, "method": method, "params": params})
         self.http.request("POST", self.path, body, {"content-type": "application/json"})
-        reply = json.loads(self.http.getresponse().read())
+        return dict(json.loads(self.http.getresponse().read()))
+
+    def __call__(self, method: str, *params: Any) -> Any:
+        reply = self.reply(method, *params)
         assert "error" not in reply, reply
         return reply["result"]
 
@@ -117,6 +120,21 @@ def test_a_receipt_read_seals_the_slot_for_any_connection(
     assert receipt is not None and receipt["status"] == "0x1"
     assert receipt["blockNumber"] == hex(start + 1)
     assert b.block_number() == start + 1
+
+
+def test_a_refused_seal_keeps_the_slot_waiting_for_its_submitter(
+    devnet: NodeThread, conns: list[Conn], keys: list[Any]
+) -> None:
+    a, b, _c, ctl = conns
+    devnet.node.driver.max_wait = 30.0
+    make_concurrent(ctl, a, b, keys)
+    start = ctl.block_number()
+    tx = a.send(keys[8])
+    refused = ctl.reply("evm_mine", 1)  # a timestamp in the past: nothing is sealed
+    assert refused["error"]["code"] == -32602, refused
+    assert b.block_number() == start
+    assert a.block_number() == start + 1  # its submitter back: sealed first, as before
+    assert a("eth_getTransactionReceipt", tx)["blockNumber"] == hex(start + 1)
 
 
 def test_a_lone_submitter_is_sealed_at_once(
