@@ -4,6 +4,8 @@ median ratio B/A.
 
   seq-eth   sequential send-and-wait ETH transfers, in-memory log (tx/s, p50, and the
             server's CPU milliseconds per transaction, the steadiest number on a busy box)
+  erc20-x8  8 concurrent clients, ERC-20 send + receipt, in-memory log (tx/s, server CPU
+            ms per transaction, transactions per busy block)
   bundles   2-leg bundles, durable log (legs/s) and the order-receipt p50 at light load
 
 Usage: git archive <commit> | tar -x -C /tmp/base
@@ -33,6 +35,7 @@ from bench.rollup_rpc import (  # noqa: E402
     pct,
     sign,
     start_xseqd,
+    token_setup,
 )
 
 
@@ -65,6 +68,48 @@ def seq_eth(n: int) -> tuple[float, list[float], float]:
         proc.wait(10)
 
 
+def erc20_x8(per_client: int) -> tuple[float, float, float]:
+    """8 clients sending ERC-20 transfers and waiting for each receipt: tx/s, server CPU
+    ms per transaction, and the mean number of transactions per non-empty block."""
+    import threading
+    import time
+
+    port = free_port()
+    proc = start_xseqd(port)
+    try:
+        url = f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}"
+        rpc = Rpc(url)
+        setup, clients = token_setup(per_client)
+        for raw in setup:
+            rpc.send_and_wait(raw)
+        first = int(rpc("eth_blockNumber"), 16) + 1
+
+        def client(i: int) -> None:
+            mine = Rpc(url)
+            for raw in clients[i]:
+                mine.send_and_wait(raw)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in clients]
+        c0 = cpu_seconds(proc.pid)
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t0
+        total = sum(len(v) for v in clients.values())
+        cpu = (cpu_seconds(proc.pid) - c0) / total * 1000
+        last = int(rpc("eth_blockNumber"), 16)
+        busy = 0
+        for number in range(first, last + 1):
+            block = rpc("eth_getBlockByNumber", hex(number), False)
+            busy += 1 if block["transactions"] else 0
+        return total / elapsed, cpu, total / max(busy, 1)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def one(code: str | None, n: int, bundles_too: bool = True) -> dict[str, Any]:
     if code:
         os.environ["XSEQD_BENCH_CODE"] = code
@@ -72,6 +117,8 @@ def one(code: str | None, n: int, bundles_too: bool = True) -> dict[str, Any]:
         os.environ.pop("XSEQD_BENCH_CODE", None)
     rate, lat, cpu = seq_eth(n)
     out = {"seq tx/s": rate, "seq p50 ms": float(pct(lat, 0.5)), "seq cpu ms/tx": cpu}
+    e_rate, e_cpu, per_block = erc20_x8(max(n // 8, 10))
+    out.update({"erc20 tx/s": e_rate, "erc20 cpu ms/tx": e_cpu, "erc20 tx/block": per_block})
     if bundles_too:
         b = bundles.measure(n // 2, bare_too=False)
         out["bundle legs/s"] = b["bundles"][0]

@@ -5,6 +5,7 @@ Prints, per transaction, the time spent in the main stages (cumulative, so neste
 overlap: "seal slot" includes "seal blocks") and the top functions by own time.
 Usage: .venv/bin/python bench/profile_seq.py [--n 300] [--durable] [--top 25] [--sort cum]
        [--code /tmp/base]   (another checkout, e.g. `git archive main | tar -x -C /tmp/base`)
+       [--erc20]            (instead: 8 concurrent clients sending ERC-20 transfers, n in all)
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.rollup_rpc import CHAIN_ID, KEYS, SINK, Rpc, free_port, sign, wait_up  # noqa: E402
+from bench.rollup_rpc import (  # noqa: E402
+    CHAIN_ID,
+    KEYS,
+    SINK,
+    Rpc,
+    free_port,
+    sign,
+    token_setup,
+    wait_up,
+)
 
 # runs `xseqd devnet` in a process whose profiler SIGUSR1 turns on and SIGUSR2 turns off
 # (writing the stats), so that start-up and warm-up are not in the numbers
@@ -66,6 +76,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", choices=("own", "cum"), default="own")
     parser.add_argument("--code", help="profile another checkout's xseqd (e.g. /tmp/base)")
+    parser.add_argument("--erc20", action="store_true", help="8 clients, ERC-20 transfers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "xseqd.prof"
@@ -83,12 +94,21 @@ def main() -> None:
         for raw in raws[:20]:  # warm-up, not profiled
             rpc.send_and_wait(raw)
         raws = raws[20:]
+        clients: dict[int, list[str]] = {}
+        if args.erc20:
+            setup, clients = token_setup(max(args.n // 8, 1))
+            for raw in setup:
+                rpc.send_and_wait(raw)
         proc.send_signal(signal.SIGUSR1)  # profiler on
         time.sleep(0.2)
-        lat = []
+        lat: list[float] = []
         start = time.perf_counter()
-        for raw in raws:
-            lat.append(rpc.send_and_wait(raw))
+        if args.erc20:
+            lat = run_clients(url, clients)
+            args.n = len(lat)
+        else:
+            for raw in raws:
+                lat.append(rpc.send_and_wait(raw))
         elapsed = time.perf_counter() - start
         proc.send_signal(signal.SIGUSR2)  # profiler off, stats written
         while not out.exists():
@@ -99,7 +119,8 @@ def main() -> None:
         stats = pstats.Stats(str(out))
     lat.sort()
     n = args.n
-    print(f"\nsequential send-and-wait ETH, n={n}, {'durable log' if args.durable else 'memory'}")
+    what = "8 clients ERC-20 send+receipt" if args.erc20 else "sequential send-and-wait ETH"
+    print(f"\n{what}, n={n}, {'durable log' if args.durable else 'memory'}")
     print(f"client: {n / elapsed:.1f} tx/s, p50 {lat[n // 2] * 1000:.2f} ms, cpu={os.cpu_count()}")
     print(f"{'stage (cumulative, per tx)':<36} {'ms':>7} {'calls/tx':>9}")
     raw_stats = stats.stats  # type: ignore[attr-defined]
@@ -116,6 +137,28 @@ def main() -> None:
     for (file, line, func), (_cc, _nc, tt, ct, _callers) in rows:
         where = "/".join(Path(file).parts[-2:])
         print(f"{tt / n * 1000:>7.3f} {ct / n * 1000:>7.3f}  {where}:{line} {func}")
+
+
+def run_clients(url: str, clients: dict[int, list[str]]) -> list[float]:
+    """Each client in its own thread sends its transactions one after the other, waiting
+    for each receipt; the latencies of all."""
+    import threading
+
+    lat: list[float] = []
+    lock = threading.Lock()
+
+    def client(raws: list[str]) -> None:
+        mine = Rpc(url)
+        local = [mine.send_and_wait(raw) for raw in raws]
+        with lock:
+            lat.extend(local)
+
+    threads = [threading.Thread(target=client, args=(raws,)) for raws in clients.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return lat
 
 
 if __name__ == "__main__":

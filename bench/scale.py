@@ -1,8 +1,9 @@
 """Benchmark: xseqd at scale, one run.
 
   accounts   sequential send-and-wait ETH transfers to funded accounts spread over the
-             whole genesis, with 1,000 and with 100,000 funded accounts (startup time too:
-             a large genesis is built in bulk once, then loaded from the data dir)
+             whole genesis, with 1,000 and with 100,000 funded accounts, both daemons up at
+             once and alternated in rounds, with the server's CPU per transaction (startup
+             time too: a large genesis is built in bulk once, then loaded from the data dir)
   sustained  8 clients send-and-wait ETH transfers, 20,000 in all: throughput of the first
              and the last 10%, RSS of the process every 1,000 transactions
   restart    after the sustained run and `anvil_mine` to 10,000+ slots, the time from
@@ -11,11 +12,13 @@
 xseqd runs as a subprocess with its durable log in a data dir, without L1. The 100k-account
 genesis is kept in bench/.cache between runs (the first run builds it).
 Usage: .venv/bin/python bench/scale.py [--quick]
+       .venv/bin/python bench/scale.py --accounts-only [--n 300] [--rounds 5] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -60,34 +63,58 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def accounts_run(accounts: int, n: int) -> dict[str, Any]:
-    """Throughput of ``n`` sequential transfers to accounts spread over the genesis."""
-    cached = CACHE / f"accounts-{accounts}"
-    ring = DevKeyring(accounts)
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def accounts_rounds(sizes: tuple[int, int], n: int, rounds: int) -> list[dict[str, Any]]:
+    """Both daemons up at once; ``rounds`` rounds alternate between them (small, large,
+    small, ...), ``n`` sequential transfers in all to each, so that both see the same
+    machine load. Per daemon: tx/s, latencies, server CPU ms per transaction, startup."""
+    out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        for path in cached.glob("genesis-*.bin"):  # a genesis built by an earlier run
-            shutil.copy(path, data / path.name)
-        proc, url, startup = start(data, accounts)
+        procs = []
         try:
-            for path in data.glob("genesis-*.bin"):
-                cached.mkdir(parents=True, exist_ok=True)
-                if not (cached / path.name).exists():
-                    shutil.copy(path, cached / path.name)
-            rpc = Rpc(url)
-            stride = max(1, accounts // n)
-            to = ["0x" + ring.addresses[(i * stride) % accounts].hex() for i in range(n + 5)]
-            raws = [sign(KEYS[9], i, to[i], value=1) for i in range(n + 5)]
-            for raw in raws[:5]:
-                rpc.send_and_wait(raw)
-            lat = []
-            t0 = time.perf_counter()
-            for raw in raws[5:]:
-                lat.append(rpc.send_and_wait(raw))
-            rate = n / (time.perf_counter() - t0)
+            for accounts in sizes:
+                data = Path(tmp) / str(accounts)
+                data.mkdir()
+                cached = CACHE / f"accounts-{accounts}"
+                for path in cached.glob("genesis-*.bin"):  # a genesis built by an earlier run
+                    shutil.copy(path, data / path.name)
+                proc, url, startup = start(data, accounts)
+                procs.append(proc)
+                for path in data.glob("genesis-*.bin"):
+                    cached.mkdir(parents=True, exist_ok=True)
+                    if not (cached / path.name).exists():
+                        shutil.copy(path, cached / path.name)
+                ring = DevKeyring(accounts)
+                stride = max(1, accounts // n)
+                to = ["0x" + ring.addresses[(i * stride) % accounts].hex() for i in range(n + 5)]
+                raws = [sign(KEYS[9], i, to[i], value=1) for i in range(n + 5)]
+                rpc = Rpc(url)
+                for raw in raws[:5]:
+                    rpc.send_and_wait(raw)
+                out.append({"rpc": rpc, "raws": raws[5:], "pid": proc.pid, "lat": [], "time": 0.0})
+                out[-1].update({"cpu": 0.0, "startup": startup, "accounts": accounts})
+            per_round = max(1, n // rounds)
+            for r in range(rounds):
+                for d in out:
+                    batch = d["raws"][r * per_round : (r + 1) * per_round]
+                    c0, t0 = cpu_seconds(d["pid"]), time.perf_counter()
+                    for raw in batch:
+                        d["lat"].append(d["rpc"].send_and_wait(raw))
+                    d["time"] += time.perf_counter() - t0
+                    d["cpu"] += cpu_seconds(d["pid"]) - c0
         finally:
-            stop(proc)
-    return {"rate": rate, "lat": lat, "startup": startup}
+            for proc in procs:
+                stop(proc)
+    for d in out:
+        done = len(d["lat"])
+        d.update({"rate": done / d["time"], "cpu_ms": d["cpu"] / done * 1000})
+        del d["rpc"], d["raws"]
+    return out
 
 
 def sustained_run(total: int, mine_to: int) -> dict[str, Any]:
@@ -150,8 +177,7 @@ def sustained_run(total: int, mine_to: int) -> dict[str, Any]:
 
 def measure(quick: bool) -> dict[str, Any]:
     n = 100 if quick else 300
-    small = accounts_run(1000, n)
-    large = accounts_run(10_000 if quick else 100_000, n)
+    small, large = accounts_rounds((1000, 10_000 if quick else 100_000), n, 5)
     sustained = sustained_run(2000 if quick else 20_000, 2000 if quick else 10_000)
     return {"small": small, "large": large, "sustained": sustained, "quick": quick}
 
@@ -164,7 +190,15 @@ def print_table(r: dict[str, Any]) -> None:
         ("seq ETH tx/s, 1k accounts", f"{small['rate']:.1f}"),
         (f"seq ETH tx/s, {big} accounts", f"{large['rate']:.1f}"),
         (f"ratio {big}/1k (goal >= 0.9)", f"{large['rate'] / small['rate']:.2f}"),
+        (
+            f"server CPU ms/tx, 1k / {big} accounts",
+            f"{small['cpu_ms']:.2f} / {large['cpu_ms']:.2f}",
+        ),
         (f"p50 ms, 1k / {big} accounts", f"{pct(small['lat'], 0.5)} / {pct(large['lat'], 0.5)}"),
+        (
+            f"max ms, 1k / {big} (a state snapshot)",
+            f"{max(small['lat']) * 1000:.0f} / {max(large['lat']) * 1000:.0f}",
+        ),
         (f"startup s, 1k / {big} accounts", f"{small['startup']:.1f} / {large['startup']:.1f}"),
         (f"sustained {total} tx (8 clients): first 10% tx/s", f"{s['first']:.1f}"),
         ("sustained: last 10% tx/s", f"{s['last']:.1f}"),
@@ -182,7 +216,26 @@ def print_table(r: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    print_table(measure(parser.parse_args().quick))
+    parser.add_argument(
+        "--accounts-only", action="store_true", help="only the 1k vs 100k (10k: --quick) row"
+    )
+    parser.add_argument("--n", type=int, default=300, help="transfers per daemon (--accounts-only)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations (--accounts-only)")
+    args = parser.parse_args()
+    if not args.accounts_only:
+        print_table(measure(args.quick))
+        return
+    sizes = (1000, 10_000 if args.quick else 100_000)
+    small, large = accounts_rounds(sizes, args.n, args.rounds)
+    print(f"accounts, {args.n} sequential transfers each, {args.rounds} alternated rounds")
+    for d in (small, large):
+        print(
+            f"{d['accounts']:>7} accounts: {d['rate']:.1f} tx/s  p50 {pct(d['lat'], 0.5)} ms  "
+            f"p99 {pct(d['lat'], 0.99)} ms  max {max(d['lat']) * 1000:.0f} ms  "
+            f"server CPU {d['cpu_ms']:.2f} ms/tx  startup {d['startup']:.1f} s"
+        )
+    print(f"ratio large/small: tx/s {large['rate'] / small['rate']:.2f}, ", end="")
+    print(f"CPU per tx {large['cpu_ms'] / small['cpu_ms']:.2f}")
 
 
 if __name__ == "__main__":

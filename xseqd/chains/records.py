@@ -71,6 +71,7 @@ def make_block_record(
     records = []
     cumulative = 0
     log_index = 0
+    block_hash = header.hash if block.transactions else b""  # hashed once, not per tx
     for i, (tx, receipt, sender) in enumerate(zip(block.transactions, receipts, senders)):
         created = None
         if tx.to == CREATE_CONTRACT_ADDRESS:
@@ -80,7 +81,7 @@ def make_block_record(
                 tx=tx,
                 sender=sender,
                 block_number=header.block_number,
-                block_hash=header.hash,
+                block_hash=block_hash,
                 index=i,
                 receipt=receipt,
                 gas_used=receipt.gas_used - cumulative,

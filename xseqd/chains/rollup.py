@@ -34,6 +34,7 @@ from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError
 
 from xseqd.chains.blockindex import Blocks, Stored, Txs
+from xseqd.chains.busy import finish_block
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
 from xseqd.chains.genesis_cache import genesis_chain
 from xseqd.chains.idle import changes_nothing, empty_block
@@ -326,14 +327,9 @@ class Rollup:
         self._warm = bool(ob.ops)
         if not ob.ops and self._changes_nothing(ob.number):
             return self._seal_empty(ob)
-        vm: Any = ob.vm
-        filled = vm.set_block_transactions_and_withdrawals(
-            vm.get_block(), ob.header, ob.txs, ob.receipts
-        )
-        processed = vm.block_postprocessing(filled)
         # finalize without mine_block's re-validation: we built this block ourselves and
         # tests re-import our blocks with py-evm's full validation (test_workspace.py)
-        block = vm.finalize_block(vm.pack_block(processed)).block
+        block = finish_block(ob.vm, ob.header, ob.txs, ob.receipts)  # chains/busy.py
         self.chaindb.persist_header(block.header)
         record = make_block_record(block, tuple(ob.receipts), tuple(ob.senders))
         self._open = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -184,7 +184,11 @@ def build_app(
         err = error_object(body_too_large(max_body_bytes))
         return dump_bytes({"jsonrpc": "2.0", "id": None, "error": err})
 
-    return lean_app(app, resolve, services.driver.flush, max_body_bytes, too_large_body)
+    def on_request(connection: Hashable) -> Callable[[], None]:
+        mark = services.driver.request_started(connection)
+        return lambda: services.driver.request_done(connection, mark)
+
+    return lean_app(app, resolve, on_request, max_body_bytes, too_large_body)
 
 
 async def serve_socket(
@@ -215,10 +219,11 @@ async def serve_socket(
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            mark = ctx.services.driver.request_started(id(ws))
             reply = await _ws_request(text, registry, ctx, send, max_body_bytes)
             if reply is not None:
                 await ws.send_text(reply.decode() if isinstance(reply, bytes) else reply)
-            ctx.services.driver.flush()
+            ctx.services.driver.request_done(id(ws), mark)
     except WebSocketDisconnect:
         pass
     finally:

@@ -435,7 +435,9 @@ def tx_by_hash_index(c: RollupCall, params: list[Any]) -> Any:
 @eth.method("eth_getTransactionReceipt")
 def get_transaction_receipt(c: RollupCall, params: list[Any]) -> Any:
     (value,) = p.positional(params, 1, 1)
-    record = c.rollup.txs.get(p.hash32(value, "transaction hash"))
+    tx_hash = p.hash32(value, "transaction hash")
+    c.services.driver.seal_for_read(c.rollup.chain_id, tx_hash)  # if in the open slot
+    record = c.rollup.txs.get(tx_hash)
     if record is None:
         return None
     block = c.rollup.blocks[record.block_number]

@@ -7,13 +7,16 @@ It answers exactly as the Starlette route does: the same body (``handle_body``),
 for a body over the limit, ``content-type: application/json``, the CORS headers Starlette's
 ``CORSMiddleware`` adds for ``allow_origins=["*"]`` (``access-control-allow-origin: *``
 when the request has an ``Origin``, always ``vary: Origin``), and the slot flush after the
-answer is written (instant mode seals after the submitter has its answer).
+answer is written (instant mode seals after the submitter has its answer). ``on_request``
+hears of each request before it is served, with its connection (the client address), and
+returns what to call once the answer is written (sequencer/driver.py: a connection whose
+submission is in the open slot gets the slot sealed before its next request is served).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from typing import Any
 
 log = logging.getLogger("xseqd.rpc")
@@ -25,12 +28,14 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # (raw path) -> a coroutine function serving a body, or None when the path is not ours
 Resolve = Callable[[str], Callable[[bytes], Awaitable[bytes | None]] | None]
+# (connection) -> called once the answer is written
+OnRequest = Callable[[Hashable], Callable[[], None]]
 
 
 def lean_app(
     app: ASGIApp,
     resolve: Resolve,
-    after_answer: Callable[[], None],
+    on_request: OnRequest,
     max_body_bytes: int,
     too_large: Callable[[], bytes],
 ) -> ASGIApp:
@@ -49,10 +54,12 @@ def lean_app(
                 origin = True
             elif name == b"content-length":
                 length = value
+        after_answer = on_request(scope.get("client"))
         body: bytes | None = None
         if length is None or not length.isdigit() or int(length) <= max_body_bytes:
             body = await _read(receive, max_body_bytes)
             if body is _DISCONNECTED:
+                after_answer()
                 return None
         status, out = (200, await serve(body)) if body is not None else (413, too_large())
         out = out or b""

@@ -5,6 +5,15 @@ turn of the event loop, so a lone user gets a receipt at once and requests that 
 together share a slot. ``interval`` seals every ``slot_time`` seconds (empty slots too).
 ``manual`` seals only on ``evm_mine``. ``evm_setAutomine`` / ``evm_setIntervalMining``
 switch between them at run time.
+
+Under load an instant slot grows with the backlog (docs/slots-and-rpc.md, "Instant slots
+under load"), so that one seal (state roots, the next slot's blocks, the log row) serves
+many items. While new requests keep starting, the seal waits a turn for them. With
+submissions from more than one connection (in the open slot or the last one), it also
+waits past an idle turn, until the first of: the next request on a connection whose
+submission is in the open slot (sealed *before* that request is served, so a client always
+reads what it sent); a receipt looked up for a transaction in the open slot (any
+connection); ``max_wait`` seconds. A lone submitter is sealed at the first idle turn.
 """
 
 from __future__ import annotations
@@ -12,11 +21,17 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Hashable
+from contextvars import ContextVar
 from typing import Any
 
 from xseqd.sequencer.sequencer import Sequencer, Slot
 
 log = logging.getLogger("xseqd.slots")
+
+MAX_WAIT = 0.02  # seconds an instant slot may stay open under load, at most
+# per request (set by ``request_started``): whether the request submitted something
+_SUBMITTED: ContextVar[list[bool] | None] = ContextVar("xseqd_submitted", default=None)
 
 
 class SlotMode(enum.Enum):
@@ -38,6 +53,14 @@ class SlotDriver:
         self._flush_pending = False
         self._timer: asyncio.Task[None] | None = None
         self.gate: Any = None  # sequencer/gate.py OrderGate: no seal while reveals go out
+        self.max_wait = MAX_WAIT
+        self._started = 0  # requests started so far (a new one = a backlog)
+        self._seen = 0  # ``_started`` when the pending seal last looked
+        self._turn: asyncio.Handle | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+        self._waiting: dict[Hashable, int] = {}  # connection -> open slot it submitted to
+        self._submitters: set[Hashable] = set()  # connections that submitted to the open slot
+        self._last_submitters = 0  # how many submitted to the last sealed slot
 
     def start(self) -> None:
         if self.mode is SlotMode.INTERVAL:
@@ -45,6 +68,9 @@ class SlotDriver:
         self.seal_now_if_instant()  # a slot left open by a crash is sealed at once
 
     async def stop(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         if self._timer is not None:
             self._timer.cancel()
             try:
@@ -58,25 +84,100 @@ class SlotDriver:
         by ``flush``, which transports call once the answer has been written, so that the
         submitter's latency does not include sealing."""
         self._seal_scheduled = True
+        mark = _SUBMITTED.get()
+        if mark is not None:
+            mark[0] = True
+
+    def request_started(self, connection: Hashable) -> list[bool]:
+        """A request arrived on ``connection`` (transports call this before serving it).
+        If that connection's submission is still in the open slot, the slot is sealed
+        first: a client reads its own writes as if every submission were sealed at once.
+        Returns the mark to hand back to ``request_done``."""
+        self._started += 1
+        if self._waiting.pop(connection, None) == self.sequencer.head_slot + 1:
+            self.seal_now_if_instant()
+        mark = [False]
+        _SUBMITTED.set(mark)
+        return mark
+
+    def request_done(self, connection: Hashable, mark: list[bool]) -> None:
+        """The answer to a request on ``connection`` has been written."""
+        if mark[0] and self.sequencer.has_open_slot:
+            self._waiting[connection] = self.sequencer.head_slot + 1
+            self._submitters.add(connection)
+        self.flush()
+
+    def seal_for_read(self, chain_id: int, tx_hash: bytes) -> None:
+        """Someone looks for the receipt of ``tx_hash``: if it is in the open slot, seal
+        it now (instant mode), as if it had been sealed at once."""
+        rollup = self.sequencer.rollups[chain_id]
+        ob = rollup.open
+        if tx_hash in rollup.txs or ob is None or not ob.txs:
+            return
+        if any(bytes(tx.hash) == tx_hash for tx in ob.txs):
+            self.seal_now_if_instant()
+
+    @property
+    def concurrent(self) -> bool:
+        """Whether submissions come from more than one connection at a time (this slot's
+        or the last one's): then an instant slot waits for its submitters to come back."""
+        return max(len(self._submitters), self._last_submitters) >= 2
 
     def flush(self) -> None:
         """Seal the open slot if a submission is waiting for it (instant mode) — on the
-        next turn of the event loop, so that requests already waiting share the slot."""
+        next turn of the event loop, so that requests already waiting share the slot,
+        and later under load (see the module docstring)."""
         if not self._seal_scheduled or self._flush_pending:
             return
         self._flush_pending = True
-        asyncio.get_running_loop().call_soon(self._seal_if_pending)
+        self._seen = self._started
+        self._turn = asyncio.get_running_loop().call_soon(self._seal_if_pending)
 
     def _seal_if_pending(self) -> None:
-        self._flush_pending = False
-        if not self._seal_scheduled:
-            return
-        self._seal_scheduled = False
-        if self.mode is SlotMode.INSTANT and self.sequencer.open_slot_needs_seal:
+        self._turn = None
+        backlog = self._started != self._seen  # requests started since the last look
+        if self._seal_scheduled and self.mode is SlotMode.INSTANT and (backlog or self.concurrent):
+            loop = asyncio.get_running_loop()
+            if self._deadline is None:
+                self._deadline = loop.call_later(self.max_wait, self._seal_on_deadline)
+            if backlog:  # look again after the next turn
+                self._seen = self._started
+                self._turn = loop.call_soon(self._seal_if_pending)
+            return  # otherwise: a submitter back, a receipt read or the deadline seals
+        self._seal_pending_now()
+
+    def _seal_on_deadline(self) -> None:
+        self._deadline = None
+        self._seal_pending_now()
+
+    def _seal_pending_now(self) -> None:
+        scheduled = self._seal_scheduled
+        self._stop_pending()
+        if scheduled and self.mode is SlotMode.INSTANT and self.sequencer.open_slot_needs_seal:
             self.seal()
 
+    def _stop_pending(self) -> None:
+        """No seal pending any more (the slot was sealed, or had nothing to seal)."""
+        self._seal_scheduled = False
+        self._flush_pending = False
+        for handle in (self._turn, self._deadline):
+            if handle is not None:
+                handle.cancel()
+        self._turn = self._deadline = None
+
     def seal(self, timestamp: int | None = None) -> Slot:
-        slot = self.sequencer.seal_slot(timestamp)
+        kept = (self._waiting, self._submitters, self._last_submitters, self._seal_scheduled)
+        self._waiting, self._submitters = {}, set()
+        self._last_submitters = len(kept[1])
+        self._stop_pending()
+        try:
+            slot = self.sequencer.seal_slot(timestamp)
+        except Exception:  # refused (evm_mine(ts)): the slot stays open, and so does its wait
+            self._waiting, self._submitters, self._last_submitters = kept[:3]
+            if kept[3]:
+                self._seal_scheduled = True
+                self.flush()
+            raise
         if self.mode is SlotMode.INSTANT:
             asyncio.get_running_loop().call_soon(self._prepare)
         return slot  # its log line: node.py (sequencer/slotline.py), for every sealed slot
