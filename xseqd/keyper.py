@@ -2,7 +2,8 @@
 makes their share files, and the process set the devnet starts.
 
 A keyper (``xseqd keyper --share FILE --sequencer ADDRESS --port P``) answers
-``keyper_status`` (cheap: is it up), ``keyper_release`` and ``keyper_refuse`` over HTTP.
+``keyper_status`` (cheap: is it up), ``keyper_release``, ``keyper_refuse`` and
+``keyper_releases`` over HTTP.
 
 ``keyper_release``: given the sequencer's signed **seal** of a slot N (the slot's final
 order root, every entry hash of the slot), the ciphertexts of that slot it is asked to
@@ -20,6 +21,14 @@ could read anything.
 never released, a signed **refusal** (core/refusals.py), after which it never releases
 it; for one released under the binding ``after`` names, its share again (the sequencer
 missed the answer); for one released under another binding, neither.
+
+``keyper_release`` of a ciphertext this keyper released before under ANOTHER binding
+(a partial round: too few keypers answered) answers its share under that old binding
+again, marked ``binding: {slot, span}``: the sequencer may reveal with a mixed opening
+(core/encrypted.py). ``keyper_releases {after?}`` (public) lists every release it made
+with the seal and the sequencer's signed binding, and its share and proof: t of them
+decrypt the commit, so a sequencer that read a bundle and never revealed it is named by
+``xseqd verify --keyper URL`` (xseqd/verify/releases.py).
 
 A keyper **never rebinds** and never changes its mind: what it did with each ciphertext
 (released bound to (M, span), or refused) is kept in ``<share file>.bindings.json``
@@ -96,7 +105,20 @@ class Bindings:
     def check(self, item_id: bytes, after: int, span: bytes) -> bool:
         """Whether ``item_id`` may be released bound to (after, span)."""
         known = self.known.get("0x" + item_id.hex())
-        return known is None or known == [after, "0x" + span.hex()]
+        return known is None or known[:2] == [after, "0x" + span.hex()]
+
+    def binding(self, item_id: bytes) -> tuple[int, bytes] | None:
+        """(M, span) ``item_id`` was released under, if it was."""
+        known = self.known.get("0x" + item_id.hex())
+        if not isinstance(known, list):
+            return None
+        return int(known[0]), bytes.fromhex(str(known[1])[2:])
+
+    def releases(self) -> list[dict[str, Any]]:
+        """Every release recorded with its full record (the seal of the commit slot and
+        the sequencer's signed binding), in the order they were made."""
+        return [dict(v[2], id=k) for k, v in self.known.items()
+                if isinstance(v, list) and len(v) > 2]  # fmt: skip
 
     def refused(self, item_id: bytes) -> bool:
         return self.known.get("0x" + item_id.hex()) == REFUSED
@@ -104,8 +126,12 @@ class Bindings:
     def released(self, item_id: bytes) -> bool:
         return isinstance(self.known.get("0x" + item_id.hex()), list)
 
-    def record(self, ids: list[bytes], after: int, span: bytes) -> None:
-        self._append(ids, [after, "0x" + span.hex()])
+    def record(
+        self, ids: list[bytes], after: int, span: bytes, proof: dict[str, Any] | None = None
+    ) -> None:
+        """Record releases bound to (after, span); ``proof`` (the request's seal and the
+        sequencer's signed binding) is what ``keyper_releases`` publishes."""
+        self._append(ids, [after, "0x" + span.hex()] + ([proof] if proof else []))
 
     def record_refusals(self, ids: list[bytes]) -> None:
         self._append(ids, REFUSED)
@@ -225,16 +251,55 @@ def release(
     bindings = bindings or Bindings(None)
     domain, slot, root, envelopes = _sealed_items(share, sequencer, request)
     after_slot, span, context = _binding(domain, sequencer, slot, root, request.get("after"))
-    out = []
+    out: list[dict[str, Any]] = []
     for index, env in zip((int(i["index"]) for i in request["items"]), envelopes, strict=True):
         if bindings.refused(env.id):
             raise Refused(f"item {index} was refused: it is never released")
         if env.max_slot and env.max_slot < after_slot + 1:
             raise Refused(f"item {index} expires at slot {env.max_slot}, before its reveal")
-        if not bindings.check(env.id, after_slot, span):
-            raise Refused(f"item {index} was released already, bound to another slot")
+        old = bindings.binding(env.id)
+        if old is not None and old != (after_slot, span):
+            # released before under another binding (a partial round): the same share,
+            # proven under that binding again, so the sequencer can reveal with a mixed
+            # opening (core/encrypted.py); this keyper never binds it to anything else
+            old_context = release_context(domain, slot, root, old[0], old[1])
+            again = threshold.make_share(share, env.c1, old_context).to_json()
+            out.append(dict(again, binding={"slot": old[0], "span": "0x" + old[1].hex()}))
+            continue
         out.append(threshold.make_share(share, env.c1, context).to_json())
-    bindings.record([env.id for env in envelopes], after_slot, span)
+    proof = {"domain": domain.to_json(), "slot": slot, "orderRoot": "0x" + root.hex(),
+             "signature": request["signature"], "after": request["after"]}  # fmt: skip
+    for env in envelopes:
+        if bindings.binding(env.id) is None:
+            bindings.record([env.id], after_slot, span, dict(proof, c1="0x" + env.c1.hex()))
+    return out
+
+
+def published(share: KeyShare, bindings: Bindings, request: Any) -> list[dict[str, Any]]:
+    """``keyper_releases {after?}``: every release this keyper made (from position
+    ``after`` on), each with what anyone needs to check and use it: the commit id, the
+    seal of its slot, the sequencer's signed binding (M, roots of N+1..M) and this
+    keyper's decryption share with its proof under that binding. It reveals nothing
+    the keyper did not already give the sequencer; t of them decrypt the commit."""
+    start = 0
+    if isinstance(request, dict) and request.get("after") is not None:
+        if not isinstance(request["after"], int) or request["after"] < 0:
+            raise Refused("after: a position (integer >= 0) in the list of releases")
+        start = request["after"]
+    elif request is not None and not isinstance(request, dict):
+        raise Refused("expected {after?: position}")
+    out = []
+    for position, record in enumerate(bindings.releases()):
+        if position < start:
+            continue
+        domain = ReceiptDomain.from_json(record["domain"])
+        root = bytes.fromhex(record["orderRoot"][2:])
+        roots = [bytes.fromhex(r[2:]) for r in record["after"]["roots"]]
+        context = release_context(domain, int(record["slot"]), root,
+                                  int(record["after"]["slot"]), span_root(roots))  # fmt: skip
+        c1 = bytes.fromhex(record["c1"][2:])
+        proof = threshold.make_share(share, c1, context).to_json()
+        out.append(dict(record, position=position, share=proof))
     return out
 
 
@@ -256,7 +321,7 @@ def refuse(
             if binding is not None and bindings.check(env.id, binding[0], binding[1]):
                 out.append({"share": threshold.make_share(share, env.c1, binding[2]).to_json()})
             else:
-                out.append({"released": bindings.known["0x" + env.id.hex()]})
+                out.append({"released": bindings.known["0x" + env.id.hex()][:2]})
         else:
             out.append({"refusal": sign_refusal(share, domain, env.id).to_json()})
     bindings.record_refusals([env.id for env in envelopes if not bindings.released(env.id)])
@@ -271,9 +336,9 @@ def serve(
     bindings: Bindings | None = None,
     delay: float = 0.0,
 ) -> None:
-    """Serve ``keyper_status`` and ``keyper_release`` (JSON-RPC 2.0 over HTTP POST)
-    until killed."""
-    bindings = bindings or Bindings(None)
+    """Serve ``keyper_info``, ``keyper_status``, ``keyper_release``, ``keyper_refuse``
+    and ``keyper_releases`` (JSON-RPC 2.0 over HTTP POST) until killed."""
+    held = bindings or Bindings(None)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -291,10 +356,14 @@ def serve(
                 elif body.get("method") == "keyper_release":
                     time.sleep(delay)  # TESTS ONLY: hung before it does anything
                     with lock:
-                        result = release(share, sequencer, body["params"][0], bindings)
+                        result = release(share, sequencer, body["params"][0], held)
+                elif body.get("method") == "keyper_releases":
+                    params = body.get("params") or [None]
+                    with lock:
+                        result = published(share, held, params[0])
                 elif body.get("method") == "keyper_refuse":
                     with lock:
-                        result = refuse(share, sequencer, body["params"][0], bindings)
+                        result = refuse(share, sequencer, body["params"][0], held)
                 else:
                     raise Refused("unknown method")
                 reply: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "result": result}
