@@ -205,8 +205,9 @@ def run_verify(args: argparse.Namespace) -> int:
         watch = ReleaseWatch()
     verdict, finding = inspect(client, specs, settlement, progress,
                                None if watch is None else watch.observe)  # fmt: skip
-    if watch is not None and withheld_commits(client, settlement, args.keyper, watch):
-        verdict_line(verdict)
+    withheld = watch is not None and withheld_commits(client, settlement, args.keyper, watch)
+    if withheld and verdict.ok:
+        print(f"(the L1 order alone: OK, {verdict.checked} slots re-executed)")
         return 1
     if verdict.ok and verdict.checked == 0:
         print(
@@ -263,15 +264,6 @@ def withheld_commits(client: Any, settlement: str, urls: list[str], watch: Any) 
         for tx in w.tx_hashes:
             print(f"  plaintext transaction 0x{tx.hex()}")
     return bool(found)
-
-
-def verdict_line(verdict: Any) -> None:
-    """The L1-only verdict, printed beside a withheld commit."""
-    if verdict.ok:
-        print(f"(the L1 order alone: OK, {verdict.checked} slots re-executed)")
-    else:
-        print(f"(the L1 order alone: BAD slot {verdict.bad_slot} ({verdict.fault}): "
-              f"{verdict.reason})")  # fmt: skip
 
 
 def attester_key(args: argparse.Namespace, client: Any, settlement: str) -> bytes:

@@ -191,6 +191,7 @@ class Decryptor:
                 )
             )
             got: list[list[tuple[Share, ...]] | None] = []
+            self._bindings.clear()
             for slot, found in zip(live, collected, strict=True):
                 for commit, bound in zip(live[slot], found or [], strict=False):
                     self._bindings[commit.item_hash] = tuple((m, sp) for _, m, sp in bound)
