@@ -131,16 +131,20 @@ class Bindings:
     ) -> None:
         """Record releases bound to (after, span); ``proof`` (the request's seal and the
         sequencer's signed binding) is what ``keyper_releases`` publishes."""
-        self._append(ids, [after, "0x" + span.hex()] + ([proof] if proof else []))
+        value = [after, "0x" + span.hex()] + ([proof] if proof else [])
+        self._append({item_id: value for item_id in ids})
+
+    def record_releases(self, records: dict[bytes, list[Any]]) -> None:
+        """Record releases, each its own [M, span, proof] (one line, one fsync)."""
+        self._append(records)
 
     def record_refusals(self, ids: list[bytes]) -> None:
-        self._append(ids, REFUSED)
+        self._append({item_id: REFUSED for item_id in ids})
 
-    def _append(self, ids: list[bytes], value: Any) -> None:
-        fresh = [i for i in ids if "0x" + i.hex() not in self.known]
-        if not fresh:
+    def _append(self, values: dict[bytes, Any]) -> None:
+        line = {"0x" + i.hex(): v for i, v in values.items() if "0x" + i.hex() not in self.known}
+        if not line:
             return
-        line = {"0x" + item_id.hex(): value for item_id in fresh}
         self.known.update(line)
         if self.path is None:
             return
@@ -269,9 +273,9 @@ def release(
         out.append(threshold.make_share(share, env.c1, context).to_json())
     proof = {"domain": domain.to_json(), "slot": slot, "orderRoot": "0x" + root.hex(),
              "signature": request["signature"], "after": request["after"]}  # fmt: skip
-    for env in envelopes:
-        if bindings.binding(env.id) is None:
-            bindings.record([env.id], after_slot, span, dict(proof, c1="0x" + env.c1.hex()))
+    value = [after_slot, "0x" + span.hex()]
+    bindings.record_releases({env.id: value + [dict(proof, c1="0x" + env.c1.hex())]
+                              for env in envelopes})  # fmt: skip
     return out
 
 
