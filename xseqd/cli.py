@@ -198,7 +198,17 @@ def run_verify(args: argparse.Namespace) -> int:
             print(f"  verified {done}/{total} slots", flush=True)
 
     client = L1Client(target.l1_rpc)
-    verdict, finding = inspect(client, specs, settlement, progress)
+    watch = None
+    if args.keyper:
+        from xseqd.core.releases import ReleaseWatch
+
+        watch = ReleaseWatch()
+    verdict, finding = inspect(client, specs, settlement, progress,
+                               None if watch is None else watch.observe)  # fmt: skip
+    withheld = watch is not None and withheld_commits(client, settlement, args.keyper, watch)
+    if withheld and verdict.ok:
+        print(f"(the L1 order alone: OK, {verdict.checked} slots re-executed)")
+        return 1
     if verdict.ok and verdict.checked == 0:
         print(
             f"NOTHING VERIFIED: 0 slots re-executed: Settlement {settlement} (from "
@@ -236,6 +246,24 @@ def run_verify(args: argparse.Namespace) -> int:
             f"{finding.slot} and every later slot invalidated"
         )
     return 1
+
+
+def withheld_commits(client: Any, settlement: str, urls: list[str], watch: Any) -> bool:
+    """Print every commit the keypers' published releases show the sequencer could read
+    and did not reveal in time (verify/releases.py); whether there was one."""
+    from xseqd.l1.settlement import Settlement
+    from xseqd.verify.releases import fetch, withheld
+
+    published = fetch(urls)
+    for problem in published.problems:
+        print(f"  {problem}", flush=True)
+    print(f"  {len(published.releases)} release(s) published by {len(urls)} keyper(s)")
+    found = withheld(watch, published, Settlement(client, settlement).sequencer())
+    for w in found:
+        print(f"WITHHELD {w.reason} (keypers {', '.join(map(str, w.keypers))})")
+        for tx in w.tx_hashes:
+            print(f"  plaintext transaction 0x{tx.hex()}")
+    return bool(found)
 
 
 def attester_key(args: argparse.Namespace, client: Any, settlement: str) -> bytes:
@@ -310,6 +338,15 @@ def main(argv: list[str] | None = None) -> int:
         "--challenge",
         action="store_true",
         help="challenge the first bad slot on L1 (bond from a dev key)",
+    )
+    verify_cmd.add_argument(
+        "--keyper",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a keyper's URL (repeatable): also check its published releases "
+        "(keyper_releases) and name every encrypted commit the sequencer could read and "
+        "did not reveal in time (default: L1 only)",
     )
     verify_cmd.add_argument(
         "--verifier-key",

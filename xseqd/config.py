@@ -94,7 +94,8 @@ HELP = {
     "fault": "DEV ONLY: make the sequencer misbehave on L1 (commitment:N, data:N) to test "
     "verify, stop including deposits (censor-deposits), front-run what it can read "
     "(frontrun), reveal encrypted items a slot late after trading (withhold), or void them "
-    "after reading them, without a refusal certificate (readvoid)",
+    "after reading them, without a refusal certificate (readvoid), or read them under t "
+    "different bindings and neither reveal nor void them (splitread)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",

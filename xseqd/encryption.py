@@ -67,7 +67,7 @@ class Encryption:
         self.decryptor = Decryptor(desk, [], revealed, gate)
         services.decryptor = self.decryptor
         self._services = services
-        if s.fault in ("withhold", "readvoid"):  # DEV ONLY: sequencer/decryption.py
+        if s.fault in ("withhold", "readvoid", "splitread"):  # DEV ONLY: sequencer/decryption.py
             self.decryptor.fault = s.fault
             self.decryptor.withhold = lambda: own_transaction(sequencer)
 

@@ -2,7 +2,8 @@
 makes their share files, and the process set the devnet starts.
 
 A keyper (``xseqd keyper --share FILE --sequencer ADDRESS --port P``) answers
-``keyper_status`` (cheap: is it up), ``keyper_release`` and ``keyper_refuse`` over HTTP.
+``keyper_status`` (cheap: is it up), ``keyper_release``, ``keyper_refuse`` and
+``keyper_releases`` over HTTP.
 
 ``keyper_release``: given the sequencer's signed **seal** of a slot N (the slot's final
 order root, every entry hash of the slot), the ciphertexts of that slot it is asked to
@@ -20,6 +21,14 @@ could read anything.
 never released, a signed **refusal** (core/refusals.py), after which it never releases
 it; for one released under the binding ``after`` names, its share again (the sequencer
 missed the answer); for one released under another binding, neither.
+
+``keyper_release`` of a ciphertext this keyper released before under ANOTHER binding
+(a partial round: too few keypers answered) answers its share under that old binding
+again, marked ``binding: {slot, span}``: the sequencer may reveal with a mixed opening
+(core/encrypted.py). ``keyper_releases {after?}`` (public) lists every release it made
+with the seal and the sequencer's signed binding, and its share and proof: t of them
+decrypt the commit, so a sequencer that read a bundle and never revealed it is named by
+``xseqd verify --keyper URL`` (xseqd/verify/releases.py).
 
 A keyper **never rebinds** and never changes its mind: what it did with each ciphertext
 (released bound to (M, span), or refused) is kept in ``<share file>.bindings.json``
@@ -99,7 +108,20 @@ class Bindings:
     def check(self, item_id: bytes, after: int, span: bytes) -> bool:
         """Whether ``item_id`` may be released bound to (after, span)."""
         known = self.known.get("0x" + item_id.hex())
-        return known is None or known == [after, "0x" + span.hex()]
+        return known is None or known[:2] == [after, "0x" + span.hex()]
+
+    def binding(self, item_id: bytes) -> tuple[int, bytes] | None:
+        """(M, span) ``item_id`` was released under, if it was."""
+        known = self.known.get("0x" + item_id.hex())
+        if not isinstance(known, list):
+            return None
+        return int(known[0]), bytes.fromhex(str(known[1])[2:])
+
+    def releases(self) -> list[dict[str, Any]]:
+        """Every release recorded with its full record (the seal of the commit slot and
+        the sequencer's signed binding), in the order they were made."""
+        return [dict(v[2], id=k) for k, v in self.known.items()
+                if isinstance(v, list) and len(v) > 2]  # fmt: skip
 
     def refused(self, item_id: bytes) -> bool:
         return self.known.get("0x" + item_id.hex()) == REFUSED
@@ -107,17 +129,25 @@ class Bindings:
     def released(self, item_id: bytes) -> bool:
         return isinstance(self.known.get("0x" + item_id.hex()), list)
 
-    def record(self, ids: list[bytes], after: int, span: bytes) -> None:
-        self._append(ids, [after, "0x" + span.hex()])
+    def record(
+        self, ids: list[bytes], after: int, span: bytes, proof: dict[str, Any] | None = None
+    ) -> None:
+        """Record releases bound to (after, span); ``proof`` (the request's seal and the
+        sequencer's signed binding) is what ``keyper_releases`` publishes."""
+        value = [after, "0x" + span.hex()] + ([proof] if proof else [])
+        self._append({item_id: value for item_id in ids})
+
+    def record_releases(self, records: dict[bytes, list[Any]]) -> None:
+        """Record releases, each its own [M, span, proof] (one line, one fsync)."""
+        self._append(records)
 
     def record_refusals(self, ids: list[bytes]) -> None:
-        self._append(ids, REFUSED)
+        self._append({item_id: REFUSED for item_id in ids})
 
-    def _append(self, ids: list[bytes], value: Any) -> None:
-        fresh = [i for i in ids if "0x" + i.hex() not in self.known]
-        if not fresh:
+    def _append(self, values: dict[bytes, Any]) -> None:
+        line = {"0x" + i.hex(): v for i, v in values.items() if "0x" + i.hex() not in self.known}
+        if not line:
             return
-        line = {"0x" + item_id.hex(): value for item_id in fresh}
         self.known.update(line)
         if self.path is None:
             return
@@ -230,16 +260,55 @@ def release(
     bindings = bindings or Bindings(None)
     domain, slot, root, envelopes = _sealed_items(share, sequencer, request)
     after_slot, span, context = _binding(domain, sequencer, slot, root, request.get("after"))
-    out = []
+    out: list[dict[str, Any]] = []
     for index, env in zip((int(i["index"]) for i in request["items"]), envelopes, strict=True):
         if bindings.refused(env.id):
             raise Refused(f"item {index} was refused: it is never released")
         if env.max_slot and env.max_slot < after_slot + 1:
             raise Refused(f"item {index} expires at slot {env.max_slot}, before its reveal")
-        if not bindings.check(env.id, after_slot, span):
-            raise Refused(f"item {index} was released already, bound to another slot")
+        old = bindings.binding(env.id)
+        if old is not None and old != (after_slot, span):
+            # released before under another binding (a partial round): the same share,
+            # proven under that binding again, so the sequencer can reveal with a mixed
+            # opening (core/encrypted.py); this keyper never binds it to anything else
+            old_context = release_context(domain, slot, root, old[0], old[1])
+            again = threshold.make_share(share, env.c1, old_context).to_json()
+            out.append(dict(again, binding={"slot": old[0], "span": "0x" + old[1].hex()}))
+            continue
         out.append(threshold.make_share(share, env.c1, context).to_json())
-    bindings.record([env.id for env in envelopes], after_slot, span)
+    proof = {"domain": domain.to_json(), "slot": slot, "orderRoot": "0x" + root.hex(),
+             "signature": request["signature"], "after": request["after"]}  # fmt: skip
+    value = [after_slot, "0x" + span.hex()]
+    bindings.record_releases({env.id: value + [dict(proof, c1="0x" + env.c1.hex())]
+                              for env in envelopes})  # fmt: skip
+    return out
+
+
+def published(share: KeyShare, bindings: Bindings, request: Any) -> list[dict[str, Any]]:
+    """``keyper_releases {after?}``: every release this keyper made (from position
+    ``after`` on), each with what anyone needs to check and use it: the commit id, the
+    seal of its slot, the sequencer's signed binding (M, roots of N+1..M) and this
+    keyper's decryption share with its proof under that binding. It reveals nothing
+    the keyper did not already give the sequencer; t of them decrypt the commit."""
+    start = 0
+    if isinstance(request, dict) and request.get("after") is not None:
+        if not isinstance(request["after"], int) or request["after"] < 0:
+            raise Refused("after: a position (integer >= 0) in the list of releases")
+        start = request["after"]
+    elif request is not None and not isinstance(request, dict):
+        raise Refused("expected {after?: position}")
+    out = []
+    for position, record in enumerate(bindings.releases()):
+        if position < start:
+            continue
+        domain = ReceiptDomain.from_json(record["domain"])
+        root = bytes.fromhex(record["orderRoot"][2:])
+        roots = [bytes.fromhex(r[2:]) for r in record["after"]["roots"]]
+        context = release_context(domain, int(record["slot"]), root,
+                                  int(record["after"]["slot"]), span_root(roots))  # fmt: skip
+        c1 = bytes.fromhex(record["c1"][2:])
+        proof = threshold.make_share(share, c1, context).to_json()
+        out.append(dict(record, position=position, share=proof))
     return out
 
 
@@ -261,7 +330,7 @@ def refuse(
             if binding is not None and bindings.check(env.id, binding[0], binding[1]):
                 out.append({"share": threshold.make_share(share, env.c1, binding[2]).to_json()})
             else:
-                out.append({"released": bindings.known["0x" + env.id.hex()]})
+                out.append({"released": bindings.known["0x" + env.id.hex()][:2]})
         else:
             out.append({"refusal": sign_refusal(share, domain, env.id).to_json()})
     bindings.record_refusals([env.id for env in envelopes if not bindings.released(env.id)])
@@ -276,9 +345,10 @@ def serve(
     bindings: Bindings | None = None,
     delay: float = 0.0,
 ) -> None:
-    """Serve ``keyper_status``, ``keyper_release`` and ``keyper_refuse`` (JSON-RPC 2.0
-    over HTTP/1.1 POST, keep-alive) until killed; the transport is ``_http_connection``."""
-    bindings = bindings or Bindings(None)
+    """Serve ``keyper_info``, ``keyper_status``, ``keyper_release``, ``keyper_refuse``
+    and ``keyper_releases`` (JSON-RPC 2.0 over HTTP/1.1 POST, keep-alive) until killed;
+    the transport is ``_http_connection``."""
+    held = bindings or Bindings(None)
 
     async def answer(body: bytes) -> dict[str, Any]:
         rid: Any = None
@@ -293,9 +363,11 @@ def serve(
                 if delay:  # TESTS ONLY: hung before it does anything
                     await asyncio.sleep(delay)
                 # on the loop, so one release at a time (its fsync included)
-                result = release(share, sequencer, request["params"][0], bindings)
+                result = release(share, sequencer, request["params"][0], held)
+            elif request.get("method") == "keyper_releases":
+                result = published(share, held, (request.get("params") or [None])[0])
             elif request.get("method") == "keyper_refuse":
-                result = refuse(share, sequencer, request["params"][0], bindings)
+                result = refuse(share, sequencer, request["params"][0], held)
             else:
                 raise Refused("unknown method")
             return {"jsonrpc": "2.0", "id": rid, "result": result}

@@ -55,6 +55,9 @@ def ask(url: str, request: dict[str, Any], method: str = "keyper_release") -> di
 
 
 def test_keyper_never_rebinds_a_release_even_after_a_restart(tmp_path: Path) -> None:
+    """Asked again under another binding, a keyper answers its share under the binding
+    it released (marked so; a mixed opening can use it), never a share for the new one;
+    it publishes every release (keyper_releases), also after a restart."""
     keyset = deal_files(tmp_path, 2, 2)
     address = keys.PrivateKey(SEQUENCER_KEY).public_key.to_checksum_address()
     keypers = KeyperSet(tmp_path, keyset, address)
@@ -68,30 +71,50 @@ def test_keyper_never_rebinds_a_release_even_after_a_restart(tmp_path: Path) -> 
                    "entries": ["0x" + e.hex() for e in entries],
                    "items": [{"index": 0, "envelope": "0x" + envelope.hex()}]}  # fmt: skip
         url = keypers.urls[0]
+        assert ask(url, {}, "keyper_releases")["result"] == []
         first = ask(url, {**request, "after": binding(1, root1, 1, [])})
         again = ask(url, {**request, "after": binding(1, root1, 1, [])})
         assert "result" in first and "result" in again, (first, again)
         c1 = enc.Envelope.decode(envelope).c1
         ctx = enc.release_context(DOMAIN, 1, root1, 1, enc.span_root([]))
+        new_ctx = enc.release_context(DOMAIN, 1, root1, 2, enc.span_root([root2]))
         for reply in (first, again):  # the same binding: a valid share again
             assert th.verify_share(keyset, c1, ctx, th.Share.from_json(reply["result"][0]))
-        other = ask(url, {**request, "after": binding(1, root1, 2, [root2])})
-        assert "released already, bound to another slot" in other["error"]["message"], other
+            assert "binding" not in reply["result"][0]
+
+        def old_binding_only(reply: dict[str, Any]) -> None:
+            (answer,) = reply["result"]
+            assert answer["binding"] == {"slot": 1, "span": "0x" + enc.span_root([]).hex()}
+            share = th.Share.from_json(answer)
+            assert th.verify_share(keyset, c1, ctx, share)
+            assert not th.verify_share(keyset, c1, new_ctx, share)
+
+        old_binding_only(ask(url, {**request, "after": binding(1, root1, 2, [root2])}))
         # ... nor refused: a keyper never refuses what it released
         answer = ask(url, {**request, "after": binding(1, root1, 2, [root2])}, "keyper_refuse")
         assert answer["result"] == [{"released": [1, "0x" + enc.span_root([]).hex()]}], answer
         keypers.stop(1)
         keypers.start(1)  # the binding survives a restart (bindings file, fsynced)
         url = keypers.urls[0]
-        assert (
-            "bound to another slot"
-            in ask(url, {**request, "after": binding(1, root1, 2, [root2])})["error"]["message"]
-        )
+        old_binding_only(ask(url, {**request, "after": binding(1, root1, 2, [root2])}))
         assert "result" in ask(url, {**request, "after": binding(1, root1, 1, [])})
         assert "refusal" not in str(ask(url, request, "keyper_refuse"))
         forged = ask(url, {**request, "after": {**binding(1, root1, 2, [root2]), "roots": []}})
         assert "one each" in forged["error"]["message"], forged
         assert (tmp_path / "keyper-1.bindings.json").exists()
+        # published after the restart: one release, with its seal, binding and a share
+        (published,) = ask(url, {}, "keyper_releases")["result"]
+        assert published["id"] == "0x" + enc.Envelope.decode(envelope).id.hex()
+        assert (published["slot"], published["orderRoot"]) == (1, "0x" + root1.hex())
+        assert published["after"] == binding(1, root1, 1, []) | {
+            "signature": published["after"]["signature"]
+        }
+        assert enc.digest_signer(ctx, bytes.fromhex(published["after"]["signature"][2:])) == (
+            address
+        )
+        assert th.verify_share(keyset, c1, ctx, th.Share.from_json(published["share"]))
+        assert ask(url, {"after": 1}, "keyper_releases")["result"] == []
+        assert "position" in ask(url, {"after": -1}, "keyper_releases")["error"]["message"]
     finally:
         keypers.stop_all()
 

@@ -25,6 +25,7 @@ from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
 from xseqd.core import encrypted as enc
 from xseqd.core.refusals import certificate_fault
+from xseqd.keyper import KeyperSet
 from xseqd.l1.anvil import Anvil
 from xseqd.node import NodeThread
 
@@ -39,8 +40,8 @@ def anvil() -> Iterator[Anvil]:
     l1.stop()
 
 
-def verify(data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(EXE), "verify", "--data-dir", str(data_dir)],
+def verify(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(EXE), "verify", "--data-dir", str(data_dir), *extra],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
@@ -112,11 +113,23 @@ def test_a_hung_keyper_refuses_and_the_certified_void_verifies(
         assert seq.wait_revealed(later["bundleHash"])["status"] == "included"
         wait_for(lambda: not node.node.sequencer.open_slot_needs_seal, "the last seal")
         wait_posted(node)
+        directory, keyset, sequencer = keypers.directory, keypers.keyset, keypers.sequencer
     finally:
         node.stop()
     out = verify(tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "OK" in out.stdout, out.stdout
+    # with the keypers' published releases too: the voided commit had one release (fewer
+    # than t), the later one was revealed in time: nothing withheld
+    published = KeyperSet(directory, keyset, sequencer)
+    published.start_all()
+    try:
+        out = verify(tmp_path, *[a for url in published.urls for a in ("--keyper", url)])
+    finally:
+        published.stop_all()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3 release(s) published by 2 keyper(s)" in out.stdout, out.stdout
+    assert "OK" in out.stdout and "WITHHELD" not in out.stdout, out.stdout
 
 
 def test_a_commit_with_neither_shares_nor_refusals_waits_and_is_retried() -> None:

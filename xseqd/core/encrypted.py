@@ -27,6 +27,12 @@ Payload bytes: ``uint32 len(envelope) || envelope || opening`` (opening empty = 
     opening  = abi.encode(uint64 commitSlot, bytes32 commitOrderRoot, uint64 revealAfter,
                           bytes32 span, bytes keyset,
                           (uint256 index, bytes share, uint256 c, uint256 z)[] shares)
+               or, when the shares were released under different bindings (a partial
+               round recovered later), MIXED_OPENING = "xseqd/mixed/v1" ||
+               abi.encode(uint64 commitSlot, bytes32 commitOrderRoot, bytes keyset,
+                          (uint256 index, bytes share, uint256 c, uint256 z,
+                           uint64 revealAfter_i, bytes32 span_i)[] shares):
+               each proof under its own context, the reveal after max(revealAfter_i)
                or VOID_OPENING = "xseqd/void/v1" (13 ASCII bytes) || certificate
     seal     = keccak256("xseqd/seal/v1" || domainSeparator || uint64 slot || orderRoot),
                signed by the sequencer
@@ -61,6 +67,9 @@ KIND_ENCRYPTED = 4  # ItemKind.ENCRYPTED (core/items.py), here to keep keypers l
 ENVELOPE_TYPES = ["uint8", "bytes32", "uint256", "address", "uint64", "bytes", "bytes", "bytes"]
 SHARE_TYPE = "(uint256,bytes,uint256,uint256)"
 OPENING_TYPES = ["uint64", "bytes32", "uint64", "bytes32", "bytes", f"{SHARE_TYPE}[]"]
+MIXED_SHARE_TYPE = "(uint256,bytes,uint256,uint256,uint64,bytes32)"
+MIXED_TYPES = ["uint64", "bytes32", "bytes", f"{MIXED_SHARE_TYPE}[]"]
+MIXED_OPENING = b"xseqd/mixed/v1"
 VOID_OPENING = b"xseqd/void/v1"
 VOID_REASON = "void: keypers did not release in time"
 
@@ -235,7 +244,8 @@ def seal_signer(domain: ReceiptDomain, slot: int, order_root: bytes, signature: 
 class Opening:
     """What reveals a commit: the commit's slot and order root, the slot M the reveal
     must follow (at the top of M+1), the span root of slots N+1..M, the keyset, t
-    shares."""
+    shares. ``bindings`` (a mixed opening) gives each share its own (M_i, span_i); M is
+    then the largest M_i (empty: every share is bound to (M, span))."""
 
     slot: int
     order_root: bytes
@@ -243,14 +253,54 @@ class Opening:
     span: bytes
     keyset: Keyset
     shares: tuple[Share, ...]
+    bindings: tuple[tuple[int, bytes], ...] = ()
+
+    @classmethod
+    def mixed(
+        cls,
+        slot: int,
+        order_root: bytes,
+        keyset: Keyset,
+        bound: Sequence[tuple[Share, int, bytes]],
+    ) -> Opening:
+        """An opening of shares each with its own binding (share, M_i, span_i)."""
+        top = max(bound, key=lambda b: b[1])
+        shares = tuple(b[0] for b in bound)
+        binds = tuple((b[1], b[2]) for b in bound)
+        if len(set(binds)) == 1:
+            binds = ()
+        return cls(slot, order_root, top[1], top[2], keyset, shares, binds)
+
+    def share_bindings(self) -> list[tuple[int, bytes]]:
+        """(M_i, span_i) of each share, in order."""
+        return list(self.bindings) or [(self.after_slot, self.span)] * len(self.shares)
 
     def encode(self) -> bytes:
+        if self.bindings:
+            values = [(*s.values(), m, sp) for s, (m, sp) in zip(self.shares, self.bindings,
+                                                                  strict=True)]  # fmt: skip
+            return MIXED_OPENING + encode(
+                MIXED_TYPES, [self.slot, self.order_root, self.keyset.encode(), values]
+            )
         return encode(OPENING_TYPES, [self.slot, self.order_root, self.after_slot,
                                       self.span, self.keyset.encode(),
                                       [s.values() for s in self.shares]])  # fmt: skip
 
     @classmethod
     def decode(cls, data: bytes) -> Opening:
+        if data.startswith(MIXED_OPENING):
+            try:
+                slot, root, keyset, rows = decode(MIXED_TYPES, data[len(MIXED_OPENING) :])
+                ks = Keyset.decode(bytes(keyset))
+            except Exception as exc:
+                raise OpeningFault(f"mixed opening does not decode: {exc}") from None
+            if not rows:
+                raise OpeningFault("a mixed opening without shares")
+            bound = [(Share(int(i), bytes(p), int(c), int(z)), int(m), bytes(sp))
+                     for i, p, c, z, m, sp in rows]  # fmt: skip
+            top = max(bound, key=lambda b: b[1])
+            return cls(int(slot), bytes(root), top[1], top[2], ks,
+                       tuple(b[0] for b in bound), tuple((b[1], b[2]) for b in bound))  # fmt: skip
         try:
             slot, root, after, span, keyset, shares = decode(OPENING_TYPES, data)
             ks = Keyset.decode(bytes(keyset))
@@ -259,9 +309,11 @@ class Opening:
         parsed = tuple(Share(int(i), bytes(p), int(c), int(z)) for i, p, c, z in shares)
         return cls(int(slot), bytes(root), int(after), bytes(span), ks, parsed)
 
-    def context(self, domain: ReceiptDomain) -> bytes:
-        return release_context(domain, self.slot, self.order_root, self.after_slot,
-                               self.span)  # fmt: skip
+    def context(self, domain: ReceiptDomain, after_slot: int = -1, span: bytes = b"") -> bytes:
+        """The release context of the binding (M, span) (default: the opening's own)."""
+        if after_slot < 0:
+            after_slot, span = self.after_slot, self.span
+        return release_context(domain, self.slot, self.order_root, after_slot, span)
 
 
 @dataclass(frozen=True)
@@ -298,13 +350,14 @@ def open_payload(payload: bytes, slot: int) -> Opened:
         return Opened(None, f"undecryptable: {exc}", opening=opening)
     if opening.keyset.id != env.keyset_id:
         raise OpeningFault("the opening's keyset is not the one the ciphertext names")
-    if opening.after_slot < opening.slot:
+    binds = opening.share_bindings()
+    if any(after < opening.slot for after, _ in binds):
         raise OpeningFault("an opening binds a reveal slot before its commit's")
-    context = opening.context(env.domain)
     shares = opening.shares
     if len(shares) != opening.keyset.threshold or len({s.index for s in shares}) != len(shares):
         raise OpeningFault(f"an opening carries {opening.keyset.threshold} distinct shares")
-    for share in shares:
+    for share, (after, span) in zip(shares, binds, strict=True):
+        context = opening.context(env.domain, after, span)
         if not threshold.verify_share(opening.keyset, env.c1, context, share):
             raise OpeningFault(f"decryption share of keyper {share.index} does not verify")
     if env.max_slot and slot > env.max_slot:

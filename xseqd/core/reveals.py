@@ -18,9 +18,14 @@ it reads from L1) and names the first entry that breaks the rule:
 - a reveal after any other item of its slot (the sequencer could have inserted what it
   read before it),
 - an opening whose slot and order root are not the commit's,
-- a reveal opened after slot M that is not in slot M+1, or whose root of M is not the
-  span root is not that of the order roots committed for N+1..M (a reveal withheld to
-  trade in between, or shares asked for ahead of the slots they bind),
+- a reveal opened after slot M that is not in slot M+1, or whose span root is not that
+  of the order roots committed for N+1..M (a reveal withheld to trade in between, or
+  shares asked for ahead of the slots they bind); a mixed opening (each share with its
+  own binding (M_i, span_i), a partial round recovered later) must sit in slot
+  max(M_i)+1 and every span_i must match N+1..M_i: the sequencer could read only after
+  the t-th share, by when it had signed every binding, so every slot up to max(M_i) was
+  committed blind (but see docs/encryption.md: t releases under lower bindings would
+  have let it read earlier; only the keypers' published releases show that),
 - a void (keypers did not release in time) out of commit order, below the top, or
   without a valid refusal certificate.
 
@@ -99,13 +104,14 @@ class RevealLedger:
             if opened.after_slot + 1 != slot:
                 return (f"{where}: a reveal released for slot {opened.after_slot + 1} "
                         f"sits in slot {slot} (withheld)")  # fmt: skip
-            between = range(commit.slot + 1, opened.after_slot + 1)
-            if any(s not in self.roots for s in between):
-                return f"{where}: opened after a slot {opened.after_slot} that was not committed"
-            if span_root([self.roots[s] for s in between]) != opened.span:
-                span = f"{commit.slot + 1}..{opened.after_slot}"
-                return (f"{where}: its shares bind slots {span} to other orders than were "
-                        "committed (asked for ahead of them)")  # fmt: skip
+            for after, span in sorted(set(opened.share_bindings())):
+                between = range(commit.slot + 1, after + 1)
+                if any(s not in self.roots for s in between):
+                    return f"{where}: opened after a slot {after} that was not committed"
+                if span_root([self.roots[s] for s in between]) != span:
+                    bound = f"{commit.slot + 1}..{after}"
+                    return (f"{where}: its shares bind slots {bound} to other orders "
+                            "than were committed (asked for ahead of them)")  # fmt: skip
         self.pending = pending
         self.roots[slot] = root
         oldest = pending[0].slot if pending else slot

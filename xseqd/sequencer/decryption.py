@@ -32,6 +32,14 @@ transaction of its own and seals, then reveals one slot late — the withholding
 ``xseqd verify`` names (core/reveals.py). ``fault="readvoid"`` (DEV ONLY): once the shares
 are in, it voids every commit anyway, without a refusal certificate (it has none: the
 keypers released) — the void after reading that ``xseqd verify`` names.
+``fault="splitread"`` (DEV ONLY, sequencer/splitread.py): asks t keypers each under a
+different binding, reads, and neither reveals nor voids — named only by ``xseqd verify
+--keyper URL`` from the keypers' published releases.
+
+A keyper that released a commit in an earlier, partial round answers its share under
+that old binding again; with at least one share under the current binding M the commit
+is revealed at M+1 with a mixed opening (core/encrypted.py), so a round that got fewer
+than t shares no longer leaves the commit stuck while a keyper remains unbound.
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ from xseqd.sequencer.encrypted import Binding, EncryptedDesk, Seal
 from xseqd.sequencer.gate import OrderGate
 from xseqd.sequencer.keyperwatch import KeyperWatch
 from xseqd.sequencer.settle import Settled, release_request, settle
+from xseqd.sequencer.splitread import split_read
+
+Bound = tuple[Share, int, bytes]  # a share and the binding (M_i, span_i) it was released under
 
 log = logging.getLogger("xseqd.keypers")
 RETRY = 0.5
@@ -73,9 +84,10 @@ class Decryptor:
     ) -> None:
         self.desk, self.urls, self.on_reveal = desk, urls, on_reveal
         self.gate = gate or OrderGate()
-        self.fault = ""  # DEV ONLY: "withhold", "readvoid" (module docstring)
+        self.fault = ""  # DEV ONLY: "withhold", "readvoid", "splitread" (module docstring)
         self.withhold: Callable[[], None] = lambda: None  # orders the sequencer's own tx
         self.voided = 0
+        self.read: list[bytes] = []  # DEV ONLY --fault splitread: commits read, never revealed
         self.unsettled = 0  # commits neither revealed nor voided at the last round
         self.answered = 0  # keypers that released at the last attempt
         self.waiting_since: float | None = None
@@ -85,6 +97,7 @@ class Decryptor:
         self._latency: dict[str, float] = {}  # url -> smoothed answer time (s)
         self._watch = KeyperWatch()
         self._trusted = False  # the last round got t shares for every slot it asked for
+        self._bindings: dict[bytes, tuple[tuple[int, bytes], ...]] = {}  # per share (M, span)
 
     def kick(self) -> None:
         self._wake.set()
@@ -130,7 +143,7 @@ class Decryptor:
     async def _reveal_next_slot(self) -> bool:
         """One round (module docstring); False if nothing is pending or it must wait."""
         pending = self.desk.pending()
-        if not pending:
+        if not pending or self.fault == "splitread-done":
             self.waiting_since = None
             return False
         keyset = self.desk.keyset
@@ -164,12 +177,21 @@ class Decryptor:
             # keypers refuse its shares, so its content is never released
             live = {slot: [c for c in commits if not _expired(c, after)]
                     for slot, commits in groups.items()}  # fmt: skip
-            got = await asyncio.gather(
+            if self.fault == "splitread":  # DEV ONLY: read under split bindings, hide it
+                self.unsettled = await split_read(self, seals, live)
+                return False
+            collected = await asyncio.gather(
                 *(
                     self._collect(seals[slot], binds[slot], commits)
                     for slot, commits in live.items()
                 )
             )
+            got: list[list[tuple[Share, ...]] | None] = []
+            self._bindings.clear()
+            for slot, found in zip(live, collected, strict=True):
+                for commit, bound in zip(live[slot], found or [], strict=False):
+                    self._bindings[commit.item_hash] = tuple((m, sp) for _, m, sp in bound)
+                got.append(None if found is None else [tuple(b[0] for b in f) for f in found])
             self._trusted = all(g is not None for g in got)
             if self.fault == "withhold" and all(g is not None for g in got):
                 self.withhold()  # DEV ONLY: trade on what it read, then reveal a slot late
@@ -241,7 +263,8 @@ class Decryptor:
                 elif self.fault == "readvoid":  # DEV ONLY: read it, then void it anyway
                     self.desk.void(commit, b"")
                 else:
-                    self.desk.reveal(commit, seals[slot], binds[slot], outcome, force)
+                    bound = self._bindings.pop(commit.item_hash, ())
+                    self.desk.reveal(commit, seals[slot], binds[slot], outcome, force, bound)
         if self.unsettled:
             log.warning("%d sealed item(s) wait: neither t shares nor n-t+1 refusals came",
                         self.unsettled)  # fmt: skip
@@ -331,37 +354,64 @@ class Decryptor:
 
     async def _collect(
         self, seal: Seal, after: Binding, commits: list[Item]
-    ) -> list[tuple[Share, ...]] | None:
+    ) -> list[tuple[Bound, ...]] | None:
+        """Per commit, t shares each with its binding (M_i, span_i): the current one, or
+        the one a keyper released it under in an earlier, partial round (at least one
+        must be current, so that the reveal at M+1 is at max(M_i)+1)."""
         if not commits:
             return []
         keyset = self.desk.keyset
         assert keyset is not None
         domain = self.desk.seq.book.domain
         request = release_request(domain, seal, after, commits)
-        context = release_context(domain, seal.slot, seal.order_root, after.slot, after.span)
         c1s = [_envelope(c).c1 for c in commits]
 
-        async def one(url: str) -> list[Share] | None:
+        async def one(url: str) -> list[Bound] | None:
             reply = await self._ask(url, request)
             if reply is None or len(reply) != len(commits):
                 return None
-            try:
-                parsed = [Share.from_json(s) for s in reply]
-            except Exception:
-                return None
-            if all(threshold.verify_share(keyset, c1, context, s) for c1, s in zip(c1s, parsed)):
-                return parsed
-            return None
+            out = []
+            for c1, answer in zip(c1s, reply, strict=True):
+                bound = self._bound(seal, after, c1, answer)
+                if bound is None:
+                    return None
+                out.append(bound)
+            return out
 
-        # the first t keypers whose shares verify are enough
+        def enough(good: list[list[Bound]]) -> bool:
+            return len(good) >= keyset.threshold and all(
+                any(k[j][1] == after.slot for k in good) for j in range(len(commits))
+            )
+
         # M+1 opens while the keypers work (the driver left it to this round: driver.py)
-        enough = lambda good: len(good) >= keyset.threshold  # noqa: E731
         good = await self._first(one, enough, self.desk.seq.prepare_next_slot)
         self.answered = len(good)
-        if len(good) < keyset.threshold:
+        if not enough(good):
             return None
-        chosen = good
-        return [tuple(k[j] for k in chosen) for j in range(len(commits))]
+        out = []
+        for j in range(len(commits)):  # current bindings first, then the oldest others
+            ranked = sorted((k[j] for k in good), key=lambda b: (b[1] != after.slot, b[1]))
+            out.append(tuple(ranked[: keyset.threshold]))
+        return out
+
+    def _bound(self, seal: Seal, after: Binding, c1: bytes, answer: Any) -> Bound | None:
+        """One keyper's share of one commit with its binding, if its proof verifies and
+        the binding's span is that of this sequencer's own slots N+1..M_i."""
+        keyset, domain = self.desk.keyset, self.desk.seq.book.domain
+        assert keyset is not None
+        try:
+            share = Share.from_json(answer)
+            binding = answer.get("binding")
+            if binding is None:
+                m, span = after.slot, after.span
+            else:
+                m, span = int(binding["slot"]), bytes.fromhex(str(binding["span"])[2:])
+                if not seal.slot <= m < after.slot or self.desk.span(seal.slot, m) != span:
+                    return None
+        except Exception:
+            return None
+        context = release_context(domain, seal.slot, seal.order_root, m, span)
+        return (share, m, span) if threshold.verify_share(keyset, c1, context, share) else None
 
     async def _ask(self, url: str, request: dict[str, Any]) -> list[dict[str, Any]] | None:
         body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [request]}

@@ -164,6 +164,11 @@ class EncryptedDesk:
             seq.seal_slot()
         return self.seal(seq.head_slot)
 
+    def span(self, first: int, last: int) -> bytes:
+        """The span root of this sequencer's sealed slots first+1..last."""
+        roots = {s.number: s.order_root for s in self.seq.slots if first < s.number <= last}
+        return span_root([roots.get(n, b"") for n in range(first + 1, last + 1)])
+
     def binding(self, seal: Seal, after: Seal) -> Binding:
         """Sign the binding of commits sealed in ``seal``'s slot N to the reveal slot
         ``after.slot`` + 1, over the order roots of every slot N+1..M."""
@@ -190,16 +195,25 @@ class EncryptedDesk:
         after: Binding,
         shares: tuple[Share, ...],
         force: bool = False,
+        bound: tuple[tuple[int, bytes], ...] = (),
     ) -> Item:
         """Order and run the reveal of ``commit`` with t verified ``shares`` bound to
         ``seal`` (its commit slot's) and ``after`` (the slot M it must follow and the span;
-        ``force``: DEV ONLY --fault withhold, wherever the open slot is)."""
+        ``force``: DEV ONLY --fault withhold, wherever the open slot is; ``bound``: each
+        share's own binding (M_i, span_i), a mixed opening, when some were released in
+        an earlier round)."""
         assert self.keyset is not None
         seq = self.seq
         if not force and not self.can_reveal_after(after):
             raise XseqError(f"slot {after.slot + 1} is no longer open for reveals")
         envelope = split_payload(commit.payload)[0]
-        opening = Opening(seal.slot, seal.order_root, after.slot, after.span, self.keyset, shares)
+        if bound:
+            opening = Opening.mixed(seal.slot, seal.order_root, self.keyset,
+                                    [(s, m, sp) for s, (m, sp) in zip(shares, bound,
+                                                                       strict=True)])  # fmt: skip
+        else:
+            opening = Opening(seal.slot, seal.order_root, after.slot, after.span, self.keyset,
+                              shares)  # fmt: skip
         payload = reveal_payload(envelope, opening)
         self._top_of_slot()
         opened = open_payload(payload, seq.head_slot + 1)

@@ -22,7 +22,7 @@ fault with its slot, never a crash and never skipped:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eth_abi import decode
@@ -39,6 +39,7 @@ from xseqd.core.commitment import (
     decode_batch,
     posted_commitment,
 )
+from xseqd.core.items import Entry
 from xseqd.core.reveals import RevealLedger
 from xseqd.core.transition import TransitionFault, committed_states, items_of, replay_slot
 from xseqd.l1.client import L1Client
@@ -160,8 +161,10 @@ def inspect(
     specs: list[RollupSpec] | None = None,
     settlement: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    observe: Callable[[int, Sequence[Entry]], None] | None = None,
 ) -> tuple[Verdict, Finding | None]:
-    """Re-execute every posted, still-valid slot; the first problem found, if any."""
+    """Re-execute every posted, still-valid slot; the first problem found, if any.
+    ``observe`` sees each slot's entries once it checked out (verify/releases.py)."""
     contract = Settlement(client, settlement or find_settlement(client))
     try:
         rollups = build_rollups(contract, specs)
@@ -181,6 +184,8 @@ def inspect(
         if finding is not None:
             return Verdict(False, checked, number, finding.reason, finding.fault), finding
         checked += 1
+        if observe is not None:
+            observe(number, latest[number][0].slots[latest[number][1]].items)
         if progress is not None:
             progress(checked, next_slot - 1)
     return Verdict(True, checked), None
