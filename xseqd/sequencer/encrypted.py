@@ -39,9 +39,16 @@ from xseqd.core.encrypted import (
 )
 from xseqd.core.items import Item, ItemKind
 from xseqd.core.threshold import Keyset, Share
-from xseqd.errors import InvalidParams, XseqError
+from xseqd.errors import InvalidParams, ServerBusy, XseqError
 from xseqd.sequencer.intake import BundleRejected, check_slot_bounds
 from xseqd.sequencer.sequencer import Sequencer
+
+# A sealed bundle is at most what xseq_sendBundle takes (16 legs of geth's 128 KB), plus
+# the envelope's header; commits waiting for their keypers (sealed, not yet revealed or
+# voided) are capped so that keypers down for long cannot make the node hold an unbounded
+# backlog of ciphertexts: past the cap a submission is refused (-32005) and plain items flow.
+MAX_ENVELOPE_BYTES = 16 * 128 * 1024 + 4096
+MAX_PENDING_COMMITS = 1024
 
 
 class EncryptionOff(XseqError):
@@ -91,6 +98,7 @@ class EncryptedDesk:
 
     def __init__(self, seq: Sequencer, key: bytes, keyset: Keyset | None) -> None:
         self.seq, self._key, self.keyset = seq, key, keyset
+        self.backlog = 0  # sealed commits not yet revealed or voided, as ``pending`` last saw
         seq.listeners.on_rewind.append(self.rewound)
 
     def rewound(self, head: int) -> None:
@@ -109,6 +117,12 @@ class EncryptedDesk:
         if self.keyset is None:
             raise EncryptionOff()
         seq = self.seq
+        if len(envelope) > MAX_ENVELOPE_BYTES:
+            raise InvalidParams(f"ciphertext is larger than {MAX_ENVELOPE_BYTES} bytes")
+        waiting = self.backlog + sum(is_commit(i) for i in seq.book.open_items)
+        if waiting >= MAX_PENDING_COMMITS:
+            raise ServerBusy(f"{waiting} sealed bundles wait for their keypers (at most "
+                             f"{MAX_PENDING_COMMITS}); retry later")  # fmt: skip
         try:
             env = Envelope.decode(envelope)
         except ValueError as exc:
@@ -137,6 +151,7 @@ class EncryptedDesk:
             for i in self.seq.book.items.values()
             if is_commit(i) and i.status == "sealed" and i.slot is not None and i.slot <= head
         ]
+        self.backlog = len(waiting)  # what ``submit`` caps (the decryption loop asks often)
         return sorted(waiting, key=lambda i: (i.slot or 0, i.index or 0))
 
     def commit_of(self, item_hash: bytes) -> Item | None:
