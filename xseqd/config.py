@@ -25,6 +25,7 @@ class Settings:
     data_dir: Path | None = Path(".xseqd")
     db: str = ""
     snapshot_every: int = 256
+    state_history: int = 256
     l1_rpc: str = ""
     l1_port: int = 8545
     l1_block_time: float = 1.0
@@ -79,6 +80,9 @@ HELP = {
     "data_dir": "directory for xseqd's data: the sequencer log, keys and endpoints.json "
     "(default .xseqd)",
     "snapshot_every": "slots between state snapshots in the log (bounds restart time; 0 = never)",
+    "state_history": "blocks whose whole state each rollup keeps for reads at a block number "
+    "(as geth's --history.state; default 256; 0 = archive: keep every state); older states "
+    "answer 'missing trie node'",
     "l1_rpc": "URL of an existing L1; default: start anvil on --l1-port; 'none' = no settlement",
     "l1_port": "port of the anvil xseqd starts (default 8545, chain id 900)",
     "l1_block_time": "seconds between the blocks of the anvil xseqd starts, besides one per "

@@ -102,9 +102,10 @@ def _from_snapshot(
     execution). Returns the snapshot's slot (0 without one)."""
     if contents.snapshot is None or contents.snapshot[0] not in sealed:
         return 0
-    base, payload = contents.snapshot
+    base = contents.snapshot[0]
     slots: list[Slot] = []
-    import_rollups(seq.rollups, payload)
+    import_rollups(seq.rollups, contents.snapshots or [contents.snapshot[1]])
+    seq.retention.loaded(seq.rollups, sum(map(len, contents.snapshots)))
     if seq.head_slot != base:
         raise RecoveryError(f"snapshot of slot {base} holds head {seq.head_slot}")
     for number in range(min(sealed), base + 1):
