@@ -36,12 +36,18 @@ def _unpack(data: bytes) -> Any:
     return pickle.loads(zlib.decompress(data))
 
 
-def export_rollups(rollups: Mapping[int, Rollup], base: bool, exported: Mapping[int, int]) -> bytes:
+def export_rollups(
+    rollups: Mapping[int, Rollup], base: bool, exported: Mapping[int, int], extra: Any = None
+) -> bytes:
     """A snapshot of all rollups (no block may be open): the whole state if ``base``, else
     what changed since the last snapshot; blocks from ``exported[chain id]`` on (all of
-    them when ``exported`` is empty)."""
+    them when ``exported`` is empty). ``extra`` rides with the blocks (the order book's
+    index of the same slots, sequencer/lazybook.py); ``import_rollups`` returns it."""
     state = {cid: export_kv(r, base) for cid, r in rollups.items()}
-    blocks = {cid: export_blocks(r, exported.get(cid, 0)) for cid, r in rollups.items()}
+    blocks: dict[Any, Any] = {
+        cid: export_blocks(r, exported.get(cid, 0)) for cid, r in rollups.items()
+    }
+    blocks["extra"] = extra
     for rollup in rollups.values():  # the next delta starts here
         kv = rollup.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
         kv.dirty, kv.gone = set(), set()
@@ -91,15 +97,18 @@ def export_blocks(self: Rollup, start: int) -> tuple[int, list[tuple[Any, ...]]]
     return start, out
 
 
-def import_rollups(rollups: Mapping[int, Rollup], chain: Sequence[bytes]) -> None:
+def import_rollups(rollups: Mapping[int, Rollup], chain: Sequence[bytes]) -> list[Any] | None:
     """Replace every rollup's state by the snapshots' (our own log: trusted input):
-    ``chain`` is the log's snapshot rows in order, the last base first."""
+    ``chain`` is the log's snapshot rows in order, the last base first. Returns the
+    ``extra`` of every blocks part in order (None if one has none)."""
+    extras: list[Any] | None = []
     for payload in chain:
         parts = split(payload)
         if parts is None:  # the format before: whole state and every block
             data = _unpack(payload)
             for cid, rollup in rollups.items():
                 import_state(rollup, data[cid])
+            extras = None
             continue
         if parts.state:
             state = _unpack(parts.state)
@@ -111,8 +120,13 @@ def import_rollups(rollups: Mapping[int, Rollup], chain: Sequence[bytes]) -> Non
                 if parts.all_blocks:
                     _reset_blocks(rollup)
                 import_blocks(rollup, *blocks[cid])
+            if parts.all_blocks:
+                extras = []
+            if extras is not None:
+                extras = None if blocks.get("extra") is None else [*extras, blocks["extra"]]
     for rollup in rollups.values():
         tracked(rollup.chaindb.db.wrapped_db.kv_store).settle()  # type: ignore[attr-defined]
+    return extras
 
 
 def import_kv(self: Rollup, data: dict[str, Any], base: bool) -> None:

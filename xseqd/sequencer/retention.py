@@ -35,7 +35,9 @@ from xseqd.chains.prune import FULL_EVERY, HEADER_DEPTH, PruneStats, Roots, prun
 from xseqd.chains.rollup import Rollup
 from xseqd.chains.snapshot import export_rollups
 from xseqd.core.messages import root_slot
+from xseqd.core.transition import Slot
 from xseqd.sequencer.journal import Journal
+from xseqd.sequencer.lazybook import book_index
 
 log = logging.getLogger("xseqd.retention")
 
@@ -54,17 +56,18 @@ class Retention:
     prunes: int = 0
     need_base: bool = True  # the next snapshot must be a whole one
     exported: dict[int, int] = field(default_factory=dict)  # chain id -> blocks in the log
+    indexed: int = -1  # the last slot whose items the log's snapshots index (lazybook.py)
     base_bytes: int = 0
     delta_bytes: int = 0
 
     def rewound(self, _slot: int) -> None:
         """A rewind dropped blocks and log rows: the next snapshot is written whole."""
         self.need_base = True
-        self.exported = {}
+        self.exported, self.indexed = {}, -1
 
-    def loaded(self, rollups: Mapping[int, Rollup], payload_bytes: int) -> None:
-        """The rollups were loaded from the log's snapshots (recovery.py)."""
-        self.need_base = False
+    def loaded(self, rollups: Mapping[int, Rollup], slot: int, payload_bytes: int) -> None:
+        """The rollups were loaded from the log's snapshots of up to ``slot``."""
+        self.need_base, self.indexed = False, slot
         self.exported = {cid: len(r.blocks) for cid, r in rollups.items()}
         self.base_bytes, self.delta_bytes = payload_bytes, 0
 
@@ -78,6 +81,7 @@ class _Sequencer(Protocol):
 
     journal: Journal
     retention: Retention
+    slots: list[Slot]
 
     @property
     def rollups(self) -> Mapping[int, Rollup]: ...
@@ -97,9 +101,16 @@ def checkpoint(seq: _Sequencer, number: int) -> None:
         return
     base = ret.need_base or ret.delta_bytes > max(ret.base_bytes, MIN_BASE_BYTES)
     whole_blocks = not ret.exported
-    payload = export_rollups(seq.rollups, base, ret.exported)
+    recent = []  # the slots sealed since the last snapshot, for the book's index
+    for slot in reversed(seq.slots):
+        if slot.number <= (-1 if whole_blocks else ret.indexed):
+            break
+        recent.append(slot)
+    index = book_index(recent[::-1], -1)
+    payload = export_rollups(seq.rollups, base, ret.exported, index)
     seq.journal.snapshot(number, payload)
     ret.exported = {cid: len(r.blocks) for cid, r in seq.rollups.items()}
+    ret.indexed = number
     if base:
         ret.base_bytes, ret.delta_bytes, ret.need_base = len(payload), 0, False
     else:

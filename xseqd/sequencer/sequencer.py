@@ -168,8 +168,8 @@ class Sequencer:
         self.time.next_timestamp = None
         slot = Slot(self.head_slot, ts, blocks, items, root, self.book.epoch)
         self.journal.sealed(slot.number, ts, root, slot.epoch)
-        checkpoint(self, slot.number)  # prune old states, snapshot (retention.py)
         self.slots.append(slot)
+        checkpoint(self, slot.number)  # prune old states, snapshot (retention.py)
         for cid, record in blocks.items():
             for callback in self.listeners.on_block:
                 callback(cid, record)
