@@ -85,7 +85,7 @@ def send(url: str, pid: int, total: int, nonce0: int) -> list[tuple[int, float]]
 
 def history(code: str | None, lengths: list[int], tx: int) -> dict[str, Any]:
     """One data dir grown through ``lengths`` slots; restart timed at each length."""
-    out: dict[str, Any] = {"restart": {}, "rss_after_restart": {}}
+    out: dict[str, Any] = {"restart": {}, "rss_after_restart": {}, "slots": {}}
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "fresh"
         proc, _, _ = start(fresh, code)
@@ -109,8 +109,9 @@ def history(code: str | None, lengths: list[int], tx: int) -> dict[str, Any]:
             proc, url, took = start(data, code)
             if int(Rpc(url)("eth_blockNumber"), 16) != slots:
                 raise RuntimeError("restart lost slots")
-            out["restart"][slots] = took
-            out["rss_after_restart"][slots] = rss_mb(proc.pid)
+            out["restart"][length] = took
+            out["slots"][length] = slots
+            out["rss_after_restart"][length] = rss_mb(proc.pid)
         stop(proc)
     return out
 
@@ -128,13 +129,13 @@ def main() -> None:
     print("\nrestart (durable log in a data dir, no L1); seconds from start until answering")
     print(f"{'':<40}" + "".join(f"{name:>12}" for name, _ in runs))
     print(f"{'fresh data dir':<40}" + "".join(f"{r['fresh']:>12.2f}" for _, r in runs))
-    for slots in runs[0][1]["restart"]:
-        cells = "".join(f"{r['restart'].get(slots, float('nan')):>12.2f}" for _, r in runs)
+    for length in runs[0][1]["restart"]:
+        slots = max(r["slots"][length] for _, r in runs)
+        cells = "".join(f"{r['restart'][length]:>12.2f}" for _, r in runs)
         print(f"{f'after {slots} slots':<40}" + cells)
-    for slots in runs[0][1]["restart"]:
-        cells = "".join(
-            f"{r['rss_after_restart'].get(slots, float('nan')):>12.0f}" for _, r in runs
-        )
+    for length in runs[0][1]["restart"]:
+        slots = max(r["slots"][length] for _, r in runs)
+        cells = "".join(f"{r['rss_after_restart'][length]:>12.0f}" for _, r in runs)
         print(f"{f'RSS MB after restart, {slots} slots':<40}" + cells)
     tx = runs[0][1]["tx"]
     print(f"{f'RSS MB after {tx} tx':<40}" + "".join(f"{r['rss']:>12.0f}" for _, r in runs))

@@ -12,10 +12,11 @@ rollup must still serve and deletes the rest, mark and sweep:
   read the 256 headers before a block whose state is read), and the genesis header.
 
 Only keys written after the previous prune are candidates for deletion (a generational
-sweep: what survived one prune and is no longer reachable goes at the next full one,
-every ``FULL_EVERY`` prunes), so a prune costs what changed since the last one, not the
-size of the state. A block below the floor has no state any more: ``Rollup.state_at``
-refuses it with ``StateUnavailable`` (chains/rollup.py).
+sweep: what survived one prune and is no longer reachable goes at the next full one, once
+the store has grown ``FULL_GROWTH`` times since the last full one), so a prune costs what
+changed since the last one, not the size of the state. A block below the floor has no
+state any more: ``Rollup.state_at`` refuses it with ``StateUnavailable``
+(chains/rollup.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from eth_hash.auto import keccak
 
 EMPTY_CODE_HASH = keccak(b"")
 HEADER_DEPTH = 257  # headers kept below the floor (py-evm walks 256 ancestors)
-FULL_EVERY = 8  # every n-th prune also sweeps what survived earlier prunes
+FULL_GROWTH = 2  # a full sweep once the store has doubled since the last one
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What the sequencer keeps of the rollups' past states, and its checkpoints in the log.
 
-Every ``PRUNE_EVERY`` slots (and at each snapshot slot) ``checkpoint`` prunes each rollup's
-key-value store (chains/prune.py) down to what must still be served:
+Every ``PRUNE_EVERY`` slots (every ``--state-history`` slots if fewer) ``checkpoint``
+prunes each rollup's key-value store (chains/prune.py) down to what must still be served:
 
 - the whole state of the latest ``--state-history`` blocks (default 256, as geth and
   anvil keep by default; 0 = archive, nothing is pruned): reads at those block numbers,
@@ -31,7 +31,7 @@ from eth_hash.auto import keccak
 from trie import HexaryTrie
 
 from xseqd.chains.predeploys import L1_CHAIN_ID, MAILBOX
-from xseqd.chains.prune import FULL_EVERY, HEADER_DEPTH, PruneStats, Roots, prune, tracked
+from xseqd.chains.prune import FULL_GROWTH, HEADER_DEPTH, PruneStats, Roots, prune, tracked
 from xseqd.chains.rollup import Rollup
 from xseqd.chains.snapshot import export_rollups
 from xseqd.core.messages import root_slot
@@ -54,6 +54,7 @@ class Retention:
     # callables returning the lowest slot whose state the caller may still need
     floors: list[Callable[[], int]] = field(default_factory=list)
     prunes: int = 0
+    swept: dict[int, int] = field(default_factory=dict)  # chain id -> keys after a full sweep
     need_base: bool = True  # the next snapshot must be a whole one
     exported: dict[int, int] = field(default_factory=dict)  # chain id -> blocks in the log
     indexed: int = -1  # the last slot whose items the log's snapshots index (lazybook.py)
@@ -95,7 +96,7 @@ def checkpoint(seq: _Sequencer, number: int) -> None:
     """After sealing slot ``number``: prune, and write a snapshot when one is due."""
     ret = seq.retention
     snap = seq.journal.wants_snapshot(number)
-    if ret.history > 0 and (snap or number % PRUNE_EVERY == 0):
+    if ret.history > 0 and number % min(PRUNE_EVERY, ret.history) == 0:
         prune_rollups(seq)
     if not snap:
         return
@@ -127,15 +128,21 @@ def checkpoint(seq: _Sequencer, number: int) -> None:
 def prune_rollups(seq: _Sequencer) -> list[PruneStats]:
     """Prune every rollup to what ``seq`` must still serve (module docstring)."""
     ret = seq.retention
-    full = ret.prunes % FULL_EVERY == 0
     ret.prunes += 1
     pins = seq.dev.snapshot_slots()
     limit = min((f() for f in ret.floors), default=seq.head_slot)
     out = []
-    for rollup in seq.rollups.values():
+    for cid, rollup in seq.rollups.items():
         if rollup.open is None:
-            watched = watched_slots(rollup.chain_id, list(seq.rollups))
-            out.append(prune_rollup(rollup, ret.history, pins, limit, full, watched))
+            # a full sweep when the store has grown to twice its size after the last one
+            # (what older garbage costs is bounded; the sweeps' cost is amortised)
+            size = len(rollup.chaindb.db.wrapped_db.kv_store)  # type: ignore[attr-defined]
+            full = cid not in ret.swept or size > FULL_GROWTH * ret.swept[cid]
+            watched = watched_slots(cid, list(seq.rollups))
+            stats = prune_rollup(rollup, ret.history, pins, limit, full, watched)
+            if full:
+                ret.swept[cid] = stats.kept
+            out.append(stats)
     return out
 
 

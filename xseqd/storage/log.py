@@ -105,7 +105,14 @@ class ItemRow:
     slot_timestamp: int | None
     idx: int | None
     status: str
-    body: dict[str, Any]
+    raw_body: dict[str, Any] | str  # as loaded: the JSON text, parsed when first read
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if isinstance(self.raw_body, str):
+            self.raw_body = json.loads(self.raw_body)
+        assert isinstance(self.raw_body, dict)
+        return self.raw_body
 
 
 @dataclass
@@ -383,9 +390,7 @@ class SequencerLog:
         placed = sorted((r for r in rows if r.slot is not None), key=lambda r: (r.slot, r.idx))
         held = [r for r in rows if r.slot is None]
         out.items = [
-            ItemRow(
-                bytes(r.item_hash), r.slot, r.slot_timestamp, r.idx, r.status, json.loads(r.body)
-            )
+            ItemRow(bytes(r.item_hash), r.slot, r.slot_timestamp, r.idx, r.status, r.body)
             for r in placed + held
         ]
         if after is None:
