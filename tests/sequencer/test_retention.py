@@ -19,6 +19,8 @@ from web3 import Web3
 
 from tests.conftest import artifact
 from tests.sequencer.test_durability import KEYS, chain_view, sign
+from xseqd.chains.blockindex import Stored
+from xseqd.chains.records import BlockRecord
 from xseqd.client import SequencerClient
 from xseqd.config import Settings
 from xseqd.node import NodeThread
@@ -88,6 +90,11 @@ def test_reads_at_a_pruned_block_answer_missing_trie_node() -> None:
             assert "missing trie node" in answer["error"]["message"], (method, answer)
             assert "--state-history" in answer["error"]["message"]
         assert w3.eth.block_number == head  # the errors changed nothing
+        # blocks below the state floor went back to their bytes until read
+        blocks = node.node.sequencer.rollups[901].blocks
+        assert isinstance(blocks._items[old], Stored) and isinstance(
+            blocks._items[head], BlockRecord
+        )
         # what stays: the block, its receipts, and the states of the latest 8 blocks
         assert w3.eth.get_block(old)["number"] == old
         assert len(w3.eth.get_block(old, full_transactions=True)["transactions"]) == 1

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import rlp
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
+from xseqd.chains.blockindex import SlotBlocks
 from xseqd.chains.predeploys import L1_CHAIN_ID, MAILBOX
 from xseqd.chains.prune import FULL_GROWTH, HEADER_DEPTH, PruneStats, Roots, prune, tracked
-from xseqd.chains.rollup import Rollup
+from xseqd.chains.rollup import Rollup, stored_of
 from xseqd.chains.snapshot import export_rollups
 from xseqd.core.messages import root_slot
 from xseqd.core.transition import Slot
@@ -58,6 +59,7 @@ class Retention:
     need_base: bool = True  # the next snapshot must be a whole one
     exported: dict[int, int] = field(default_factory=dict)  # chain id -> blocks in the log
     indexed: int = -1  # the last slot whose items the log's snapshots index (lazybook.py)
+    compacted: int = 0  # slots up to this one hold their blocks encoded
     base_bytes: int = 0
     delta_bytes: int = 0
 
@@ -65,10 +67,11 @@ class Retention:
         """A rewind dropped blocks and log rows: the next snapshot is written whole."""
         self.need_base = True
         self.exported, self.indexed = {}, -1
+        self.compacted = min(self.compacted, _slot)
 
     def loaded(self, rollups: Mapping[int, Rollup], slot: int, payload_bytes: int) -> None:
         """The rollups were loaded from the log's snapshots of up to ``slot``."""
-        self.need_base, self.indexed = False, slot
+        self.need_base, self.indexed, self.compacted = False, slot, slot
         self.exported = {cid: len(r.blocks) for cid, r in rollups.items()}
         self.base_bytes, self.delta_bytes = payload_bytes, 0
 
@@ -98,6 +101,7 @@ def checkpoint(seq: _Sequencer, number: int) -> None:
     snap = seq.journal.wants_snapshot(number)
     if ret.history > 0 and number % min(PRUNE_EVERY, ret.history) == 0:
         prune_rollups(seq)
+        compact_history(seq)
     if not snap:
         return
     base = ret.need_base or ret.delta_bytes > max(ret.base_bytes, MIN_BASE_BYTES)
@@ -144,6 +148,23 @@ def prune_rollups(seq: _Sequencer) -> list[PruneStats]:
                 ret.swept[cid] = stats.kept
             out.append(stats)
     return out
+
+
+def compact_history(seq: _Sequencer) -> None:
+    """Blocks below the state floor go back to their bytes (chains/blockindex.py), in the
+    rollups' index and in the slot records (which then read them through the index)."""
+    ret = seq.retention
+    floor = min(r.state_floor for r in seq.rollups.values())
+    if floor <= ret.compacted + 1 or not seq.slots:
+        return
+    first = seq.slots[0].number
+    for number in range(max(ret.compacted + 1, first), floor):
+        for rollup in seq.rollups.values():
+            rollup.blocks.compact(number, stored_of)
+        i = number - first
+        if i < len(seq.slots) and seq.slots[i].number == number:
+            seq.slots[i] = replace(seq.slots[i], blocks=SlotBlocks(seq.rollups, number))
+    ret.compacted = floor - 1
 
 
 def watched_slots(chain_id: int, chain_ids: list[int]) -> tuple[tuple[bytes, int], ...]:
