@@ -90,9 +90,9 @@ def test_reads_at_a_pruned_block_answer_missing_trie_node() -> None:
             assert "missing trie node" in answer["error"]["message"], (method, answer)
             assert "--state-history" in answer["error"]["message"]
         assert w3.eth.block_number == head  # the errors changed nothing
-        # blocks below the state floor went back to their bytes until read
+        # blocks below the state floor went back to their bytes (until read, as `old` was)
         blocks = node.node.sequencer.rollups[901].blocks
-        assert isinstance(blocks._items[old], Stored) and isinstance(
+        assert isinstance(blocks._items[old - 1], Stored) and isinstance(
             blocks._items[head], BlockRecord
         )
         # what stays: the block, its receipts, and the states of the latest 8 blocks
