@@ -48,6 +48,13 @@ def start(data: Path, code: str | None) -> tuple[subprocess.Popen[bytes], str, f
     return proc, url, time.perf_counter() - t0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used: steadier than wall time on a
+    machine other work shares."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     proc.wait(120)
@@ -85,12 +92,13 @@ def send(url: str, pid: int, total: int, nonce0: int) -> list[tuple[int, float]]
 
 def history(code: str | None, lengths: list[int], tx: int) -> dict[str, Any]:
     """One data dir grown through ``lengths`` slots; restart timed at each length."""
-    out: dict[str, Any] = {"restart": {}, "rss_after_restart": {}, "slots": {}}
+    out: dict[str, Any] = {"restart": {}, "cpu": {}, "rss_after_restart": {}, "slots": {}}
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "fresh"
         proc, _, _ = start(fresh, code)
         stop(proc)
         proc, _, out["fresh"] = start(fresh, code)
+        out["fresh_cpu"] = cpu_s(proc.pid)
         stop(proc)
         data = Path(tmp) / "long"
         proc, url, _ = start(data, code)
@@ -110,6 +118,7 @@ def history(code: str | None, lengths: list[int], tx: int) -> dict[str, Any]:
             if int(Rpc(url)("eth_blockNumber"), 16) != slots:
                 raise RuntimeError("restart lost slots")
             out["restart"][length] = took
+            out["cpu"][length] = cpu_s(proc.pid)
             out["slots"][length] = slots
             out["rss_after_restart"][length] = rss_mb(proc.pid)
         stop(proc)
@@ -133,6 +142,14 @@ def main() -> None:
         slots = max(r["slots"][length] for _, r in runs)
         cells = "".join(f"{r['restart'][length]:>12.2f}" for _, r in runs)
         print(f"{f'after {slots} slots':<40}" + cells)
+    print(
+        f"{'CPU s until answering, fresh data dir':<40}"
+        + "".join(f"{r['fresh_cpu']:>12.2f}" for _, r in runs)
+    )
+    for length in runs[0][1]["restart"]:
+        slots = max(r["slots"][length] for _, r in runs)
+        cells = "".join(f"{r['cpu'][length]:>12.2f}" for _, r in runs)
+        print(f"{f'CPU s until answering, {slots} slots':<40}" + cells)
     for length in runs[0][1]["restart"]:
         slots = max(r["slots"][length] for _, r in runs)
         cells = "".join(f"{r['rss_after_restart'][length]:>12.0f}" for _, r in runs)
@@ -141,9 +158,10 @@ def main() -> None:
     print(f"{f'RSS MB after {tx} tx':<40}" + "".join(f"{r['rss']:>12.0f}" for _, r in runs))
     print(f"{'RSS growth MB per 1k tx':<40}" + "".join(f"{r['growth']:>12.1f}" for _, r in runs))
     if args.base:
-        print("ratio after/before, restart at the longest history: ", end="")
         last = list(runs[0][1]["restart"])[-1]
-        print(f"{runs[1][1]['restart'][last] / runs[0][1]['restart'][last]:.2f}")
+        for key in ("restart", "cpu"):
+            ratio = runs[1][1][key][last] / runs[0][1][key][last]
+            print(f"ratio after/before, {key} at the longest history: {ratio:.2f}")
 
 
 if __name__ == "__main__":
