@@ -37,6 +37,7 @@ from xseqd.chains.blockindex import Blocks, Stored, Txs
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
 from xseqd.chains.genesis_cache import genesis_chain
 from xseqd.chains.idle import changes_nothing, empty_block
+from xseqd.chains.prune import tracked
 from xseqd.chains.records import BlockRecord, make_block_record
 from xseqd.chains.retained import KeptValues, PrunedState, StateUnavailable
 from xseqd.chains.workspace import Workspace
@@ -138,6 +139,8 @@ class Rollup:
         )
         self.chain = genesis_chain(chain_class, spec.genesis, cache_dir)
         self.chaindb = self.chain.chaindb
+        mem = self.chaindb.db.wrapped_db  # type: ignore[attr-defined]
+        mem.kv_store = tracked(mem.kv_store)  # what changed, for pruning and snapshots
         self.context = ChainContext(spec.chain_id)
         genesis = self.chain.get_canonical_block_by_number(BlockNumber(0))
         self.blocks = Blocks(self.decode_stored)  # chains/blockindex.py

@@ -141,7 +141,7 @@ def prune_rollups(seq: _Sequencer) -> list[PruneStats]:
             # a full sweep when the store has grown to twice its size after the last one
             # (what older garbage costs is bounded; the sweeps' cost is amortised)
             size = len(rollup.chaindb.db.wrapped_db.kv_store)  # type: ignore[attr-defined]
-            full = cid not in ret.swept or size > FULL_GROWTH * ret.swept[cid]
+            full = size > FULL_GROWTH * ret.swept.setdefault(cid, size)
             watched = watched_slots(cid, list(seq.rollups))
             stats = prune_rollup(rollup, ret.history, pins, limit, full, watched)
             if full:
