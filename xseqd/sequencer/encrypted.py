@@ -35,6 +35,7 @@ from xseqd.core.items import Item, ItemKind
 from xseqd.core.threshold import Keyset, Share
 from xseqd.errors import InvalidParams, XseqError
 from xseqd.sequencer.intake import BundleRejected, check_slot_bounds
+from xseqd.sequencer.lazybook import items_with_status
 from xseqd.sequencer.sequencer import Sequencer
 
 
@@ -113,8 +114,8 @@ class EncryptedDesk:
         head = self.seq.head_slot
         waiting = [
             i
-            for i in self.seq.book.items.values()
-            if is_commit(i) and i.status == "sealed" and i.slot is not None and i.slot <= head
+            for i in items_with_status(self.seq.book.items, "sealed")
+            if is_commit(i) and i.slot is not None and i.slot <= head
         ]
         return sorted(waiting, key=lambda i: (i.slot or 0, i.index or 0))
 

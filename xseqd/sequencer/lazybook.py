@@ -44,16 +44,31 @@ def book_index(slots: Sequence[Slot], after: int) -> list[IndexEntry]:
 class Deferred:
     """A logged item, decoded (once) when first read."""
 
-    __slots__ = ("_load", "_item")
+    __slots__ = ("_load", "_item", "status")
 
-    def __init__(self, load: Callable[[], Item]) -> None:
+    def __init__(self, load: Callable[[], Item], status: str) -> None:
         self._load = load
         self._item: Item | None = None
+        self.status = status  # as logged (a sealed slot's item keeps it)
 
     def get(self) -> Item:
         if self._item is None:
             self._item = self._load()
         return self._item
+
+
+def items_with_status(items: dict[bytes, Item], status: str) -> list[Item]:
+    """The items of ``items`` with ``status``, decoding only deferred ones that have it
+    (a scan for the few open encrypted commits does not decode the history)."""
+    out = []
+    for value in dict.values(items):
+        if isinstance(value, Deferred):
+            if value.status != status:
+                continue
+            value = value.get()
+        if value.status == status:
+            out.append(value)
+    return out
 
 
 def _resolve(value: Item | Deferred) -> Item:

@@ -13,6 +13,7 @@ the latest one and re-executes only the slots after it.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from functools import partial
 from typing import Any
@@ -38,12 +39,16 @@ class RecoveryError(XseqError):
 def restore(seq: Sequencer, contents: LogContents) -> int:
     """Restore ``contents`` into a fresh ``seq``; returns the number of slots restored."""
     journal, seq.journal = seq.journal, NullJournal()
+    collecting = gc.isenabled()
+    gc.disable()  # restore makes many long-lived objects: no collections while it does
     try:
         return _restore(seq, contents)
     except (TransitionFault, OrderMismatch) as exc:
         raise RecoveryError(f"the sequencer log does not re-derive: {exc}") from exc
     finally:
         seq.journal = journal
+        if collecting:
+            gc.enable()
 
 
 def _restore(seq: Sequencer, contents: LogContents) -> int:
@@ -61,7 +66,9 @@ def _restore(seq: Sequencer, contents: LogContents) -> int:
         if row.slot_timestamp is not None:
             timestamps[row.slot] = row.slot_timestamp
         if row.slot <= base:  # not executed: decoded when something reads it
-            under[row.slot].append((row.idx or 0, Deferred(partial(_item_at, seq, row))))
+            under[row.slot].append(
+                (row.idx or 0, Deferred(partial(_item_at, seq, row), row.status))
+            )
         else:
             by_slot[row.slot].append(item_from_row(row, decode))
     numbers = sorted(set(sealed) | set(under) | set(by_slot))
