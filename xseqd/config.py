@@ -24,7 +24,8 @@ class Settings:
     slot_time: float = 0.0
     data_dir: Path | None = Path(".xseqd")
     db: str = ""
-    snapshot_every: int = 256
+    snapshot_every: int = 64
+    state_history: int = 256
     l1_rpc: str = ""
     l1_port: int = 8545
     l1_block_time: float = 1.0
@@ -78,7 +79,11 @@ HELP = {
     "slot_time": "seconds per slot; 0 = instant (seal as soon as the intake is idle)",
     "data_dir": "directory for xseqd's data: the sequencer log, keys and endpoints.json "
     "(default .xseqd)",
-    "snapshot_every": "slots between state snapshots in the log (bounds restart time; 0 = never)",
+    "snapshot_every": "slots between state snapshots in the log (incremental; bounds the slots a "
+    "restart re-executes; default 64; 0 = never)",
+    "state_history": "blocks whose whole state each rollup keeps for reads at a block number "
+    "(as geth's --history.state; default 256; 0 = archive: keep every state); older states "
+    "answer 'missing trie node'",
     "l1_rpc": "URL of an existing L1; default: start anvil on --l1-port; 'none' = no settlement",
     "l1_port": "port of the anvil xseqd starts (default 8545, chain id 900)",
     "l1_block_time": "seconds between the blocks of the anvil xseqd starts, besides one per "

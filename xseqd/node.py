@@ -101,6 +101,7 @@ class Node:
         self.log = SequencerLog(settings.db_url)
         self.keys = self._keys()
         self.sequencer = Sequencer(self.rollups, key=self.keys.sequencer)
+        self.sequencer.retention.history = settings.state_history  # sequencer/retention.py
         self.replication: Replication | None = None
         self.resumed_slots = self._recover()
         self.driver = SlotDriver(self.sequencer, settings.slot_time)
@@ -276,6 +277,8 @@ class Node:
             self.sequencer, client, self.keys.sequencer, address, self.settings.challenge_window
         )
         self.poster.fault = self.settings.fault
+        poster = self.poster  # a challenge rolls back to the last posted slot: keep its state
+        self.sequencer.retention.floors.append(lambda: poster.safe_slot)
         self.poster.active = self.replication is None or self.replication.is_leader
         # L1 XRT for the dev accounts (the first 100: a 100k-account devnet stays quick)
         holders = [str(to_checksum_address(a)) for a, _ in zip(self.services.accounts, range(100))]

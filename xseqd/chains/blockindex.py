@@ -76,6 +76,13 @@ class Blocks(Sequence[BlockRecord]):
             return item.tx_hashes
         return tuple(t.hash for t in item.txs)
 
+    def compact(self, number: int, encode: Callable[[BlockRecord], Stored]) -> None:
+        """Keep block ``number`` encoded again (decoded when next read): old blocks are
+        rarely read, and their decoded objects cost several times their bytes."""
+        item = self._items[number]
+        if not isinstance(item, Stored):
+            self._items[number] = encode(item)
+
     def stored(self, number: int, encode: Callable[[BlockRecord], Stored]) -> Stored:
         """The block as a snapshot keeps it (encoded only if it was decoded)."""
         item = self._items[number]

@@ -97,6 +97,7 @@ def _call_state(rollup: Rollup, header: BlockHeaderAPI | None) -> tuple[StateAPI
         if state is None:
             state = rollup.state_at(rollup.head.block.header)
     else:
+        rollup.require_state(int(header.block_number))
         state = rollup.state_at(header)
     limit(state)
     return state, True

@@ -52,6 +52,7 @@ def get_proof(
     rollup: Rollup, header: BlockHeaderAPI, addr: bytes, slots: list[int]
 ) -> AccountProof:
     """The proof of ``addr`` and its ``slots`` against ``header``'s state root."""
+    rollup.require_state(int(header.block_number))
     db = rollup.chaindb.db
     state_trie = HexaryTrie(db, header.state_root)
     key = keccak(addr)

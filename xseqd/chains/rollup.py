@@ -38,7 +38,9 @@ from xseqd.chains.busy import finish_block
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
 from xseqd.chains.genesis_cache import genesis_chain
 from xseqd.chains.idle import changes_nothing, empty_block
+from xseqd.chains.prune import tracked
 from xseqd.chains.records import BlockRecord, make_block_record
+from xseqd.chains.retained import KeptValues, PrunedState, StateUnavailable
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
 from xseqd.progress import Progress
@@ -138,6 +140,8 @@ class Rollup:
         )
         self.chain = genesis_chain(chain_class, spec.genesis, cache_dir)
         self.chaindb = self.chain.chaindb
+        mem = self.chaindb.db.wrapped_db  # type: ignore[attr-defined]
+        mem.kv_store = tracked(mem.kv_store)  # what changed, for pruning and snapshots
         self.context = ChainContext(spec.chain_id)
         genesis = self.chain.get_canonical_block_by_number(BlockNumber(0))
         self.blocks = Blocks(self.decode_stored)  # chains/blockindex.py
@@ -147,6 +151,12 @@ class Rollup:
         self._open: OpenBlock | None = None
         self._quiet: tuple[type, bytes] | None = None  # see _changes_nothing
         self._warm = False  # whether the last sealed block had transactions or changes
+        # state pruning (sequencer/retention.py): blocks below the floor have no state,
+        # except the pinned ones; a few storage values are kept for every block
+        self.state_floor = 0
+        self.state_history = 0
+        self.pinned: frozenset[int] = frozenset()
+        self.kept = KeptValues()
         blocks = spec.genesis.blocks_rlp
         progress = Progress(f"rollup {spec.chain_id}: importing chain.rlp, block", len(blocks))
         for done, raw in enumerate(blocks):
@@ -365,6 +375,9 @@ class Rollup:
         """Make block ``number`` the head again; returns the dropped blocks."""
         if not 0 <= number <= self.head.number:
             raise XseqError(f"cannot rewind to block {number}")
+        self.require_state(number)
+        self.state_floor = min(self.state_floor, number)
+        self.kept.truncate(number)
         self._open = None
         dropped = self.blocks[number + 1 :]
         for n in range(number + 1, len(self.blocks)):
@@ -391,8 +404,18 @@ class Rollup:
 
     # -- reads ----------------------------------------------------------------------------
 
+    def require_state(self, number: int) -> None:
+        """Raise ``StateUnavailable`` if block ``number``'s state was pruned."""
+        if number < self.state_floor and number not in self.pinned:
+            raise StateUnavailable(number, self.state_floor, self.state_history)
+
     def state_at(self, header: BlockHeaderAPI) -> StateAPI:
-        """A fresh, read-only-by-convention state at ``header``'s post-state root."""
+        """A fresh, read-only-by-convention state at ``header``'s post-state root (for a
+        pruned block: the kept values only, chains/retained.py)."""
+        number = int(header.block_number)
+        if number < self.state_floor and number not in self.pinned:
+            error = StateUnavailable(number, self.state_floor, self.state_history)
+            return PrunedState(self.kept, error, number)  # type: ignore[return-value]
         vm_class = self.vm_class_for(header.block_number)
         prev_hashes = vm_class.get_prev_hashes(header.parent_hash, self.chaindb)
         state: StateAPI = vm_class.build_state(

@@ -317,6 +317,7 @@ def block_start_state(rollup: Rollup, record: BlockRecord, parent: BlockRecord) 
     """The state block ``record`` started from: the parent's post-state in this block's
     context, with the fork's block pre-processing applied (clock-checked, chains/limits)."""
     number = record.number
+    rollup.require_state(parent.number)
     header = record.block.header.copy(state_root=parent.block.header.state_root, gas_used=0)
     vm_class = rollup.vm_class_for(number)
     consensus = rollup.chain.consensus_context  # type: ignore[attr-defined]

@@ -86,6 +86,10 @@ class DevControls:
         self.seq.time.offset += seconds
         return self.seq.time.offset
 
+    def snapshot_slots(self) -> set[int]:
+        """The slots ``evm_revert`` can return to (their state is kept, retention.py)."""
+        return {snap.slot for snap in self._snapshots.values()}
+
     def take_snapshot(self) -> int:
         snap_id = self._next_id
         self._next_id += 1

@@ -41,6 +41,7 @@ from xseqd.core.items import Item, ItemKind
 from xseqd.core.threshold import Keyset, Share
 from xseqd.errors import InvalidParams, ServerBusy, XseqError
 from xseqd.sequencer.intake import BundleRejected, check_slot_bounds
+from xseqd.sequencer.lazybook import items_with_status
 from xseqd.sequencer.sequencer import Sequencer
 
 # A sealed bundle is at most what xseq_sendBundle takes (16 legs of geth's 128 KB), plus
@@ -148,8 +149,8 @@ class EncryptedDesk:
         head = self.seq.head_slot
         waiting = [
             i
-            for i in self.seq.book.items.values()
-            if is_commit(i) and i.status == "sealed" and i.slot is not None and i.slot <= head
+            for i in items_with_status(self.seq.book.items, "sealed")
+            if is_commit(i) and i.slot is not None and i.slot <= head
         ]
         self.backlog = len(waiting)  # what ``submit`` caps (the decryption loop asks often)
         return sorted(waiting, key=lambda i: (i.slot or 0, i.index or 0))

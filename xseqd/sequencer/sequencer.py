@@ -25,7 +25,6 @@ from eth_typing import Address
 from xseqd.chains.limits import CallLimits
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
-from xseqd.chains.snapshot import export_rollups
 from xseqd.core import checks, transition
 from xseqd.core.atomic import BundleOutcome, Leg
 from xseqd.core.checks import Admission
@@ -44,6 +43,7 @@ from xseqd.sequencer.intake import (
 from xseqd.sequencer.journal import Journal, NullJournal
 from xseqd.sequencer.ordering import OrderBook
 from xseqd.sequencer.pending import PendingPool
+from xseqd.sequencer.retention import Retention, checkpoint
 
 Clock = Callable[[], float]
 
@@ -78,6 +78,8 @@ class Sequencer:
         self.bundles = BundleDesk(self)
         self.pending = PendingPool(list(self.rollups))
         self.listeners = Listeners()
+        self.retention = Retention()
+        self.listeners.on_rewind.append(self.retention.rewound)
         self.slots: list[Slot] = []
         key = key or secrets.token_bytes(32)  # a fresh key unless one is supplied
         self.book = OrderBook(key, domain or ReceiptDomain(0))
@@ -166,9 +168,8 @@ class Sequencer:
         self.time.next_timestamp = None
         slot = Slot(self.head_slot, ts, blocks, items, root, self.book.epoch)
         self.journal.sealed(slot.number, ts, root, slot.epoch)
-        if self.journal.wants_snapshot(slot.number):
-            self.journal.snapshot(slot.number, export_rollups(self.rollups))
         self.slots.append(slot)
+        checkpoint(self, slot.number)  # prune old states, snapshot (retention.py)
         for cid, record in blocks.items():
             for callback in self.listeners.on_block:
                 callback(cid, record)

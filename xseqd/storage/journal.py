@@ -12,7 +12,7 @@ from xseqd.core.items import Item
 from xseqd.storage.codec import item_row
 from xseqd.storage.log import SequencerLog
 
-SNAPSHOT_EVERY = 256  # slots between state snapshots (bounds the replay at restart)
+SNAPSHOT_EVERY = 64  # slots between state snapshots (bounds the replay at restart)
 
 
 class LogJournal:

@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from xseqd.chains.checkpoint import Checkpoint, split
 from xseqd.errors import XseqError
 
 SCHEMA_LOCK = 0x78736571  # PostgreSQL advisory lock held while creating the tables
@@ -81,8 +82,14 @@ queued = Table(
 
 ITEM_VALUES = ("seq", "slot", "slot_timestamp", "idx", "status", "body")
 
-snapshots = Table(
+snapshots = Table(  # state parts of snapshots: the last base, then deltas (chains/snapshot.py)
     "snapshots",
+    metadata,
+    Column("slot", BigInteger, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+snapshot_blocks = Table(  # blocks parts: the blocks sealed up to each snapshot, in order
+    "snapshot_blocks",
     metadata,
     Column("slot", BigInteger, primary_key=True),
     Column("data", LargeBinary, nullable=False),
@@ -98,7 +105,14 @@ class ItemRow:
     slot_timestamp: int | None
     idx: int | None
     status: str
-    body: dict[str, Any]
+    raw_body: dict[str, Any] | str  # as loaded: the JSON text, parsed when first read
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if isinstance(self.raw_body, str):
+            self.raw_body = json.loads(self.raw_body)
+        assert isinstance(self.raw_body, dict)
+        return self.raw_body
 
 
 @dataclass
@@ -110,6 +124,8 @@ class LogContents:
     queued: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # chain, raw, sender
     meta: dict[str, str] = field(default_factory=dict)
     snapshot: tuple[int, bytes] | None = None  # the latest state snapshot: slot, payload
+    # what restart loads (chains/snapshot.import_rollups): every snapshot part, in order
+    snapshots: list[bytes] = field(default_factory=list)
 
 
 def make_engine(url: str) -> Engine:
@@ -313,10 +329,24 @@ class SequencerLog:
         self._conn.commit()
 
     def save_snapshot(self, slot: int, data: bytes) -> None:
-        """Keep ``data`` as the state after ``slot``; older snapshots are dropped."""
+        """Keep snapshot ``data`` (chains/snapshot.py) of the state after ``slot``: a base
+        drops the older state parts, a delta joins them; blocks parts accumulate (all of
+        them are written again after a rewind)."""
         self._write()
-        self._conn.execute(delete(snapshots))
-        self._conn.execute(insert(snapshots).values(slot=slot, data=data))
+        parts = split(data)
+        if parts is None:  # the format before: one whole snapshot
+            self._conn.execute(delete(snapshots))
+            self._conn.execute(insert(snapshots).values(slot=slot, data=data))
+            self._conn.commit()
+            return
+        if parts.base:
+            self._conn.execute(delete(snapshots))
+        state = Checkpoint(parts.base, False, parts.state, b"").encode()
+        self._conn.execute(insert(snapshots).values(slot=slot, data=state))
+        if parts.all_blocks:
+            self._conn.execute(delete(snapshot_blocks))
+        blocks = Checkpoint(False, parts.all_blocks, b"", parts.blocks).encode()
+        self._conn.execute(insert(snapshot_blocks).values(slot=slot, data=blocks))
         self._conn.commit()
 
     def rewind(self, slot: int, epoch: int) -> None:
@@ -326,6 +356,7 @@ class SequencerLog:
         self._conn.execute(delete(meta).where(meta.c.key == "epoch"))
         self._conn.execute(insert(meta).values(key="epoch", value=str(epoch)))
         self._conn.execute(delete(snapshots).where(snapshots.c.slot > slot))
+        self._conn.execute(delete(snapshot_blocks).where(snapshot_blocks.c.slot > slot))
         self._conn.execute(delete(slots).where(slots.c.number > slot))
         self._conn.execute(delete(items).where(items.c.slot > slot))
         self._conn.execute(delete(queued))
@@ -359,16 +390,15 @@ class SequencerLog:
         placed = sorted((r for r in rows if r.slot is not None), key=lambda r: (r.slot, r.idx))
         held = [r for r in rows if r.slot is None]
         out.items = [
-            ItemRow(
-                bytes(r.item_hash), r.slot, r.slot_timestamp, r.idx, r.status, json.loads(r.body)
-            )
+            ItemRow(bytes(r.item_hash), r.slot, r.slot_timestamp, r.idx, r.status, r.body)
             for r in placed + held
         ]
         if after is None:
-            snap = self._conn.execute(
-                select(snapshots).order_by(snapshots.c.slot.desc()).limit(1)
-            ).first()
-            out.snapshot = None if snap is None else (int(snap.slot), bytes(snap.data))
+            rows = self._conn.execute(select(snapshots).order_by(snapshots.c.slot)).all()
+            out.snapshot = None if not rows else (int(rows[-1].slot), bytes(rows[-1].data))
+            out.snapshots = [bytes(r.data) for r in rows]
+            query = select(snapshot_blocks.c.data).order_by(snapshot_blocks.c.slot)
+            out.snapshots += [bytes(d) for (d,) in self._conn.execute(query)]
         if not sealed_only:
             out.queued = [
                 (r.chain_id, bytes(r.raw), bytes(r.sender))
