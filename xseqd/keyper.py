@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from xseqd.core import threshold
+from xseqd.core.asks import ask_digest
 from xseqd.core.encrypted import (
     Envelope,
     commit_entry_hash,
@@ -205,6 +206,8 @@ def _sealed_items(
             "expected {domain, slot, orderRoot, signature, entries, items, "
             "after: {slot, roots, signature}}"
         ) from None
+    if len({index for index, _ in items}) != len(items):
+        raise Refused("an item is named twice")
     root = _checked_seal(domain, sequencer, slot, request)
     if order_root(slot, entries) != root:
         raise Refused("the entry hashes do not chain to the sealed order root")
@@ -222,6 +225,20 @@ def _sealed_items(
             raise Refused(f"item {index} is bound to another deployment")
         envelopes.append(env)
     return domain, slot, root, envelopes
+
+
+def _authorized(share: KeyShare, sequencer: str, method: str, request: Any) -> dict[str, Any]:
+    """``request`` if the sequencer signed it for this keyper and ``method`` (its ``auth``,
+    core/asks.py), else ``Refused``: a published seal and binding replayed by anyone
+    else binds nothing and refuses nothing."""
+    try:
+        digest = ask_digest(request, share.index, method)
+        signer = digest_signer(digest, _hex(request.get("auth"), "auth"))
+    except (Refused, ValueError, AttributeError):
+        signer = ""
+    if signer.lower() != sequencer.lower():
+        raise Refused(f"{method}: not signed by the sequencer for keyper {share.index} (auth)")
+    return dict(request)
 
 
 def _binding(
@@ -363,11 +380,13 @@ def serve(
                 if delay:  # TESTS ONLY: hung before it does anything
                     await asyncio.sleep(delay)
                 # on the loop, so one release at a time (its fsync included)
-                result = release(share, sequencer, request["params"][0], held)
+                asked = _authorized(share, sequencer, "keyper_release", request["params"][0])
+                result = release(share, sequencer, asked, held)
             elif request.get("method") == "keyper_releases":
                 result = published(share, held, (request.get("params") or [None])[0])
             elif request.get("method") == "keyper_refuse":
-                result = refuse(share, sequencer, request["params"][0], held)
+                asked = _authorized(share, sequencer, "keyper_refuse", request["params"][0])
+                result = refuse(share, sequencer, asked, held)
             else:
                 raise Refused("unknown method")
             return {"jsonrpc": "2.0", "id": rid, "result": result}
