@@ -23,7 +23,7 @@ from typing import Any
 
 from eth_hash.auto import keccak
 
-from xseqd.core.encrypted import release_context, seal_digest, span_root
+from xseqd.core.encrypted import digest_signer, release_context, seal_digest, span_root
 from xseqd.core.order import ReceiptDomain
 
 TAG = b"xseqd/ask/v1"
@@ -50,3 +50,15 @@ def ask_digest(request: dict[str, Any], index: int, method: str) -> bytes:
         raise ValueError(f"not a release request: {exc}") from None
     return keccak(TAG + domain.separator() + index.to_bytes(8, "big")
                   + keccak(method.encode()) + context + keccak(items))  # fmt: skip
+
+
+def ask_signer(request: Any, index: int, method: str) -> str:
+    """Who signed ``request``'s ``auth`` for keyper ``index`` and ``method`` ("" if it is
+    missing or malformed)."""
+    try:
+        auth = str(request["auth"])
+        if not auth.startswith("0x"):
+            return ""
+        return digest_signer(ask_digest(request, index, method), bytes.fromhex(auth[2:]))
+    except Exception:
+        return ""

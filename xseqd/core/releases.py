@@ -50,6 +50,8 @@ from xseqd.core.items import Entry, ItemKind
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.core.threshold import Keyset, Share
 
+PAGE = 100  # keyper_releases records per call at most (bounded work on a keyper's loop)
+
 
 @dataclass(frozen=True)
 class Release:
