@@ -25,10 +25,11 @@ missed the answer); for one released under another binding, neither.
 ``keyper_release`` of a ciphertext this keyper released before under ANOTHER binding
 (a partial round: too few keypers answered) answers its share under that old binding
 again, marked ``binding: {slot, span}``: the sequencer may reveal with a mixed opening
-(core/encrypted.py). ``keyper_releases {after?}`` (public) lists every release it made
-with the seal and the sequencer's signed binding, and its share and proof: t of them
-decrypt the commit, so a sequencer that read a bundle and never revealed it is named by
-``xseqd verify --keyper URL`` (xseqd/verify/releases.py).
+(core/encrypted.py). Both act only on a request the sequencer signed for this keyper
+(``auth``, core/asks.py). ``keyper_releases {after?, limit?}`` (public, ``PAGE`` a call)
+lists every release made, with the seal, the signed binding, its share and proof: t of
+them decrypt the commit, so a sequencer that read a bundle and never revealed it is
+named by ``xseqd verify --keyper URL`` (xseqd/verify/releases.py).
 
 A keyper **never rebinds** and never changes its mind: what it did with each ciphertext
 (released bound to (M, span), or refused) is kept in ``<share file>.bindings.json``
