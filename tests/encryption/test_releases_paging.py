@@ -14,11 +14,12 @@ from eth_keys import keys
 from tests.encryption.support import transfer
 from tests.encryption.test_reveal_binding import DOMAIN, KEYS, SEQUENCER_KEY, binding, sealed
 from xseqd.core import encrypted as enc
+from xseqd.core import threshold as th
 from xseqd.core.items import Entry, ItemKind
 from xseqd.core.order import order_root
 from xseqd.core.releases import PAGE, ReleaseWatch
 from xseqd.core.threshold import KeyShare
-from xseqd.keyper import Bindings, KeyperSet, deal_files, release
+from xseqd.keyper import Bindings, KeyperSet, deal_files, published, release
 from xseqd.verify.releases import fetch, withheld
 
 COMMITS = PAGE + 5
@@ -72,3 +73,29 @@ def test_releases_are_paged_and_the_verifier_pages_through(tmp_path: Path) -> No
     assert len(found) == COMMITS and last in {w.commit_id for w in found}
     (named,) = [w for w in found if w.commit_id == last]
     assert named.raw_txs == (transfer(901, KEYS[(COMMITS - 1) % 10], COMMITS - 1),)
+
+
+def test_a_release_recorded_without_its_share_is_proven_when_published(tmp_path: Path) -> None:
+    """Bindings files written before shares were stored: the share is made on demand."""
+    keyset = deal_files(tmp_path, 3, 2)
+    address = keys.PrivateKey(SEQUENCER_KEY).public_key.to_checksum_address()
+    share = KeyShare.from_json((tmp_path / "keyper-1.json").read_text())
+    envelope = enc.encrypt_bundle(keyset, [transfer(901, KEYS[0], 0)], DOMAIN).encode()
+    entries = [enc.commit_entry_hash(envelope)]
+    root = order_root(1, entries)
+    request = {"domain": DOMAIN.to_json(), **sealed(1, root),
+               "entries": ["0x" + e.hex() for e in entries],
+               "items": [{"index": 0, "envelope": "0x" + envelope.hex()}],
+               "after": binding(1, root, 1, [])}  # fmt: skip
+    new = Bindings(None)
+    release(share, address, request, new)
+    (stored,) = published(share, new, {})
+    old = Bindings(None)
+    record = {k: v for k, v in stored.items() if k not in ("share", "id", "position")}
+    old.record_releases({bytes.fromhex(stored["id"][2:]): [1, "0x" + "00" * 32, record]})
+    (proven,) = published(share, old, None)
+    assert "share" not in old.known[stored["id"]][2]
+    assert proven["share"]["index"] == 1 and proven["id"] == stored["id"]
+    c1 = enc.Envelope.decode(envelope).c1
+    ctx = enc.release_context(DOMAIN, 1, root, 1, enc.span_root([]))
+    assert th.verify_share(keyset, c1, ctx, th.Share.from_json(proven["share"]))

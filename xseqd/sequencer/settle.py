@@ -69,9 +69,9 @@ async def settle(
     refusals: list[dict[int, Refusal]] = [{} for _ in commits]
 
     async def one(url: str) -> list[Any] | None:
-        body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_refuse",
-                "params": [authorize(url, request)]}  # fmt: skip
         try:
+            asked = authorize(url, request)  # signed for this keyper (core/asks.py)
+            body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_refuse", "params": [asked]}
             reply = await post(url, body, timeout)
         except Exception:
             return None
