@@ -260,7 +260,7 @@ def withheld_commits(client: Any, settlement: str, urls: list[str], watch: Any) 
     print(f"  {len(published.releases)} release(s) published by {len(urls)} keyper(s)")
     found = withheld(watch, published, Settlement(client, settlement).sequencer())
     for w in found:
-        print(f"WITHHELD {w.reason} (keypers {', '.join(map(str, w.keypers))})")
+        print(f"{w.kind.upper()} {w.reason} (keypers {', '.join(map(str, w.keypers))})")
         for tx in w.tx_hashes:
             print(f"  plaintext transaction 0x{tx.hex()}")
     return bool(found)

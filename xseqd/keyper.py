@@ -25,10 +25,11 @@ missed the answer); for one released under another binding, neither.
 ``keyper_release`` of a ciphertext this keyper released before under ANOTHER binding
 (a partial round: too few keypers answered) answers its share under that old binding
 again, marked ``binding: {slot, span}``: the sequencer may reveal with a mixed opening
-(core/encrypted.py). ``keyper_releases {after?}`` (public) lists every release it made
-with the seal and the sequencer's signed binding, and its share and proof: t of them
-decrypt the commit, so a sequencer that read a bundle and never revealed it is named by
-``xseqd verify --keyper URL`` (xseqd/verify/releases.py).
+(core/encrypted.py). Both act only on a request the sequencer signed for this keyper
+(``auth``, core/asks.py). ``keyper_releases {after?, limit?}`` (public, ``PAGE`` a call)
+lists every release made, with the seal, the signed binding, its share and proof: t of
+them decrypt the commit, so a sequencer that read a bundle and never revealed it is
+named by ``xseqd verify --keyper URL`` (xseqd/verify/releases.py).
 
 A keyper **never rebinds** and never changes its mind: what it did with each ciphertext
 (released bound to (M, span), or refused) is kept in ``<share file>.bindings.json``
@@ -59,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from xseqd.core import threshold
+from xseqd.core.asks import ask_signer
 from xseqd.core.encrypted import (
     Envelope,
     commit_entry_hash,
@@ -69,6 +71,7 @@ from xseqd.core.encrypted import (
 )
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.core.refusals import sign_refusal
+from xseqd.core.releases import PAGE
 from xseqd.core.threshold import Keyset, KeyShare
 from xseqd.errors import XseqError
 
@@ -99,11 +102,17 @@ class Bindings:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.known: dict[str, Any] = {}
+        self.order: list[str] = []  # ids of the published releases, in the order made
         self._fd: int | None = None
         if path is not None and path.exists():
             for line in path.read_text().splitlines():
-                with contextlib.suppress(ValueError):
-                    self.known.update(json.loads(line) if line.strip() else {})
+                with contextlib.suppress(ValueError, AttributeError):
+                    self._remember(json.loads(line) if line.strip() else {})
+
+    def _remember(self, line: dict[str, Any]) -> None:
+        line = {k: v for k, v in line.items() if k not in self.known}
+        self.known.update(line)
+        self.order += [k for k, v in line.items() if isinstance(v, list) and len(v) > 2]
 
     def check(self, item_id: bytes, after: int, span: bytes) -> bool:
         """Whether ``item_id`` may be released bound to (after, span)."""
@@ -117,11 +126,12 @@ class Bindings:
             return None
         return int(known[0]), bytes.fromhex(str(known[1])[2:])
 
-    def releases(self) -> list[dict[str, Any]]:
-        """Every release recorded with its full record (the seal of the commit slot and
-        the sequencer's signed binding), in the order they were made."""
-        return [dict(v[2], id=k) for k, v in self.known.items()
-                if isinstance(v, list) and len(v) > 2]  # fmt: skip
+    def releases(self, start: int = 0, count: int | None = None) -> list[dict[str, Any]]:
+        """The releases recorded at positions start.. (at most ``count``), each with its
+        full record (the seal of the commit slot, the sequencer's signed binding and,
+        since it is stored at release time, the share with its proof)."""
+        end = None if count is None else start + count
+        return [dict(self.known[k][2], id=k) for k in self.order[start:end]]
 
     def refused(self, item_id: bytes) -> bool:
         return self.known.get("0x" + item_id.hex()) == REFUSED
@@ -148,7 +158,7 @@ class Bindings:
         line = {"0x" + i.hex(): v for i, v in values.items() if "0x" + i.hex() not in self.known}
         if not line:
             return
-        self.known.update(line)
+        self._remember(line)
         if self.path is None:
             return
         created = self._fd is None and not self.path.exists()
@@ -205,6 +215,8 @@ def _sealed_items(
             "expected {domain, slot, orderRoot, signature, entries, items, "
             "after: {slot, roots, signature}}"
         ) from None
+    if len({index for index, _ in items}) != len(items):
+        raise Refused("an item is named twice")
     root = _checked_seal(domain, sequencer, slot, request)
     if order_root(slot, entries) != root:
         raise Refused("the entry hashes do not chain to the sealed order root")
@@ -222,6 +234,14 @@ def _sealed_items(
             raise Refused(f"item {index} is bound to another deployment")
         envelopes.append(env)
     return domain, slot, root, envelopes
+
+
+def _authorized(share: KeyShare, sequencer: str, method: str, request: Any) -> dict[str, Any]:
+    """``request`` if the sequencer signed it for this keyper and ``method`` (``auth``,
+    core/asks.py): a published seal and binding replayed by others do nothing."""
+    if ask_signer(request, share.index, method).lower() != sequencer.lower():
+        raise Refused(f"{method}: not signed by the sequencer for keyper {share.index} (auth)")
+    return dict(request)
 
 
 def _binding(
@@ -261,6 +281,7 @@ def release(
     domain, slot, root, envelopes = _sealed_items(share, sequencer, request)
     after_slot, span, context = _binding(domain, sequencer, slot, root, request.get("after"))
     out: list[dict[str, Any]] = []
+    made: dict[bytes, dict[str, Any]] = {}
     for index, env in zip((int(i["index"]) for i in request["items"]), envelopes, strict=True):
         if bindings.refused(env.id):
             raise Refused(f"item {index} was refused: it is never released")
@@ -275,40 +296,44 @@ def release(
             again = threshold.make_share(share, env.c1, old_context).to_json()
             out.append(dict(again, binding={"slot": old[0], "span": "0x" + old[1].hex()}))
             continue
-        out.append(threshold.make_share(share, env.c1, context).to_json())
+        made[env.id] = threshold.make_share(share, env.c1, context).to_json()
+        out.append(made[env.id])
     proof = {"domain": domain.to_json(), "slot": slot, "orderRoot": "0x" + root.hex(),
              "signature": request["signature"], "after": request["after"]}  # fmt: skip
     value = [after_slot, "0x" + span.hex()]
-    bindings.record_releases({env.id: value + [dict(proof, c1="0x" + env.c1.hex())]
-                              for env in envelopes})  # fmt: skip
+    # the share and its proof are stored: keyper_releases serves them without re-proving
+    bindings.record_releases({i: value + [dict(proof, c1="0x" + e.c1.hex(), share=made[i])]
+                              for i, e in ((e.id, e) for e in envelopes) if i in made})  # fmt: skip
     return out
 
 
 def published(share: KeyShare, bindings: Bindings, request: Any) -> list[dict[str, Any]]:
-    """``keyper_releases {after?}``: every release this keyper made (from position
-    ``after`` on), each with what anyone needs to check and use it: the commit id, the
-    seal of its slot, the sequencer's signed binding (M, roots of N+1..M) and this
-    keyper's decryption share with its proof under that binding. It reveals nothing
-    the keyper did not already give the sequencer; t of them decrypt the commit."""
-    start = 0
-    if isinstance(request, dict) and request.get("after") is not None:
-        if not isinstance(request["after"], int) or request["after"] < 0:
-            raise Refused("after: a position (integer >= 0) in the list of releases")
-        start = request["after"]
-    elif request is not None and not isinstance(request, dict):
-        raise Refused("expected {after?: position}")
+    """``keyper_releases {after?, limit?}``: the releases this keyper made from position
+    ``after`` (default 0) on, at most ``limit`` (default and at most ``PAGE``); the next
+    page starts at the last one's ``position`` + 1. Each carries what anyone needs to
+    check and use it: the commit id, the seal of its slot, the sequencer's signed binding
+    (M, roots of N+1..M) and this keyper's decryption share with its proof under that
+    binding. It reveals nothing the keyper did not already give the sequencer; t of them
+    decrypt the commit."""
+    if request is not None and not isinstance(request, dict):
+        raise Refused("expected {after?: position, limit?: count}")
+    start, limit = (request or {}).get("after"), (request or {}).get("limit")
+    if start is not None and (not isinstance(start, int) or start < 0):
+        raise Refused("after: a position (integer >= 0) in the list of releases")
+    if limit is not None and (not isinstance(limit, int) or not 1 <= limit <= PAGE):
+        raise Refused(f"limit: at most {PAGE} releases per call (page with after)")
+    start = start or 0
     out = []
-    for position, record in enumerate(bindings.releases()):
-        if position < start:
-            continue
-        domain = ReceiptDomain.from_json(record["domain"])
-        root = bytes.fromhex(record["orderRoot"][2:])
-        roots = [bytes.fromhex(r[2:]) for r in record["after"]["roots"]]
-        context = release_context(domain, int(record["slot"]), root,
-                                  int(record["after"]["slot"]), span_root(roots))  # fmt: skip
-        c1 = bytes.fromhex(record["c1"][2:])
-        proof = threshold.make_share(share, c1, context).to_json()
-        out.append(dict(record, position=position, share=proof))
+    for position, record in enumerate(bindings.releases(start, limit or PAGE), start):
+        if "share" not in record:  # recorded before shares were stored: prove it now
+            domain = ReceiptDomain.from_json(record["domain"])
+            roots = [bytes.fromhex(r[2:]) for r in record["after"]["roots"]]
+            context = release_context(domain, int(record["slot"]),
+                                      bytes.fromhex(record["orderRoot"][2:]),
+                                      int(record["after"]["slot"]), span_root(roots))  # fmt: skip
+            c1 = bytes.fromhex(record["c1"][2:])
+            record["share"] = threshold.make_share(share, c1, context).to_json()
+        out.append(dict(record, position=position))
     return out
 
 
@@ -363,11 +388,13 @@ def serve(
                 if delay:  # TESTS ONLY: hung before it does anything
                     await asyncio.sleep(delay)
                 # on the loop, so one release at a time (its fsync included)
-                result = release(share, sequencer, request["params"][0], held)
+                asked = _authorized(share, sequencer, "keyper_release", request["params"][0])
+                result = release(share, sequencer, asked, held)
             elif request.get("method") == "keyper_releases":
                 result = published(share, held, (request.get("params") or [None])[0])
             elif request.get("method") == "keyper_refuse":
-                result = refuse(share, sequencer, request["params"][0], held)
+                asked = _authorized(share, sequencer, "keyper_refuse", request["params"][0])
+                result = refuse(share, sequencer, asked, held)
             else:
                 raise Refused("unknown method")
             return {"jsonrpc": "2.0", "id": rid, "result": result}

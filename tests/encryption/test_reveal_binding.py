@@ -24,6 +24,7 @@ from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
 from xseqd.core import encrypted as enc
 from xseqd.core import threshold as th
+from xseqd.core.asks import ask_digest
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.core.reveals import RevealLedger
 from xseqd.keyper import KeyperSet, deal_files
@@ -49,7 +50,16 @@ def binding(slot: int, root: bytes, after: int, roots: list[bytes]) -> dict[str,
             "signature": "0x" + enc.sign_digest(SEQUENCER_KEY, ctx).hex()}  # fmt: skip
 
 
+def signed(request: dict[str, Any], method: str, index: int = 1) -> dict[str, Any]:
+    """``request`` with the sequencer's per-keyper ``auth`` (core/asks.py)."""
+    auth = enc.sign_digest(SEQUENCER_KEY, ask_digest(request, index, method))
+    return {**request, "auth": "0x" + auth.hex()}
+
+
 def ask(url: str, request: dict[str, Any], method: str = "keyper_release") -> dict[str, Any]:
+    """``request`` to keyper 1 at ``url``, signed for it as the sequencer does."""
+    if method in ("keyper_release", "keyper_refuse"):
+        request = signed(request, method)
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": [request]}
     return dict(httpx.post(url, json=body, timeout=10).json())
 

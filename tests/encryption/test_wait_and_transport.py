@@ -23,6 +23,7 @@ from tests.encryption.support import client, nonce, rollup, rpc, transfer
 from xseqd.accounts import dev_accounts
 from xseqd.client import SequencerError
 from xseqd.core import encrypted as enc
+from xseqd.core.asks import ask_digest
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.keyper import KeyperSet, deal_files
 from xseqd.node import NodeThread
@@ -181,9 +182,12 @@ def test_a_keyper_request_does_not_wait_behind_one_in_flight(tmp_path: Path) -> 
     context = enc.release_context(domain, 1, root, 1, enc.span_root([]))  # M = N: no roots
     after = {"slot": 1, "roots": [],
              "signature": "0x" + enc.sign_digest(SEQUENCER_KEY, context).hex()}  # fmt: skip
-    release = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [
-        {"domain": domain.to_json(), **seal, "entries": ["0x" + e.hex() for e in entries],
-         "items": [{"index": 0, "envelope": "0x" + envelope.hex()}], "after": after}]}  # fmt: skip
+    asked = {"domain": domain.to_json(), **seal, "entries": ["0x" + e.hex() for e in entries],
+             "items": [{"index": 0, "envelope": "0x" + envelope.hex()}],
+             "after": after}  # fmt: skip
+    auth = enc.sign_digest(SEQUENCER_KEY, ask_digest(asked, 1, "keyper_release"))
+    release = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release",
+               "params": [{**asked, "auth": "0x" + auth.hex()}]}  # fmt: skip
     status = {"jsonrpc": "2.0", "id": 2, "method": "keyper_status", "params": []}
 
     async def scenario() -> tuple[Any, Any]:

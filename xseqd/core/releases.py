@@ -17,6 +17,15 @@ have read it: M* = the largest M_i of the t releases with the smallest M_i. If s
 M*+1 is committed and the commit was not revealed there (not at all, or later), it is a
 fault; the shares decrypt it, so the plaintext transactions (which the sequencer may
 have replayed as plain items) are named too.
+
+Keypers cannot check a binding's roots, only the sequencer's signature over them; a
+share x_i·C1 combines whatever binding it was proven under. So every verified release
+counts (seal and binding signed by the sequencer, proof valid), not only those over the
+committed roots: a release whose binding names, for a committed slot of N+1..M_i, a root
+that is not the committed one is **equivocation** (the sequencer signed an order it did
+not commit) and is named as such; for M* it counts as read at N (it needed nothing but
+N's seal). A binding that reaches past the last committed slot counts at its M_i until
+those slots are committed.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ from xseqd.core.encrypted import (
 from xseqd.core.items import Entry, ItemKind
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.core.threshold import Keyset, Share
+
+PAGE = 100  # keyper_releases records per call at most (bounded work on a keyper's loop)
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class Withheld:
     keypers: tuple[int, ...]
     raw_txs: tuple[bytes, ...]
     reason: str
+    kind: str = "withheld"  # or "equivocation": a binding over roots never committed
 
     @property
     def tx_hashes(self) -> list[bytes]:
@@ -110,7 +122,8 @@ class ReleaseWatch:
                 self.settled.setdefault(entry.id, (slot, opening.startswith(b"xseqd/void/v1")))
 
     def usable(self, release: Release, keyset: Keyset, sequencer: str, env: Envelope) -> str | None:
-        """Why ``release`` does not count against its commit, or None if it does."""
+        """Why ``release`` does not count against its commit, or None if it does (a
+        verified release whose roots are not the committed ones counts: see ``fake``)."""
         slot, root, _ = self.commits[release.commit_id]
         if (release.slot, release.order_root) != (slot, root):
             return "its seal is not of the committed slot"
@@ -124,8 +137,6 @@ class ReleaseWatch:
         between = range(slot + 1, release.after + 1)
         if release.after < slot or len(release.roots) != len(between):
             return "its binding does not name one root per slot"
-        if any(self.roots.get(n) != r for n, r in zip(between, release.roots, strict=True)):
-            return "its binding's roots are not the committed ones"
         context = release_context(domain, slot, root, release.after, span_root(release.roots))
         try:
             bound = digest_signer(context, release.binding_signature)
@@ -137,13 +148,25 @@ class ReleaseWatch:
             return "its share does not verify"
         return None
 
+    def fake(self, release: Release) -> int | None:
+        """The first committed slot of N+1..M whose root ``release``'s binding misstates
+        (the sequencer signed an order it did not commit), or None."""
+        slot = self.commits[release.commit_id][0]
+        for n, r in zip(range(slot + 1, release.after + 1), release.roots, strict=False):
+            if n in self.roots and self.roots[n] != r:
+                return n
+        return None
+
     def findings(
         self, releases: Sequence[Release], keyset: Keyset, sequencer: str
     ) -> list[Withheld]:
-        """Every commit that t usable releases let the sequencer read by slot M*, that
-        was not revealed at M*+1 though M*+1 is committed (module docstring)."""
+        """Every verified release over roots that are not the committed ones
+        (equivocation), and every commit that t verified releases let the sequencer read
+        by slot M* that was not revealed at M*+1 though M*+1 is committed (module
+        docstring)."""
         last = max(self.roots, default=0)
-        by_commit: dict[bytes, dict[int, Release]] = {}
+        by_commit: dict[bytes, dict[int, tuple[int, Release]]] = {}  # index -> (M, release)
+        out = []
         for release in releases:
             if release.commit_id not in self.commits:
                 continue
@@ -154,16 +177,20 @@ class ReleaseWatch:
                 continue
             if env.keyset_id != keyset.id or self.usable(release, keyset, sequencer, env):
                 continue
+            after, wrong = release.after, self.fake(release)
+            if wrong is not None:
+                after = slot  # it needed only N's seal: read as early as that
+                out.append(_equivocation(release, slot, wrong, self.settled.get(release.commit_id)))
             known = by_commit.setdefault(release.commit_id, {})
             index = release.share.index
-            if index not in known or release.after < known[index].after:
-                known[index] = release
-        out = []
+            if index not in known or after < known[index][0]:
+                known[index] = (after, release)
         for commit_id, known in by_commit.items():
             if len(known) < keyset.threshold:
                 continue
-            chosen = sorted(known.values(), key=lambda r: r.after)[: keyset.threshold]
-            after = max(r.after for r in chosen)
+            ranked = sorted(known.values(), key=lambda k: k[0])[: keyset.threshold]
+            chosen = [r for _, r in ranked]
+            after = max(m for m, _ in ranked)
             where = self.settled.get(commit_id)
             if after + 1 > last or (where is not None and (where[1] or where[0] == after + 1)):
                 continue  # not due yet, revealed in time, or voided (the ledger checks voids)
@@ -179,7 +206,21 @@ class ReleaseWatch:
             keypers = tuple(sorted(r.share.index for r in chosen))
             revealed = None if where is None else where[0]
             out.append(Withheld(commit_id, slot, after, revealed, keypers, raws, reason))
-        return sorted(out, key=lambda w: (w.commit_slot, w.commit_id))
+        return sorted(out, key=lambda w: (w.commit_slot, w.kind != "equivocation", w.commit_id))
+
+
+def _equivocation(
+    release: Release, slot: int, wrong: int, where: tuple[int, bool] | None
+) -> Withheld:
+    """A verified release whose binding the sequencer signed over a root of slot
+    ``wrong`` that is not the committed one."""
+    reason = (f"commit 0x{release.commit_id.hex()} (slot {slot}): keyper {release.share.index} "
+              f"released it under a binding the sequencer signed up to slot {release.after} "
+              f"over order roots it never committed (slot {wrong}'s root differs): the "
+              "sequencer could read it from the seal of its slot on")  # fmt: skip
+    revealed = None if where is None else where[0]
+    return Withheld(release.commit_id, slot, release.after, revealed,
+                    (release.share.index,), (), reason, "equivocation")  # fmt: skip
 
 
 def _decrypt(env: Envelope, shares: list[Share]) -> tuple[bytes, ...]:

@@ -226,7 +226,8 @@ class Decryptor:
             settle(self._watch.post, self.urls, keyset, domain,
                    release_request(domain, seals[slot], binds[slot], commits),
                    release_context(domain, slot, seals[slot].order_root, binds[slot].slot,
-                                   binds[slot].span), commits, TIMEOUT)
+                                   binds[slot].span), commits, TIMEOUT,
+                   lambda url, request: self._authorize(url, request, "keyper_refuse"))
             for slot, commits in asks.items()
         ))  # fmt: skip
         for commits, outcomes in zip(asks.values(), answers, strict=True):
@@ -413,7 +414,13 @@ class Decryptor:
         context = release_context(domain, seal.slot, seal.order_root, m, span)
         return (share, m, span) if threshold.verify_share(keyset, c1, context, share) else None
 
+    def _authorize(self, url: str, request: dict[str, Any], method: str) -> dict[str, Any]:
+        """``request`` signed for the keyper at ``url`` (``urls`` are keypers 1..n, in
+        order): keypers act only on requests signed for them (core/asks.py)."""
+        return self.desk.authorize(request, self.urls.index(url) + 1, method)
+
     async def _ask(self, url: str, request: dict[str, Any]) -> list[dict[str, Any]] | None:
+        request = self._authorize(url, request, "keyper_release")
         body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [request]}
         started = asyncio.get_running_loop().time()
         try:

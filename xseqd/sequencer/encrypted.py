@@ -21,8 +21,10 @@ collects it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from xseqd.core import transition
+from xseqd.core.asks import ask_digest
 from xseqd.core.atomic import Leg
 from xseqd.core.encrypted import (
     Envelope,
@@ -198,6 +200,12 @@ class EncryptedDesk:
         context = release_context(self.seq.book.domain, seal.slot, seal.order_root,
                                   after.slot, span)  # fmt: skip
         return Binding(after.slot, between, span, sign_digest(self._key, context))
+
+    def authorize(self, request: dict[str, Any], index: int, method: str) -> dict[str, Any]:
+        """``request`` with the sequencer's signature for keyper ``index`` and ``method``
+        (core/asks.py): keypers act only on requests signed for them."""
+        auth = sign_digest(self._key, ask_digest(request, index, method))
+        return dict(request, auth="0x" + auth.hex())
 
     def can_reveal_after(self, after: Seal | Binding) -> bool:
         """Whether the next item ordered would still be at the top of slot after+1."""

@@ -56,19 +56,22 @@ async def settle(
     context: bytes,
     commits: list[Item],
     timeout: float,
+    authorize: Callable[[str, dict[str, Any]], dict[str, Any]] = lambda url, r: r,
 ) -> list[Settled | None]:
     """Ask every keyper (over ``post``: url, JSON body, timeout → the JSON answer) to
-    refuse ``commits`` (or give its share again under ``context``);
+    refuse ``commits`` (or give its share again under ``context``), ``request`` signed
+    for each keyper by ``authorize`` (url, request → request with its ``auth``);
     per commit, what settles it, or None. Bounded by ``timeout``; returns as soon as
     every commit is settled."""
     envs = [Envelope.decode(split_payload(c.payload)[0]) for c in commits]
     digests = [refusal_digest(domain, env.id, keyset.id) for env in envs]
     shares: list[dict[int, Share]] = [{} for _ in commits]
     refusals: list[dict[int, Refusal]] = [{} for _ in commits]
-    body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_refuse", "params": [request]}
 
     async def one(url: str) -> list[Any] | None:
         try:
+            asked = authorize(url, request)  # signed for this keyper (core/asks.py)
+            body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_refuse", "params": [asked]}
             reply = await post(url, body, timeout)
         except Exception:
             return None

@@ -4,7 +4,8 @@
 
 The keyset is asked of the keypers (``keyper_info``) and must be the one the commits'
 ciphertexts name; the sequencer's address is the Settlement contract's. A keyper that
-does not answer is reported and skipped: the others may still hold t releases.
+does not answer is reported and skipped: the others may still hold t releases. Releases
+are fetched a page (``PAGE``) at a time.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from xseqd.core.releases import Release, ReleaseWatch, Withheld
+from xseqd.core.releases import PAGE, Release, ReleaseWatch, Withheld
 from xseqd.core.threshold import Keyset
 
 TIMEOUT = 5.0
@@ -37,14 +38,26 @@ def _call(url: str, method: str, params: list[Any]) -> Any:
     return reply["result"]
 
 
+def _pages(url: str) -> list[Any]:
+    """Every release record the keyper at ``url`` published, a page at a time
+    (``keyper_releases`` serves at most ``PAGE`` per call)."""
+    records: list[Any] = []
+    while True:
+        page = _call(url, "keyper_releases", [{"after": len(records), "limit": PAGE}])
+        if not isinstance(page, list):
+            raise ValueError("keyper_releases: not a list")
+        records += page
+        if len(page) < PAGE:
+            return records
+
+
 def fetch(urls: list[str]) -> Published:
     """Every release each keyper at ``urls`` published."""
     out = Published()
     for url in urls:
         try:
             keyset = Keyset.from_json(_call(url, "keyper_info", [])["keyset"])
-            records = _call(url, "keyper_releases", [{}])
-            releases = [Release.from_json(r) for r in records]
+            releases = [Release.from_json(r) for r in _pages(url)]
         except Exception as exc:
             out.problems.append(f"keyper {url}: {exc}")
             continue
