@@ -12,7 +12,7 @@ import pytest
 from eth_account import Account
 
 from tests.encryption.support import client, nonce, rollup, rpc, transfer, wait_for
-from xseqd import keyper
+from xseqd import keyperhttp
 from xseqd.accounts import dev_accounts
 from xseqd.client import SequencerError
 from xseqd.config import Settings
@@ -95,7 +95,7 @@ def test_one_slots_release_request_fits_the_keyper_body_limit() -> None:
     domain = ReceiptDomain(900, bytes.fromhex("11" * 20))
     request = release_request(domain, seal, after, commits)
     body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_release", "params": [request]}
-    assert len(json.dumps(body).encode()) < keyper.MAX_BODY
+    assert len(json.dumps(body).encode()) < keyperhttp.MAX_BODY
 
 
 def test_big_commits_in_one_slot_are_refused_past_the_slot_cap_and_none_is_stuck() -> None:

@@ -49,7 +49,7 @@ from xseqd.sequencer.sequencer import Sequencer
 # node hold an unbounded backlog of ciphertexts: past either cap a submission is refused
 # (-32005) and plain items flow. One slot's commits are at most two maximum-size
 # ciphertexts: the keyper request for a slot carries them all, hex-encoded (twice the
-# bytes), and must stay under the keyper's body limit (xseqd/keyper.py MAX_BODY, 16 MB;
+# bytes), and must stay under the keyper's body limit (xseqd/keyperhttp.py MAX_BODY, 16 MB;
 # tests/encryption/test_limits.py derives one from the other). Past it the submission is
 # refused (-32005) and goes into a later slot when retried.
 MAX_ENVELOPE_BYTES = 16 * 128 * 1024 + 4096

@@ -1,7 +1,8 @@
 """The sequencer's connections to the keypers: which keyper processes are alive, known
 without asking, and the requests to them.
 
-Alive: one idle TCP connection to each keyper's HTTP port, held open. A keyper that
+Alive: one idle TCP connection to each keyper's HTTP port, held open (a ``keyper_status``
+ping every ``PING`` seconds keeps the keyper from closing it as idle). A keyper that
 exits (or is killed) closes it, and the event loop sees the end of the stream at once; the
 connection is then retried every ``RECONNECT`` seconds. The decryption loop
 (sequencer/decryption.py) skips its ``keyper_status`` round trip while at least t keypers
@@ -33,6 +34,8 @@ IDLE = 4  # idle request connections kept per keyper
 # commit); a larger one, or a head past HEAD bytes, is a failed keyper, not buffered
 MAX_ANSWER = 8 * 1024 * 1024
 MAX_HEAD = 16 * 1024
+PING = 20.0  # seconds between keyper_status pings on the watch connection (keypers close
+# a connection idle for 60 s: xseqd/keyperhttp.py IDLE_TIMEOUT)
 
 
 def rpc_result(reply: Any) -> tuple[Any, str | None]:
@@ -100,8 +103,13 @@ class KeyperWatch:
             try:
                 reader, writer = await asyncio.open_connection(host, port)
                 self._open.add(url)
-                while await reader.read(4096):  # a keyper never writes unasked: EOF = gone
-                    pass
+                while True:  # a keyper never writes unasked: EOF = gone
+                    try:
+                        async with asyncio.timeout(PING):
+                            if not await reader.read(4096):
+                                break
+                    except TimeoutError:  # ping (answer read and dropped): not idle
+                        writer.write(_ping(host, port))
             except OSError:
                 pass
             finally:
@@ -169,3 +177,10 @@ async def _head(reader: asyncio.StreamReader) -> bytes:
     if len(head) > MAX_HEAD:
         raise ValueError(f"answer head past {MAX_HEAD} bytes")
     return head
+
+
+def _ping(host: str, port: int) -> bytes:
+    body = b'{"jsonrpc":"2.0","id":0,"method":"keyper_status","params":[]}'
+    head = (f"POST / HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n")  # fmt: skip
+    return head.encode() + body
