@@ -6,12 +6,16 @@ the keyper answers again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from xseqd.keyper import KeyperSet, deal_files
+from xseqd.sequencer import keyperwatch
 
 SEQUENCER = "0x000000000000000000000000000000000000bEEF"
 STATUS = b'{"jsonrpc":"2.0","id":1,"method":"keyper_status","params":[]}'
@@ -88,3 +92,34 @@ def test_idle_connections_are_closed_and_past_the_cap_new_ones_are_refused(
         for sock in held:
             sock.close()
         keypers.stop_all()
+
+
+def test_the_sequencers_watch_connection_pings_and_is_never_idled_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watch connection (how the sequencer knows a keyper is up without asking)
+    sends a keyper_status ping every PING seconds, within the keyper's idle timeout."""
+    monkeypatch.setattr(keyperwatch, "PING", 0.3)
+    keyset = deal_files(tmp_path, 2, 2)
+    keypers = KeyperSet(tmp_path, keyset, SEQUENCER)
+    keypers.extra_args[1] = ["--idle-timeout", "1"]
+    keypers.start(1)
+
+    async def scenario() -> list[bool]:
+        watch = keyperwatch.KeyperWatch()
+        watch.follow(keypers.urls)
+        seen = []
+        try:
+            await asyncio.sleep(0.3)
+            for _ in range(30):  # 3 s: three idle timeouts
+                seen.append(watch.connected(keypers.urls[0]))
+                await asyncio.sleep(0.1)
+        finally:
+            await watch.stop()
+        return seen
+
+    try:
+        seen = asyncio.run(scenario())
+    finally:
+        keypers.stop_all()
+    assert all(seen), seen
