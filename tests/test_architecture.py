@@ -39,6 +39,7 @@ FLOORS = {
     "client": 8,
     "logs": 8,
     "keyper": 8,
+    "keyperhttp": 8,
     "encryption": 8,
 }
 MAX_MODULE_LINES = 600

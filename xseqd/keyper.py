@@ -55,10 +55,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from xseqd import keyperhttp
 from xseqd.core import threshold
 from xseqd.core.asks import ask_signer
 from xseqd.core.encrypted import (
@@ -74,6 +74,7 @@ from xseqd.core.refusals import sign_refusal
 from xseqd.core.releases import PAGE
 from xseqd.core.threshold import Keyset, KeyShare
 from xseqd.errors import XseqError
+from xseqd.keyperhttp import IDLE_TIMEOUT, MAX_CONNECTIONS
 
 START_TIMEOUT = 20.0
 REFUSED = "refused"
@@ -369,10 +370,14 @@ def serve(
     port: int,
     bindings: Bindings | None = None,
     delay: float = 0.0,
+    idle_timeout: float = IDLE_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> None:
     """Serve ``keyper_info``, ``keyper_status``, ``keyper_release``, ``keyper_refuse``
     and ``keyper_releases`` (JSON-RPC 2.0 over HTTP/1.1 POST, keep-alive) until killed;
-    the transport is ``_http_connection``."""
+    the transport is xseqd/keyperhttp.py: at most ``max_connections`` open at once (one
+    past that is closed as soon as it is accepted), each closed after ``idle_timeout``
+    seconds without a whole request head."""
     held = bindings or Bindings(None)
 
     async def answer(body: bytes) -> dict[str, Any]:
@@ -404,9 +409,7 @@ def serve(
             return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32600, "message": str(exc)}}
 
     async def main() -> None:
-        server = await asyncio.start_server(
-            lambda r, w: _http_connection(r, w, answer), host, port, limit=MAX_HEAD
-        )
+        server = await keyperhttp.start(answer, host, port, idle_timeout, max_connections)
         bound = server.sockets[0].getsockname()[1]
         print(f"keyper {share.index} listening on {host}:{bound}", flush=True)
         async with server:
@@ -414,60 +417,6 @@ def serve(
 
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     asyncio.run(main())
-
-
-MAX_HEAD = 64 * 1024  # request line + headers
-MAX_BODY = 16 * 1024 * 1024
-
-
-async def _http_connection(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    answer: Callable[[bytes], Awaitable[dict[str, Any]]],
-) -> None:
-    """HTTP/1.1 for one connection, as much as a JSON-RPC peer needs: POST with a
-    content-length body, answered with one ``write`` (head and body together, and asyncio
-    sets TCP_NODELAY: no Nagle / delayed-ACK stall), kept alive until the peer closes or
-    asks ``connection: close``. Anything else gets an HTTP error and the connection ends."""
-    try:
-        while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-                return
-            lines = head.decode("latin-1").split("\r\n")
-            verb, _, rest = lines[0].partition(" ")
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip().lower()
-            close = headers.get("connection") == "close" or rest.endswith("HTTP/1.0")
-            try:
-                length = int(headers.get("content-length", "0"))
-            except ValueError:
-                length = -1
-            if verb != "POST" or "transfer-encoding" in headers or not 0 <= length <= MAX_BODY:
-                status, out, close = "400 Bad Request", {"error": "POST a JSON body"}, True
-            else:
-                try:
-                    body = await reader.readexactly(length)
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                status, out = "200 OK", await answer(body)
-            data = json.dumps(out).encode()
-            writer.write(
-                f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
-                f"content-length: {len(data)}\r\n"
-                f"connection: {'close' if close else 'keep-alive'}\r\n\r\n".encode()
-                + data
-            )
-            await writer.drain()
-            if close:
-                return
-    except ConnectionError:
-        return
-    finally:
-        writer.close()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -584,12 +533,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     parser.add_argument("--release-delay", type=float, default=0.0,
                         help="TESTS ONLY: hang this many seconds before each release")  # fmt: skip
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT,
+                        help="close a connection idle this many seconds")  # fmt: skip
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
+                        help="connections open at once; more are closed at once")  # fmt: skip
     args = parser.parse_args(argv)
     path = Path(args.share)
     share = KeyShare.from_json(path.read_text())
     bindings = Bindings(path.with_name(path.stem + ".bindings.json"))
     try:
-        serve(share, args.sequencer, args.host, args.port, bindings, args.release_delay)
+        serve(share, args.sequencer, args.host, args.port, bindings, args.release_delay,
+              args.idle_timeout, args.max_connections)  # fmt: skip
     except KeyboardInterrupt:
         pass
 

@@ -17,15 +17,10 @@ of n-t+1 refusals voids it there, and otherwise it — and every later commit, t
 sealed order — waits for a later round (``status.unsettled``). It runs on the node's
 event loop; only the HTTP calls wait, and the gate is held for at most two keyper
 timeouts.
-One round: check (``keyper_status``) that at least t keypers are up — if not, the commits
-wait (``status`` says so) and plain items flow; the loop retries every ``RETRY`` seconds.
-Otherwise close the order gate (sequencer/gate.py: writes wait), seal the open slot if it
-holds anything but reveals, so that M = the latest sealed slot and M+1 is empty, and send
-every keyper, per commit slot N, the seal of N, the ciphertexts to open and the binding
-(M, the roots of N+1..M). With t shares whose proofs verify, each commit is revealed, in order, at
-the top of M+1; then the gate reopens. A round asks about at most
-``MAX_SLOTS_PER_ROUND`` commit slots (the oldest); the next round takes the rest, in
-order. A commit whose shares did not come is settled as above.
+
+A round asks about at most ``MAX_SLOTS_PER_ROUND`` commit slots (the oldest); the next
+round takes the rest, in order. A keyper answer that fails, times out or has the wrong
+shape (``keyperwatch.rpc_result``) counts as no answer from that keyper.
 
 ``fault="withhold"`` (DEV ONLY, tests): once the shares are in, the sequencer orders a
 transaction of its own and seals, then reveals one slot late — the withholding that
@@ -56,7 +51,7 @@ from xseqd.core.items import Item
 from xseqd.core.threshold import Share
 from xseqd.sequencer.encrypted import Binding, EncryptedDesk, Seal
 from xseqd.sequencer.gate import OrderGate
-from xseqd.sequencer.keyperwatch import KeyperWatch
+from xseqd.sequencer.keyperwatch import KeyperWatch, rpc_result
 from xseqd.sequencer.settle import Settled, release_request, settle
 from xseqd.sequencer.splitread import split_read
 
@@ -349,7 +344,7 @@ class Decryptor:
             except Exception:
                 self._timed(url, started, False)
                 return None
-            return True if isinstance(reply.get("result"), dict) else None
+            return True if isinstance(rpc_result(reply)[0], dict) else None
 
         return len(await self._first(one, lambda good: len(good) >= keyset.threshold))
 
@@ -428,11 +423,10 @@ class Decryptor:
         except Exception:
             self._timed(url, started, False)
             return None
-        self._timed(url, started, "result" in reply)
-        if "error" in reply:
-            log.warning("keyper %s refused: %s", url, reply["error"].get("message"))
-            return None
-        result = reply.get("result")
+        result, error = rpc_result(reply)  # a reply of the wrong shape: no answer
+        self._timed(url, started, isinstance(result, list))
+        if error is not None:
+            log.warning("keyper %s refused: %s", url, error)
         return result if isinstance(result, list) else None
 
 

@@ -48,10 +48,17 @@ from xseqd.sequencer.sequencer import Sequencer
 
 # A sealed bundle is at most what xseq_sendBundle takes (16 legs of geth's 128 KB), plus
 # the envelope's header; commits waiting for their keypers (sealed, not yet revealed or
-# voided) are capped so that keypers down for long cannot make the node hold an unbounded
-# backlog of ciphertexts: past the cap a submission is refused (-32005) and plain items flow.
+# voided) are capped in number and in bytes so that keypers down for long cannot make the
+# node hold an unbounded backlog of ciphertexts: past either cap a submission is refused
+# (-32005) and plain items flow. One slot's commits are at most two maximum-size
+# ciphertexts: the keyper request for a slot carries them all, hex-encoded (twice the
+# bytes), and must stay under the keyper's body limit (xseqd/keyperhttp.py MAX_BODY, 16 MB;
+# tests/encryption/test_limits.py derives one from the other). Past it the submission is
+# refused (-32005) and goes into a later slot when retried.
 MAX_ENVELOPE_BYTES = 16 * 128 * 1024 + 4096
+MAX_SLOT_CIPHERTEXT_BYTES = 2 * MAX_ENVELOPE_BYTES
 MAX_PENDING_COMMITS = 1024
+MAX_PENDING_BYTES = 64 * 1024 * 1024
 
 
 class EncryptionOff(XseqError):
@@ -102,6 +109,7 @@ class EncryptedDesk:
     def __init__(self, seq: Sequencer, key: bytes, keyset: Keyset | None) -> None:
         self.seq, self._key, self.keyset = seq, key, keyset
         self.backlog = 0  # sealed commits not yet revealed or voided, as ``pending`` last saw
+        self.backlog_bytes = 0  # their ciphertext bytes
         seq.listeners.on_rewind.append(self.rewound)
 
     def rewound(self, head: int) -> None:
@@ -122,10 +130,18 @@ class EncryptedDesk:
         seq = self.seq
         if len(envelope) > MAX_ENVELOPE_BYTES:
             raise InvalidParams(f"ciphertext is larger than {MAX_ENVELOPE_BYTES} bytes")
-        waiting = self.backlog + sum(is_commit(i) for i in seq.book.open_items)
+        here = [len(split_payload(i.payload)[0]) for i in seq.book.open_items if is_commit(i)]
+        waiting = self.backlog + len(here)
         if waiting >= MAX_PENDING_COMMITS:
             raise ServerBusy(f"{waiting} sealed bundles wait for their keypers (at most "
                              f"{MAX_PENDING_COMMITS}); retry later")  # fmt: skip
+        held = self.backlog_bytes + sum(here)
+        if held + len(envelope) > MAX_PENDING_BYTES:
+            raise ServerBusy(f"{held} bytes of sealed bundles wait for their keypers "
+                             f"(at most {MAX_PENDING_BYTES}); retry later")  # fmt: skip
+        if sum(here) + len(envelope) > MAX_SLOT_CIPHERTEXT_BYTES:
+            raise ServerBusy(f"the open slot holds {sum(here)} bytes of ciphertext (at most "
+                             f"{MAX_SLOT_CIPHERTEXT_BYTES}); retry in the next slot")  # fmt: skip
         try:
             env = Envelope.decode(envelope)
         except ValueError as exc:
@@ -155,6 +171,7 @@ class EncryptedDesk:
             if is_commit(i) and i.slot is not None and i.slot <= head
         ]
         self.backlog = len(waiting)  # what ``submit`` caps (the decryption loop asks often)
+        self.backlog_bytes = sum(len(split_payload(i.payload)[0]) for i in waiting)
         return sorted(waiting, key=lambda i: (i.slot or 0, i.index or 0))
 
     def commit_of(self, item_hash: bytes) -> Item | None:

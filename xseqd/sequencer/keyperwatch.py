@@ -1,7 +1,8 @@
 """The sequencer's connections to the keypers: which keyper processes are alive, known
 without asking, and the requests to them.
 
-Alive: one idle TCP connection to each keyper's HTTP port, held open. A keyper that
+Alive: one idle TCP connection to each keyper's HTTP port, held open (a ``keyper_status``
+ping every ``PING`` seconds keeps the keyper from closing it as idle). A keyper that
 exits (or is killed) closes it, and the event loop sees the end of the stream at once; the
 connection is then retried every ``RECONNECT`` seconds. The decryption loop
 (sequencer/decryption.py) skips its ``keyper_status`` round trip while at least t keypers
@@ -10,12 +11,13 @@ A keyper that is alive but hung still counts as connected: its release times out
 round falls back to the others.
 
 Requests (``post``): JSON-RPC over kept-alive HTTP/1.1 connections, written as one
-``write`` (head and body) on asyncio's TCP_NODELAY socket, the answer read by
-content-length — no HTTP client library in the way (httpx cost ~1–2 ms of the event loop
-per request). A request takes an idle connection to its keyper or opens one (so requests
-for several commit slots go out side by side) and gives it back after the answer (at most
-``IDLE`` kept per keyper); one that fails, times out or is cancelled (the round had
-enough shares) closes its connection instead.
+``write`` (head and body) on asyncio's TCP_NODELAY socket, the answer read by content-
+length (at most ``MAX_ANSWER`` bytes, after a ``200`` status line: a larger answer is a
+failed keyper, never buffered) — no HTTP client library in the way (httpx cost ~1–2 ms
+of the event loop per request). A request takes an idle connection to its keyper or
+opens one (so requests for several commit slots go out side by side) and gives it back
+after the answer (at most ``IDLE`` kept per keyper); one that fails, times out or is
+cancelled (the round had enough shares) closes its connection instead.
 """
 
 from __future__ import annotations
@@ -28,6 +30,25 @@ from urllib.parse import urlsplit
 
 RECONNECT = 0.2
 IDLE = 4  # idle request connections kept per keyper
+# the largest keyper answer read (a keyper answers shares or refusals: ~300 bytes per
+# commit); a larger one, or a head past HEAD bytes, is a failed keyper, not buffered
+MAX_ANSWER = 8 * 1024 * 1024
+MAX_HEAD = 16 * 1024
+PING = 20.0  # seconds between keyper_status pings on the watch connection (keypers close
+# a connection idle for 60 s: xseqd/keyperhttp.py IDLE_TIMEOUT)
+
+
+def rpc_result(reply: Any) -> tuple[Any, str | None]:
+    """A keyper's JSON-RPC answer taken apart: (its ``result`` or None, its error message
+    or None). Anything but a JSON object — a list, a string — or an ``error`` that is not
+    an object counts as no answer, never as an exception."""
+    if not isinstance(reply, dict):
+        return None, "not a JSON-RPC object"
+    error = reply.get("error")
+    if error is not None:
+        message = error.get("message") if isinstance(error, dict) else None
+        return None, str(message if message is not None else error)[:200]
+    return reply.get("result"), None
 
 
 class KeyperWatch:
@@ -82,8 +103,13 @@ class KeyperWatch:
             try:
                 reader, writer = await asyncio.open_connection(host, port)
                 self._open.add(url)
-                while await reader.read(4096):  # a keyper never writes unasked: EOF = gone
-                    pass
+                while True:  # a keyper never writes unasked: EOF = gone
+                    try:
+                        async with asyncio.timeout(PING):
+                            if not await reader.read(4096):
+                                break
+                    except TimeoutError:  # ping (answer read and dropped): not idle
+                        writer.write(_ping(host, port))
             except OSError:
                 pass
             finally:
@@ -124,12 +150,17 @@ class _Link:
                     self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
                 reader, writer = self.reader, self.writer
                 writer.write(head + data)
-                status = await reader.readuntil(b"\r\n\r\n")
+                status = await _head(reader)
+                lines = status.split(b"\r\n")
+                if lines[0].split(b" ")[1:2] != [b"200"]:
+                    raise ValueError(f"answered {lines[0][:60]!r}")
                 length = 0
-                for line in status.split(b"\r\n")[1:]:
+                for line in lines[1:]:
                     name, _, value = line.partition(b":")
                     if name.strip().lower() == b"content-length":
                         length = int(value)
+                if not 0 <= length <= MAX_ANSWER:
+                    raise ValueError(f"answer of {length} bytes (at most {MAX_ANSWER})")
                 answer = json.loads(await reader.readexactly(length))
                 done = True
                 return answer
@@ -138,3 +169,18 @@ class _Link:
             finally:
                 if not done:  # failed, timed out or cancelled mid-answer: start afresh
                     self.drop()
+
+
+async def _head(reader: asyncio.StreamReader) -> bytes:
+    """The answer's status line and headers, at most ``MAX_HEAD`` bytes."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    if len(head) > MAX_HEAD:
+        raise ValueError(f"answer head past {MAX_HEAD} bytes")
+    return head
+
+
+def _ping(host: str, port: int) -> bytes:
+    body = b'{"jsonrpc":"2.0","id":0,"method":"keyper_status","params":[]}'
+    head = (f"POST / HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n")  # fmt: skip
+    return head.encode() + body

@@ -3,8 +3,9 @@ turn the answers into, per commit, either t verified shares (keypers that releas
 this round's binding give their share again: the sequencer missed an answer) or a refusal
 certificate of n-t+1 keypers (core/refusals.py) that makes its void provable — or nothing,
 and the commit keeps waiting (it cannot be voided without a certificate, nor revealed
-without t shares). Also the release request both ``keyper_release`` and
-``keyper_refuse`` take (xseqd/keyper.py).
+without t shares). A keyper whose answer fails or has the wrong shape (not an object
+with a list ``result``) counts as not answering; it never aborts the round. Also the
+release request both ``keyper_release`` and ``keyper_refuse`` take (xseqd/keyper.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from xseqd.core.order import ReceiptDomain
 from xseqd.core.refusals import Certificate, Refusal, needed, refusal_digest, refusal_valid
 from xseqd.core.threshold import Keyset, Share
 from xseqd.sequencer.encrypted import Binding, Seal
+from xseqd.sequencer.keyperwatch import rpc_result
 
 log = logging.getLogger("xseqd.keypers")
 Settled = tuple[Share, ...] | bytes  # t shares to reveal with, or a certificate to void with
@@ -69,15 +71,14 @@ async def settle(
     refusals: list[dict[int, Refusal]] = [{} for _ in commits]
 
     async def one(url: str) -> list[Any] | None:
-        try:
+        try:  # any failure, or an answer of the wrong shape, is "no answer from that keyper"
             asked = authorize(url, request)  # signed for this keyper (core/asks.py)
             body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_refuse", "params": [asked]}
-            reply = await post(url, body, timeout)
+            result, error = rpc_result(await post(url, body, timeout))
         except Exception:
             return None
-        if "error" in reply:
-            log.warning("keyper %s did not refuse: %s", url, reply["error"].get("message"))
-        result = reply.get("result")
+        if error is not None:
+            log.warning("keyper %s did not refuse: %s", url, error)
         return result if isinstance(result, list) and len(result) == len(commits) else None
 
     def outcome(j: int) -> Settled | None:
