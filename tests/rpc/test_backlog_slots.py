@@ -1,9 +1,10 @@
 """Instant slots grow with the backlog (issue 10; sequencer/driver.py): while submissions
 come from more than one connection, a slot stays open until a submitter comes back on its
-connection, someone reads the receipt of a transaction in it, or ``max_wait`` passes; a
-lone submitter's slot is sealed at once. What clients rely on holds throughout: a send
-answered, its receipt is readable (on any connection), and the submitter's next request
-sees its transaction sealed. Real server, one keep-alive HTTP connection per client."""
+connection, anyone reads chain state (any connection), or ``max_wait`` passes; a lone
+submitter's slot is sealed at once. What clients rely on holds throughout, as on anvil's
+automine: once a send is answered, every read on every connection sees it (its receipt, the
+sender's ``latest`` nonce, the balance, the block number). Real server, one keep-alive
+HTTP connection per client; whether the slot is still open is looked at in process."""
 
 from __future__ import annotations
 
@@ -76,6 +77,12 @@ def conns(devnet: NodeThread) -> Iterator[list[Conn]]:
     devnet.node.driver.max_wait = 0.02
 
 
+def still_open(devnet: NodeThread) -> bool:
+    """Whether the open slot holds answered submissions not sealed yet (in process: any
+    read over RPC would seal it)."""
+    return bool(devnet.node.sequencer.open_slot_needs_seal)
+
+
 def make_concurrent(ctl: Conn, a: Conn, b: Conn, keys: list[Any]) -> None:
     """Two connections submit to one slot (held open in manual mode), which is then
     sealed: the driver now sees concurrent submitters."""
@@ -94,10 +101,9 @@ def test_a_slot_waits_for_its_submitters_under_concurrent_load(
     start = ctl.block_number()
     tx3 = a.send(keys[3])
     time.sleep(0.2)
-    # another connection sees the last sealed slot: the open one is not sealed yet
-    assert b.block_number() == start
+    assert still_open(devnet)  # nobody read: the slot waits for more submissions
     tx4 = c.send(keys[4])  # joins the open slot
-    assert b.block_number() == start
+    assert still_open(devnet)
     # the first submitter comes back: the slot is sealed before its request is served
     assert a.block_number() == start + 1
     block = a("eth_getBlockByNumber", hex(start + 1), False)
@@ -106,20 +112,35 @@ def test_a_slot_waits_for_its_submitters_under_concurrent_load(
         assert b("eth_getTransactionReceipt", tx)["blockNumber"] == hex(start + 1)
 
 
-def test_a_receipt_read_seals_the_slot_for_any_connection(
-    devnet: NodeThread, conns: list[Conn], keys: list[Any]
+@pytest.mark.parametrize(
+    "read",
+    [
+        ("eth_getTransactionReceipt", "TX"),
+        ("eth_blockNumber",),
+        ("eth_getTransactionCount", "SENDER", "latest"),
+        ("eth_getBalance", "SENDER", "latest"),
+        ("eth_getBlockByNumber", "latest", False),
+    ],
+    ids=lambda r: r[0],
+)
+def test_any_read_on_any_connection_seals_the_slot_first(
+    devnet: NodeThread, conns: list[Conn], keys: list[Any], read: tuple[Any, ...]
 ) -> None:
     a, b, _c, ctl = conns
     devnet.node.driver.max_wait = 30.0
     make_concurrent(ctl, a, b, keys)
     start = ctl.block_number()
-    tx = a.send(keys[5])
+    key = keys[5]
+    before = int(b("eth_getTransactionCount", key.address, "latest"), 16)
+    tx = a.send(key)
     time.sleep(0.1)
-    assert b.block_number() == start  # still open
-    receipt = b("eth_getTransactionReceipt", tx)  # someone else asks: sealed at once
-    assert receipt is not None and receipt["status"] == "0x1"
-    assert receipt["blockNumber"] == hex(start + 1)
+    assert still_open(devnet)
+    params = [{"TX": tx, "SENDER": key.address}.get(x, x) for x in read[1:]]
+    b(read[0], *params)  # someone else reads: sealed before it is served
+    assert not still_open(devnet)
     assert b.block_number() == start + 1
+    assert int(b("eth_getTransactionCount", key.address, "latest"), 16) == before + 1
+    assert b("eth_getTransactionReceipt", tx)["blockNumber"] == hex(start + 1)
 
 
 def test_a_refused_seal_keeps_the_slot_waiting_for_its_submitter(
@@ -132,7 +153,7 @@ def test_a_refused_seal_keeps_the_slot_waiting_for_its_submitter(
     tx = a.send(keys[8])
     refused = ctl.reply("evm_mine", 1)  # a timestamp in the past: nothing is sealed
     assert refused["error"]["code"] == -32602, refused
-    assert b.block_number() == start
+    assert still_open(devnet)
     assert a.block_number() == start + 1  # its submitter back: sealed first, as before
     assert a("eth_getTransactionReceipt", tx)["blockNumber"] == hex(start + 1)
 
@@ -161,10 +182,11 @@ def test_max_wait_bounds_how_long_a_slot_stays_open(
     start = ctl.block_number()
     sent = time.monotonic()
     a.send(keys[7])
-    while b.block_number() == start:  # nobody comes back for it: the deadline seals
+    while still_open(devnet):  # nobody comes back for it: the deadline seals
         assert time.monotonic() - sent < 10
         time.sleep(0.01)
     assert time.monotonic() - sent >= 0.25
+    assert b.block_number() == start + 1
 
 
 def test_concurrent_clients_read_their_receipts_at_once(
@@ -199,3 +221,46 @@ def test_concurrent_clients_read_their_receipts_at_once(
         t.join()
     assert failures == []
     assert sum(blocks.values()) == 48
+
+
+def test_reads_on_another_connection_never_see_a_stale_nonce_under_load(
+    devnet: NodeThread, keys: list[Any]
+) -> None:
+    """The red team's flow: a client sends on one connection and reads its `latest` nonce
+    on another (web3.py's default tag; two workers sharing an account) while three other
+    clients keep submitting. Must never happen: a stale nonce (which makes the next
+    transaction a copy of one already mined)."""
+    stop, errors = threading.Event(), []
+
+    def background(key: Any) -> None:
+        conn = Conn(devnet)
+        try:
+            while not stop.is_set():
+                conn.send(key)
+                time.sleep(0.005)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(repr(exc))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=background, args=(keys[i],)) for i in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    sender, reader = Conn(devnet), Conn(devnet)
+    stale = []
+    try:
+        key = keys[9]
+        for _ in range(40):
+            before = int(reader("eth_getTransactionCount", key.address, "latest"), 16)
+            sender.send(key)
+            after = int(reader("eth_getTransactionCount", key.address, "latest"), 16)
+            if after != before + 1:
+                stale.append((before, after))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        sender.close()
+        reader.close()
+    assert errors == []
+    assert stale == []

@@ -181,9 +181,12 @@ async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any
             params = [params]
         if not isinstance(params, list):
             raise InvalidRequest("invalid request: params must be an array")
-        gate = _order_gate(ctx) if is_write(method) else None
+        write = is_write(method)
+        gate = _order_gate(ctx) if write else None
         if gate is not None:  # reveals are being released (sequencer/gate.py)
             await gate.wait()
+        if not write and method not in STATELESS and "pending" not in params:
+            _seal_before_read(ctx)  # a read at "pending" sees the open slot as it is
         result = handler(ctx, params)
         if inspect.isawaitable(result):  # waits on the loop (rpc/wait.py)
             result = await result
@@ -202,6 +205,22 @@ async def call_one(registry: Registry[C], ctx: C, request: Any) -> dict[str, Any
         err = XseqError(f"internal error in {method}")
         return None if is_notification else _response(req_id, error=err)
     return None if is_notification else _response(req_id, result)
+
+
+# methods whose answer does not depend on the chain: they need no seal first
+STATELESS = frozenset(
+    {"eth_chainId", "net_version", "web3_clientVersion", "net_listening", "eth_syncing",
+     "eth_accounts", "rpc_modules", "xseq_encryptionKey", "xseq_waitBundle"}
+)  # fmt: skip
+
+
+def _seal_before_read(ctx: Any) -> None:
+    """Reads see every answered submission: an instant slot left open for the backlog
+    (sequencer/driver.py) is sealed before a read is served."""
+    services = getattr(ctx, "services", ctx)
+    driver = getattr(services, "driver", None)
+    if driver is not None:
+        driver.seal_before_read()
 
 
 def _order_gate(ctx: Any) -> Any:

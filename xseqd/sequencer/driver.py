@@ -12,8 +12,11 @@ many items. While new requests keep starting, the seal waits a turn for them. Wi
 submissions from more than one connection (in the open slot or the last one), it also
 waits past an idle turn, until the first of: the next request on a connection whose
 submission is in the open slot (sealed *before* that request is served, so a client always
-reads what it sent); a receipt looked up for a transaction in the open slot (any
-connection); ``max_wait`` seconds. A lone submitter is sealed at the first idle turn.
+reads what it sent); any request that reads chain state, on any connection
+(``seal_before_read``, called by rpc/envelope.py: every reader sees every answered
+submission; reads at ``pending`` and stateless methods excepted); a receipt looked up for
+a transaction in the open slot; ``max_wait`` seconds. A lone submitter is sealed at the
+first idle turn.
 """
 
 from __future__ import annotations
@@ -116,6 +119,15 @@ class SlotDriver:
             return
         if any(bytes(tx.hash) == tx_hash for tx in ob.txs):
             self.seal_now_if_instant()
+
+    def seal_before_read(self) -> None:
+        """A request that reads chain state is about to be served (any connection): an
+        instant slot still open for its backlog is sealed first, so every reader sees
+        every answered submission, as if it had been sealed at once (anvil's automine).
+        Not while the order gate is closed: the open slot then holds only reveals."""
+        if self.gate is not None and self.gate.closed:
+            return
+        self.seal_now_if_instant()
 
     @property
     def concurrent(self) -> bool:
