@@ -3,15 +3,19 @@ a JSON-RPC peer needs, and bounded so that a stranger on the keyper's port canno
 up — a request head is at most ``MAX_HEAD`` bytes and a body ``MAX_BODY``; a connection
 that sends no whole request head for ``IDLE_TIMEOUT`` seconds (kept alive but idle, or a
 slow sender) or no whole body for ``BODY_TIMEOUT`` is closed; at most
-``MAX_CONNECTIONS`` are open at once, and one past that is closed as soon as it is
-accepted, so the keyper's file descriptors are never exhausted. The sequencer's idle
-watch connection pings within the idle timeout (sequencer/keyperwatch.py).
+``MAX_CONNECTIONS`` are open at once, so the keyper's file descriptors are never
+exhausted: a connection past that evicts the one idle (waiting for a request head) for
+longest, or is closed at once if none is idle. A stranger holding every connection
+therefore cannot lock the sequencer out: its next connection takes the stalest idle one.
+The sequencer's idle watch connection pings within the idle timeout
+(sequencer/keyperwatch.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,11 +28,20 @@ BODY_TIMEOUT = 30.0  # seconds a request's body may take to arrive, once its hea
 MAX_CONNECTIONS = 256  # open at once; the sequencer holds a few (keyperwatch.py)
 
 
+class Idle:
+    """When a connection started waiting for its next request head (None: a request is
+    being read or answered)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = time.monotonic()
+
+
 async def http_connection(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     answer: Answer,
     idle_timeout: float = IDLE_TIMEOUT,
+    idle: Idle | None = None,
 ) -> None:
     """HTTP/1.1 for one connection, as much as a JSON-RPC peer needs: POST with a
     content-length body, answered with one ``write`` (head and body together, and asyncio
@@ -37,10 +50,13 @@ async def http_connection(
     seconds (or no whole body for ``BODY_TIMEOUT``). Anything else gets an HTTP error and
     the connection ends."""
     try:
+        idle = idle or Idle()
         while True:
+            idle.since = time.monotonic()
             try:
                 async with asyncio.timeout(idle_timeout):
                     head = await reader.readuntil(b"\r\n\r\n")
+                idle.since = None
             except (
                 asyncio.IncompleteReadError,
                 asyncio.LimitOverrunError,
@@ -92,17 +108,22 @@ async def start(
     max_connections: int = MAX_CONNECTIONS,
 ) -> asyncio.Server:
     """Listen on host:port, each request body answered by ``answer``."""
-    open_now = 0
+    conns: dict[asyncio.StreamWriter, Idle] = {}
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal open_now
-        if open_now >= max_connections:
-            writer.close()
-            return
-        open_now += 1
+        if len(conns) >= max_connections:
+            idle = [(i.since, w) for w, i in conns.items() if i.since is not None]
+            if not idle:
+                writer.close()
+                return
+            _, stalest = min(idle, key=lambda pair: pair[0])
+            conns.pop(stalest).since = None
+            stalest.close()  # its reader sees the end, its handler returns
+        conns[writer] = state = Idle()
         try:
-            await http_connection(reader, writer, answer, idle_timeout)
+            await http_connection(reader, writer, answer, idle_timeout, state)
         finally:
-            open_now -= 1
+            if conns.get(writer) is state:
+                del conns[writer]
 
     return await asyncio.start_server(connection, host, port, limit=MAX_HEAD)
