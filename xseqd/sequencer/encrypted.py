@@ -109,6 +109,10 @@ class EncryptedDesk:
     def __init__(self, seq: Sequencer, key: bytes, keyset: Keyset | None) -> None:
         self.seq, self._key, self.keyset = seq, key, keyset
         self.backlog = 0  # sealed commits not yet revealed or voided, as ``pending`` last saw
+        # commits that may still wait, by hash: filled by one scan of the book (after a
+        # start or a rewind), then kept by ``submit`` / ``reveal`` / ``void``, so that the
+        # decryption loop's ``pending`` after every seal does not walk the history
+        self._waiting: dict[bytes, Item] | None = None
         self.backlog_bytes = 0  # their ciphertext bytes
         seq.listeners.on_rewind.append(self.rewound)
 
@@ -116,6 +120,7 @@ class EncryptedDesk:
         """After a rewind to ``head`` (evm_revert, an L1 invalidation): a commit still in
         a kept slot whose reveal or void was dropped is sealed and pending again."""
         book = self.seq.book
+        self._waiting = None  # scanned again on the next ``pending``
         for slot in self.seq.slots:
             for item in slot.items:
                 now = book.items.get(item.item_hash)
@@ -160,16 +165,21 @@ class EncryptedDesk:
         item.max_slot = env.max_slot or None
         item.outcome = transition.apply_item(seq.rollups, item.kind, (), item.payload)
         seq.order(item)
+        if self._waiting is not None:
+            self._waiting[item.item_hash] = item
         return item
 
     def pending(self) -> list[Item]:
         """Commits in sealed slots that were not revealed yet, in their order."""
-        head = self.seq.head_slot
-        waiting = [
-            i
-            for i in items_with_status(self.seq.book.items, "sealed")
-            if is_commit(i) and i.slot is not None and i.slot <= head
-        ]
+        head, items = self.seq.head_slot, self.seq.book.items
+        if self._waiting is None:
+            found = items_with_status(items, "sealed")
+            self._waiting = {i.item_hash: i for i in found if is_commit(i)}
+        for item_hash in list(self._waiting):  # revealed or voided since: its item replaced
+            now = items.get(item_hash)
+            if now is None or not is_commit(now) or now.status != "sealed":
+                del self._waiting[item_hash]
+        waiting = [i for i in self._waiting.values() if i.slot is not None and i.slot <= head]
         self.backlog = len(waiting)  # what ``submit`` caps (the decryption loop asks often)
         self.backlog_bytes = sum(len(split_payload(i.payload)[0]) for i in waiting)
         return sorted(waiting, key=lambda i: (i.slot or 0, i.index or 0))
