@@ -393,14 +393,8 @@ class Rollup:
         return self._open
 
     def decode_stored(self, stored: Stored) -> BlockRecord:
-        """A block kept as bytes, decoded into its record."""
-        raw = rlp.decode(stored.raw_block)
-        number = int.from_bytes(raw[0][8], "big")
-        vm_class = self.vm_class_for(number)
-        block = vm_class.get_block_class().deserialize(raw)  # type: ignore[attr-defined]
-        receipt_builder = vm_class.get_receipt_builder()
-        receipts = tuple(receipt_builder.decode(r) for r in stored.raw_receipts)
-        return make_block_record(block, receipts, tuple(stored.senders))
+        """A block kept as bytes, decoded into its record (``decode_stored`` below)."""
+        return decode_stored(self.vm_class_for, stored)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -413,8 +407,9 @@ class Rollup:
         """A fresh, read-only-by-convention state at ``header``'s post-state root (for a
         pruned block: the kept values only, chains/retained.py)."""
         number = int(header.block_number)
-        if number < self.state_floor and number not in self.pinned:
-            error = StateUnavailable(number, self.state_floor, self.state_history)
+        try:
+            self.require_state(number)
+        except StateUnavailable as error:
             return PrunedState(self.kept, error, number)  # type: ignore[return-value]
         vm_class = self.vm_class_for(header.block_number)
         prev_hashes = vm_class.get_prev_hashes(header.parent_hash, self.chaindb)
@@ -439,6 +434,16 @@ _WORDING = (
     ("max fee per gas", "max fee per gas less than block base fee"),
     ("intrinsic", "intrinsic gas too low"),
 )
+
+
+def decode_stored(vm_class_for: Any, stored: Stored) -> BlockRecord:
+    """A block kept as bytes, decoded into its record with the VM of its number's fork."""
+    raw = rlp.decode(stored.raw_block)
+    vm_class = vm_class_for(int.from_bytes(raw[0][8], "big"))
+    block = vm_class.get_block_class().deserialize(raw)
+    receipt_builder = vm_class.get_receipt_builder()
+    receipts = tuple(receipt_builder.decode(r) for r in stored.raw_receipts)
+    return make_block_record(block, receipts, tuple(stored.senders))
 
 
 def stored_of(record: BlockRecord) -> Stored:
