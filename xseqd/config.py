@@ -44,6 +44,7 @@ class Settings:
     no_cheats: bool = False
     keypers: int = 5
     keyper_threshold: int = 3
+    keyper_fsync: bool = False
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
     replica_id: str = ""
@@ -100,7 +101,8 @@ HELP = {
     "verify, stop including deposits (censor-deposits), front-run what it can read "
     "(frontrun), reveal encrypted items a slot late after trading (withhold), or void them "
     "after reading them, without a refusal certificate (readvoid), or read them under t "
-    "different bindings and neither reveal nor void them (splitread)",
+    "different bindings and neither reveal nor void them (splitread), or exit right after "
+    "asking the keypers for a slot's shares, before sealing it (crash-early-ask)",
     "db": "SQLAlchemy URL of the sequencer log (default: SQLite in the data dir; 'memory')",
     "accounts": "number of funded dev accounts (default 10)",
     "client_version": "web3_clientVersion answer (some tools check its prefix)",
@@ -119,6 +121,9 @@ HELP = {
     "(xseq_sendEncryptedBundle; default 5; 0 = encryption off)",
     "keyper_threshold": "keypers whose shares decrypt a sealed slot (default 3, t of "
     "--keypers, more than half of them)",
+    "keyper_fsync": "keypers fdatasync each release or refusal record before answering, so "
+    "that it survives a power cut too (default off: a record survives a killed keyper, "
+    "kill -9, as the sequencer's own log does)",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "

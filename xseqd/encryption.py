@@ -49,6 +49,7 @@ class Encryption:
                 directory = Path(self._tmp)
             keyset = deal_files(directory, s.keypers, s.keyper_threshold)
             self.keypers = KeyperSet(directory, keyset, sequencer.address, s.host)
+            self.keypers.fsync = s.keyper_fsync
         if s.fault == "frontrun":
             sequencer.bundles.searcher = Frontrunner(sequencer.submit)
         desk = EncryptedDesk(sequencer, key, keyset)
@@ -67,7 +68,7 @@ class Encryption:
         self.decryptor = Decryptor(desk, [], revealed, gate)
         services.decryptor = self.decryptor
         self._services = services
-        if s.fault in ("withhold", "readvoid", "splitread"):  # DEV ONLY: sequencer/decryption.py
+        if s.fault in ("withhold", "readvoid", "splitread", "crash-early-ask"):  # DEV ONLY
             self.decryptor.fault = s.fault
             self.decryptor.withhold = lambda: own_transaction(sequencer)
 
@@ -84,6 +85,7 @@ class Encryption:
         self.decryptor.urls = self._services.keyper_urls = self.keypers.urls
         decryptor = self.decryptor
         self.sequencer.listeners.on_block.append(lambda cid, record: decryptor.kick())
+        self.sequencer.listeners.on_order.append(decryptor.order_final)
 
     def start(self) -> None:
         """Start revealing (the leader only)."""

@@ -104,7 +104,7 @@ def test_keyper_never_rebinds_a_release_even_after_a_restart(tmp_path: Path) -> 
         answer = ask(url, {**request, "after": binding(1, root1, 2, [root2])}, "keyper_refuse")
         assert answer["result"] == [{"released": [1, "0x" + enc.span_root([]).hex()]}], answer
         keypers.stop(1)
-        keypers.start(1)  # the binding survives a restart (bindings file, fsynced)
+        keypers.start(1)  # the binding survives a restart (bindings file)
         url = keypers.urls[0]
         old_binding_only(ask(url, {**request, "after": binding(1, root1, 2, [root2])}))
         assert "result" in ask(url, {**request, "after": binding(1, root1, 1, [])})

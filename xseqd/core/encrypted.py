@@ -97,13 +97,19 @@ class Envelope:
                 self.max_slot, self.c1, self.nonce, body]  # fmt: skip
 
     def encode(self) -> bytes:
+        return self._encoded
+
+    # an envelope is immutable: its encoding, AAD and id are computed once (keypers and
+    # the sequencer ask for them several times per release)
+    @functools.cached_property
+    def _encoded(self) -> bytes:
         return encode(ENVELOPE_TYPES, self._values(self.body))
 
-    @property
+    @functools.cached_property
     def aad(self) -> bytes:
         return encode(ENVELOPE_TYPES, self._values(b""))
 
-    @property
+    @functools.cached_property
     def id(self) -> bytes:
         return keccak(self.encode())
 
@@ -113,7 +119,14 @@ class Envelope:
 
     @classmethod
     def decode(cls, data: bytes) -> Envelope:
-        """Parse and check an envelope (raises ``ValueError`` with what is wrong)."""
+        """Parse and check an envelope (raises ``ValueError`` with what is wrong); the
+        same bytes give the same (immutable) envelope, decoded once (up to
+        ``CACHED_BYTES``): a commit's envelope is read by the desk, the round, keypers'
+        checks and the reveal."""
+        return _decode_envelope(data) if len(data) <= CACHED_BYTES else cls._decode(data)
+
+    @classmethod
+    def _decode(cls, data: bytes) -> Envelope:
         try:
             v, kid, chain, settlement, max_slot, c1, nonce, body = decode(ENVELOPE_TYPES, data)
         except Exception:
@@ -127,6 +140,11 @@ class Envelope:
         if not threshold.is_point(env.c1) or len(env.nonce) != 12 or len(env.body) < 16:
             raise ValueError("malformed ciphertext (c1, nonce or body)")
         return env
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_envelope(data: bytes) -> Envelope:
+    return Envelope._decode(data)
 
 
 def encrypt_bundle(
@@ -326,11 +344,27 @@ class Opened:
     opening: Opening | None = None
 
 
-@functools.lru_cache(maxsize=256)
+# Remembered results are for payloads up to this size: a cache of 256 full-size ones
+# (~2 MB each, and their plaintexts) would hold a gigabyte a stranger could fill.
+CACHED_BYTES = 64 * 1024
+
+
 def open_payload(payload: bytes, slot: int) -> Opened:
     """Open an ENCRYPTED item's payload in ``slot`` (see module docstring). A pure function
-    of its arguments, remembered: the sequencer opens a reveal to build it and again to
-    apply it, so its shares are not verified twice (an OpeningFault is never cached)."""
+    of its arguments, remembered (up to ``CACHED_BYTES``): the sequencer opens a reveal
+    to build it and again to apply it, so its shares are not verified twice (an
+    OpeningFault is never cached)."""
+    if len(payload) <= CACHED_BYTES:
+        return _open_remembered(payload, slot)
+    return _open(payload, slot)
+
+
+@functools.lru_cache(maxsize=256)
+def _open_remembered(payload: bytes, slot: int) -> Opened:
+    return _open(payload, slot)
+
+
+def _open(payload: bytes, slot: int) -> Opened:
     env_bytes, opening_bytes = split_payload(payload)
     if not opening_bytes:
         return Opened(None, "sealed: runs when its slot's decryption shares are released",

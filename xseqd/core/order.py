@@ -18,6 +18,7 @@ these encodings is a breaking change (pinned by tests/core/test_order.py).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -117,13 +118,19 @@ class ReceiptDomain:
         return cls(int(doc["chainId"]), bytes.fromhex(str(doc["verifyingContract"])[2:]))
 
     def separator(self) -> bytes:
-        return keccak(
-            _DOMAIN_TYPEHASH
-            + keccak(DOMAIN_NAME.encode())
-            + keccak(DOMAIN_VERSION.encode())
-            + self.chain_id.to_bytes(32, "big")
-            + self.verifying_contract.rjust(32, b"\x00")
-        )
+        return _separator(self.chain_id, self.verifying_contract)
+
+
+@functools.lru_cache(maxsize=64)
+def _separator(chain_id: int, verifying_contract: bytes) -> bytes:
+    """The EIP-712 domain separator (every receipt and seal hashes it: computed once)."""
+    return keccak(
+        _DOMAIN_TYPEHASH
+        + keccak(DOMAIN_NAME.encode())
+        + keccak(DOMAIN_VERSION.encode())
+        + chain_id.to_bytes(32, "big")
+        + verifying_contract.rjust(32, b"\x00")
+    )
 
 
 def typed_data(receipt: OrderReceipt, domain: ReceiptDomain) -> dict[str, Any]:

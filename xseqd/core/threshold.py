@@ -96,12 +96,16 @@ class Keyset:
         return self.commitments[0]
 
     def encode(self) -> bytes:
+        return self._encoded
+
+    @functools.cached_property  # immutable: encoded and hashed once
+    def _encoded(self) -> bytes:
         return encode(
             ["string", "uint256", "uint256", "bytes[]"],
             [SCHEME, self.threshold, self.n, list(self.commitments)],
         )
 
-    @property
+    @functools.cached_property
     def id(self) -> bytes:
         return keccak(self.encode())
 
@@ -129,7 +133,12 @@ class Keyset:
 
     @classmethod
     def decode(cls, data: bytes) -> Keyset:
-        """The inverse of ``encode`` (raises ``ValueError`` on anything else)."""
+        """The inverse of ``encode`` (raises ``ValueError`` on anything else); every
+        opening carries the same keyset: decoded once."""
+        return _decode_keyset(data)
+
+    @classmethod
+    def _decode(cls, data: bytes) -> Keyset:
         from eth_abi import decode
 
         scheme, t, n, commitments = decode(["string", "uint256", "uint256", "bytes[]"], data)
@@ -141,6 +150,11 @@ class Keyset:
         if not all(is_point(c) for c in keyset.commitments):
             raise ValueError("a commitment is not a curve point")
         return keyset
+
+
+@functools.lru_cache(maxsize=16)
+def _decode_keyset(data: bytes) -> Keyset:
+    return Keyset._decode(data)
 
 
 @dataclass(frozen=True)

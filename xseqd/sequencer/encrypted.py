@@ -196,10 +196,14 @@ class EncryptedDesk:
         """Sign the sealed slot ``number``'s order root."""
         for slot in reversed(self.seq.slots):
             if slot.number == number:
-                entries = tuple(i.entry.hash for i in slot.items)
-                signature = sign_seal(self._key, self.seq.book.domain, number, slot.order_root)
-                return Seal(number, slot.order_root, entries, signature)
+                return self.seal_of(number, slot.items, slot.order_root)
         raise XseqError(f"slot {number} is not sealed here")
+
+    def seal_of(self, number: int, items: tuple[Item, ...], order_root: bytes) -> Seal:
+        """Sign slot ``number``'s final order (``items`` chaining to ``order_root``)."""
+        entries = tuple(i.entry.hash for i in items)
+        signature = sign_seal(self._key, self.seq.book.domain, number, order_root)
+        return Seal(number, order_root, entries, signature)
 
     def bind(self) -> Seal:
         """Seal the open slot unless it holds only reveals; the seal of the latest sealed

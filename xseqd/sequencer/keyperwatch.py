@@ -17,7 +17,9 @@ failed keyper, never buffered) — no HTTP client library in the way (httpx cost
 of the event loop per request). A request takes an idle connection to its keyper or
 opens one (so requests for several commit slots go out side by side) and gives it back
 after the answer (at most ``IDLE`` kept per keyper); one that fails, times out or is
-cancelled (the round had enough shares) closes its connection instead.
+cancelled (the round had enough shares) closes its connection instead. ``send`` writes
+a request before it returns, on an idle connection only (the early ask,
+sequencer/collect.py), and hands back a task for the answer.
 """
 
 from __future__ import annotations
@@ -76,11 +78,32 @@ class KeyperWatch:
         idle = self._idle.setdefault(url, [])
         link = idle.pop() if idle else _Link(url)
         answer = await link.post(body, timeout)
+        self._give_back(url, link)
+        return answer
+
+    def send(self, url: str, body: dict[str, Any], timeout: float) -> asyncio.Task[Any] | None:
+        """``post``, with the request written now (before this returns) on an idle, open
+        connection to ``url``; None if none is at hand. The task gives the answer."""
+        idle = self._idle.get(url)
+        while idle:
+            link = idle.pop()
+            if link.ready():
+                link.write(body)
+                return asyncio.ensure_future(self._answer(url, link, timeout))
+            link.drop()
+        return None
+
+    async def _answer(self, url: str, link: _Link, timeout: float) -> Any:
+        answer = await link.answer(timeout)
+        self._give_back(url, link)
+        return answer
+
+    def _give_back(self, url: str, link: _Link) -> None:
+        idle = self._idle.setdefault(url, [])
         if len(idle) < IDLE and link.writer is not None:
             idle.append(link)
         else:
             link.drop()
-        return answer
 
     async def stop(self) -> None:
         for links in self._idle.values():
@@ -136,21 +159,40 @@ class _Link:
             self.writer.close()
         self.reader = self.writer = None
 
-    async def post(self, body: dict[str, Any], timeout: float) -> Any:
+    def ready(self) -> bool:
+        """Connected, and not closed by the keyper (a restart) as far as we know."""
+        return self.reader is not None and self.writer is not None and not self.reader.at_eof()
+
+    def write(self, body: dict[str, Any]) -> None:
+        """The request, head and body in one write (on the wire now, if the socket takes it)."""
+        assert self.writer is not None
         data = json.dumps(body).encode()
         head = (
             f"POST {self.path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
             f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
         ).encode()
+        self.writer.write(head + data)
+
+    async def post(self, body: dict[str, Any], timeout: float) -> Any:
         async with asyncio.timeout(timeout):
-            done = False
             try:
-                if self.reader is None or self.writer is None or self.reader.at_eof():
+                if not self.ready():
                     self.drop()  # never connected, or the keyper closed it (restarted)
                     self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-                reader, writer = self.reader, self.writer
-                writer.write(head + data)
-                status = await _head(reader)
+            except BaseException:
+                self.drop()
+                raise
+            self.write(body)
+            return await self.answer(None)
+
+    async def answer(self, timeout: float | None) -> Any:
+        """The answer to the request just written (the connection is dropped unless it
+        comes whole, within ``timeout`` seconds)."""
+        done = False
+        try:
+            async with asyncio.timeout(timeout):
+                assert self.reader is not None
+                status = await _head(self.reader)
                 lines = status.split(b"\r\n")
                 if lines[0].split(b" ")[1:2] != [b"200"]:
                     raise ValueError(f"answered {lines[0][:60]!r}")
@@ -161,14 +203,14 @@ class _Link:
                         length = int(value)
                 if not 0 <= length <= MAX_ANSWER:
                     raise ValueError(f"answer of {length} bytes (at most {MAX_ANSWER})")
-                answer = json.loads(await reader.readexactly(length))
+                answer = json.loads(await self.reader.readexactly(length))
                 done = True
                 return answer
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-                raise ConnectionError(f"keyper {self.host}:{self.port}: {exc}") from None
-            finally:
-                if not done:  # failed, timed out or cancelled mid-answer: start afresh
-                    self.drop()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            raise ConnectionError(f"keyper {self.host}:{self.port}: {exc}") from None
+        finally:
+            if not done:  # failed, timed out or cancelled mid-answer: start afresh
+                self.drop()
 
 
 async def _head(reader: asyncio.StreamReader) -> bytes:

@@ -57,6 +57,8 @@ class Listeners:
     on_pending: list[Callable[[int, bytes], None]] = field(default_factory=list)
     on_slot: list[Callable[[Slot], None]] = field(default_factory=list)  # after its blocks
     on_rewind: list[Callable[[int], None]] = field(default_factory=list)  # head again: slot
+    # a slot's order is final, its blocks not built yet: (slot, items, order root)
+    on_order: list[Callable[[int, tuple[Item, ...], bytes], None]] = field(default_factory=list)
 
 
 class Sequencer:
@@ -162,6 +164,8 @@ class Sequencer:
         if timestamp is not None:  # evm_mine(ts)
             self.dev.retime_open_slot(timestamp)
         ts = self.open_slot()
+        for on_order in self.listeners.on_order:
+            on_order(self.head_slot + 1, tuple(self.book.open_items), self.book.chain)
         blocks = transition.seal_slot(self.rollups)
         items, root = self.book.end_slot()
         self._open_timestamp = None

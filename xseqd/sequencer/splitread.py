@@ -49,7 +49,7 @@ async def split_read(decryptor: Any, seals: dict[int, Seal], live: dict[int, lis
                 continue
             request = release_request(domain, seals[slot], desk.binding(seals[slot], after),
                                       commits)  # fmt: skip
-            reply = await decryptor._ask(url, request)
+            reply = await decryptor.shares.ask(url, request)
             if reply is None:
                 continue
             answered = True
