@@ -80,10 +80,16 @@ class ShareCollector:
         return sum(self.watch.connected(url) for url in self.urls)
 
     def ranked(self) -> list[str]:
-        """The keypers, connected and fastest known first (a failure counts as TIMEOUT)."""
+        """The keypers, connected and fastest known first (a failure counts as TIMEOUT);
+        those the early ask went to before the others."""
+        early = self.early.sent if self.early is not None else {}
         return sorted(
             self.urls,
-            key=lambda url: (not self.watch.connected(url), self._latency.get(url, 0.0)),
+            key=lambda url: (
+                not self.watch.connected(url),
+                url not in early,
+                self._latency.get(url, 0.0),
+            ),
         )
 
     def _timed(self, url: str, started: float, ok: bool) -> None:
@@ -92,15 +98,17 @@ class ShareCollector:
 
     def ask_early(self, seal: Seal, binding: Binding, commits: list[Item]) -> bool:
         """Write the release request for ``commits`` (of ``seal``'s slot, bound to
-        ``binding``) to the t fastest keypers now, where an idle connection is at hand;
-        whether any went out (the round awaits them: ``collect``)."""
+        ``binding``) now to the t fastest keypers that have an idle connection at hand
+        (those that answered the last round); whether any went out (the round awaits
+        them, and asks others if fewer than t went: ``collect``)."""
         keyset = self.desk.keyset
         assert keyset is not None and self.early is None
         request = release_request(self.desk.seq.book.domain, seal, binding, commits)
         early = Early(seal, binding, tuple(c.item_hash for c in commits), request)
         # signed first, then written back to back: a write wakes a keyper, which may take
         # this process's core before the next request is out
-        bodies = {url: self._body(url, request) for url in self.ranked()[: keyset.threshold]}
+        ready = [url for url in self.ranked() if self.watch.has_idle(url)]
+        bodies = {url: self._body(url, request) for url in ready[: keyset.threshold]}
         now = asyncio.get_running_loop().time()
         for url, body in bodies.items():
             task = self.watch.send(url, body, TIMEOUT)

@@ -81,6 +81,10 @@ class KeyperWatch:
         self._give_back(url, link)
         return answer
 
+    def has_idle(self, url: str) -> bool:
+        """Whether a kept-alive request connection to ``url`` is at hand (``send``)."""
+        return any(link.ready() for link in self._idle.get(url, []))
+
     def send(self, url: str, body: dict[str, Any], timeout: float) -> asyncio.Task[Any] | None:
         """``post``, with the request written now (before this returns) on an idle, open
         connection to ``url``; None if none is at hand. The task gives the answer."""

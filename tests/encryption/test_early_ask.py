@@ -1,0 +1,153 @@
+"""The early ask (sequencer/collect.py): keypers are asked for a slot's shares as soon as
+its order is final, before its blocks are built — and that changes nothing a keyper or a
+restart can tell apart.
+
+- keypers have released while the commit's slot is still being sealed (its blocks not
+  built yet), bound to M = N over the order root the slot then gets;
+- a sequencer killed right after the early ask, before the slot's seal is logged, comes
+  back with the same slot N (same order root), reveals the commit under the binding the
+  keypers already gave, once, with the receipt it gave before the crash;
+- large reveals and envelopes are not kept by the decoding caches (a stranger's 2 MB
+  ciphertexts must not pile up in memory).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.encryption.support import SINK, client, rollup, transfer
+from tests.procs import Devnet, free_port
+from xseqd.accounts import dev_accounts
+from xseqd.client import SequencerClient
+from xseqd.config import Settings
+from xseqd.core import encrypted as enc
+from xseqd.core import threshold as th
+from xseqd.core import transition
+from xseqd.core.order import ReceiptDomain
+from xseqd.node import NodeThread
+from xseqd.sequencer.encrypted import is_commit
+
+KEYS = dev_accounts(4)
+
+
+def releases(url: str) -> list[dict[str, Any]]:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_releases", "params": [{}]}
+    return list(httpx.post(url, json=body, timeout=5).json()["result"])
+
+
+def commit_id(commit: Any) -> str:
+    return "0x" + enc.Envelope.decode(enc.split_payload(commit.payload)[0]).id.hex()
+
+
+def test_keypers_release_while_the_commit_slot_is_still_being_sealed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
+    node.start()
+    try:
+        seq = client(node)
+        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
+        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+        assert node.node.keypers is not None
+        urls = node.node.keypers.urls
+        during: dict[str, list[dict[str, Any]]] = {}
+        real = transition.seal_slot
+
+        def sealing(rollups: Any) -> Any:
+            """Inside Sequencer.seal_slot, before the slot's blocks exist: which keypers
+            released the slot's commit by now (polled for up to 3 s; the keypers are
+            processes of their own, the event loop here is blocked)."""
+            commits = [i for i in node.node.sequencer.book.open_items if is_commit(i)]
+            if commits and not during:
+                wanted = commit_id(commits[0])
+                deadline = time.monotonic() + 3
+                found: list[dict[str, Any]] = []
+                while time.monotonic() < deadline and len(found) < 2:
+                    found = [r for url in urls for r in releases(url) if r["id"] == wanted]
+                    time.sleep(0.01)
+                during[wanted] = found
+            return real(rollups)
+
+        monkeypatch.setattr(transition, "seal_slot", sealing)
+        second = seq.send_encrypted_bundle([transfer(902, KEYS[0], 1, 22)])
+        done = seq.wait_revealed(second["bundleHash"])
+        assert done["status"] == "included"
+        assert rollup(node, 902).eth.get_balance(SINK) == 33
+        (released,) = during.values()
+        slot = int(second["slot"], 16)
+        assert len(released) >= 2, "no keyper was asked before the slot's blocks were built"
+        root = seq.get_slot(slot)["orderRoot"]
+        for record in released:  # bound to M = N, over the root the slot really has
+            assert record["slot"] == slot and record["after"]["slot"] == slot
+            assert record["orderRoot"] == root and record["after"]["roots"] == []
+    finally:
+        node.stop()
+
+
+def test_a_sequencer_killed_right_after_the_early_ask_comes_back_the_same(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    args = ("--port", str(port), "--data-dir", str(tmp_path), "--l1-rpc", "none",
+            "--keypers", "3", "--keyper-threshold", "2", "--log-level", "warning")  # fmt: skip
+    devnet = Devnet(*args, "--fault", "crash-early-ask")
+    try:
+        assert devnet.wait_ready(), devnet.output
+        seq = SequencerClient(f"http://127.0.0.1:{port}/")
+        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
+        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+        sent = seq.send_encrypted_bundle([transfer(902, KEYS[0], 1, 22)])  # acknowledged
+        assert devnet.wait_exit(30) == 70, devnet.output  # died as the requests went out
+    finally:
+        devnet.stop()
+    slot = int(sent["slot"], 16)
+    asked = []  # what the keypers did before the crash (written before they answered)
+    for path in sorted((tmp_path / "keypers").glob("*.bindings.json")):
+        for line in path.read_text().splitlines():
+            for value in (json.loads(line) if line.strip() else {}).values():
+                if isinstance(value, list) and value[2]["slot"] == slot:
+                    asked.append(value[2])
+    assert asked, "the keypers never got the early ask"
+    again = Devnet(*args)
+    try:
+        assert again.wait_ready(), again.output
+        seq = SequencerClient(f"http://127.0.0.1:{port}/")
+        done = seq.wait_revealed(sent["bundleHash"])
+        assert done["status"] == "included" and done["receipt"] == sent["receipt"]
+        root = seq.get_slot(slot)["orderRoot"]
+        for record in asked:  # the restart re-sealed the very order the keypers saw
+            assert record["orderRoot"] == root and record["after"]["slot"] == slot
+        w3 = rollup_url(port)
+        assert w3.eth.get_balance(SINK) == 33  # each transfer once
+        assert w3.eth.get_transaction_count(KEYS[0].address) == 2
+    finally:
+        again.stop()
+
+
+def rollup_url(port: int) -> Any:
+    from web3 import Web3
+
+    return Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}/rollup/902"))
+
+
+def test_large_payloads_are_not_kept_by_the_decoding_caches() -> None:
+    keyset, shares = th.deal(3, 2)
+    domain = ReceiptDomain(900)
+    small = enc.encrypt_bundle(keyset, [b"\x01" * 100], domain)
+    big = enc.encrypt_bundle(keyset, [b"\x02" * (enc.CACHED_BYTES + 1000)], domain)
+    assert enc.Envelope.decode(small.encode()) is enc.Envelope.decode(small.encode())
+    assert enc.Envelope.decode(big.encode()) is not enc.Envelope.decode(big.encode())
+    assert enc.Envelope.decode(big.encode()) == big  # still decoded, only not kept
+    ctx = enc.release_context(domain, 1, b"\x01" * 32, 1, b"\x02" * 32)
+    made = tuple(th.make_share(s, big.c1, ctx) for s in shares[:2])
+    opening = enc.Opening(1, b"\x01" * 32, 1, b"\x02" * 32, keyset, made)
+    payload = enc.reveal_payload(big.encode(), opening)
+    opened = enc.open_payload(payload, 2)
+    assert opened.raws == (b"\x02" * (enc.CACHED_BYTES + 1000),)
+    assert enc.open_payload(payload, 2) is not opened  # opened again, not remembered
