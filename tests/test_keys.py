@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_hash.auto import keccak
+from eth_keys import keys as ek
 
 from xseqd.config import Settings, add_arguments, resolve
 from xseqd.errors import XseqError
-from xseqd.keys import devnet_keys, verifier_key
+from xseqd.keys import devnet_keys, hash_signer, sign_hash, verifier_key
 
 
 def test_keys_are_kept_in_the_data_dir_and_reused(tmp_path: Path) -> None:
@@ -55,3 +57,20 @@ def test_the_verifier_key_must_differ_from_the_sequencer_key() -> None:
     key = Account.create().key.hex()
     with pytest.raises(XseqError, match="must be different"):
         devnet_keys(Settings.for_tests(sequencer_key=key, verifier_key=key))
+
+
+def test_sign_hash_gives_eth_keys_bytes_and_hash_signer_recovers_the_signer() -> None:
+    """The fast signer (every receipt, seal and keyper request) must give exactly the
+    signature eth-keys gives, so receipts signed before and after it are the same bytes."""
+    for i in range(20):
+        key = keccak(b"key" + bytes([i]))
+        digest = keccak(b"digest" + bytes([i]))
+        sig = ek.PrivateKey(key).sign_msg_hash(digest)
+        want = sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
+        assert sign_hash(key, digest) == want
+        address = ek.PrivateKey(key).public_key.to_checksum_address()
+        assert hash_signer(digest, want) == address
+        assert hash_signer(keccak(digest), want) != address  # another digest: another signer
+    for bad in (want[:64], want[:64] + b"\x01", b"\xff" * 64 + b"\x1b"):
+        with pytest.raises(ValueError):
+            hash_signer(digest, bad)

@@ -14,6 +14,7 @@ process gets fresh keys. A supplied key is never written to disk.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -21,8 +22,11 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from coincurve import PrivateKey, PublicKey
+from eth_hash.auto import keccak
 from eth_keys import keys
 from eth_keys.exceptions import ValidationError
+from eth_utils import to_checksum_address
 
 from xseqd.config import Settings
 from xseqd.errors import XseqError
@@ -52,6 +56,34 @@ class DevnetKeys:
 def address_of(key: bytes) -> str:
     """The checksum address of a private key."""
     return str(keys.PrivateKey(key).public_key.to_checksum_address())
+
+
+def sign_hash(key: bytes, digest: bytes) -> bytes:
+    """``key``'s recoverable signature of a 32-byte ``digest``, r || s || v (v = 27/28):
+    the same bytes eth-keys gives (libsecp256k1, RFC 6979 nonce, low s), without building
+    its key objects each time (0.06 ms instead of 0.5 here). Every order receipt, seal and
+    keyper request is signed this way."""
+    sig = _signer(key).sign_recoverable(digest, hasher=None)
+    return sig[:64] + bytes([sig[64] + 27])
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(key: bytes) -> PrivateKey:
+    return PrivateKey(key)
+
+
+def hash_signer(digest: bytes, signature: bytes) -> str:
+    """The checksum address whose key signed ``digest`` (r || s || v, v = 27/28), as
+    ``sign_hash`` makes it; ``ValueError`` if the signature is malformed or recovers
+    nothing. Twice as fast as going through eth-keys' objects."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        raise ValueError("a signature is r || s || v (65 bytes, v = 27/28)")
+    try:
+        recoverable = signature[:64] + bytes([signature[64] - 27])
+        public = PublicKey.from_signature_and_message(recoverable, digest, hasher=None)
+    except Exception:
+        raise ValueError("the signature recovers no key") from None
+    return str(to_checksum_address(keccak(public.format(compressed=False)[1:])[12:]))
 
 
 def parse_key(text: str, what: str) -> bytes:

@@ -55,11 +55,11 @@ from dataclasses import dataclass
 
 from eth_abi import decode, encode
 from eth_hash.auto import keccak
-from eth_keys import keys
 
 from xseqd.core import threshold
 from xseqd.core.order import ReceiptDomain
 from xseqd.core.threshold import Keyset, Share
+from xseqd.keys import hash_signer, sign_hash
 
 VERSION = 1
 MAX_LEGS = 16  # as xseq_sendBundle (sequencer/intake.py MAX_BUNDLE_LEGS)
@@ -237,16 +237,12 @@ def is_void(opening: bytes) -> bool:
 
 def sign_digest(key: bytes, digest: bytes) -> bytes:
     """The sequencer's signature r || s || v (v = 27/28) over a 32-byte digest."""
-    sig = keys.PrivateKey(key).sign_msg_hash(digest)
-    return sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
+    return sign_hash(key, digest)
 
 
 def digest_signer(digest: bytes, signature: bytes) -> str:
     """The checksum address that signed ``digest`` (raises ``ValueError`` if malformed)."""
-    if len(signature) != 65 or signature[64] not in (27, 28):
-        raise ValueError("a signature is r || s || v (65 bytes, v = 27/28)")
-    sig = keys.Signature(signature[:64] + bytes([signature[64] - 27]))
-    return str(sig.recover_public_key_from_msg_hash(digest).to_checksum_address())
+    return hash_signer(digest, signature)
 
 
 def sign_seal(key: bytes, domain: ReceiptDomain, slot: int, order_root: bytes) -> bytes:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_hash.auto import keccak
-from eth_keys import keys
+
+from xseqd.keys import sign_hash
 
 DOMAIN_NAME = "xseqd"
 DOMAIN_VERSION = "2"
@@ -174,9 +175,7 @@ def digest(receipt: OrderReceipt, domain: ReceiptDomain) -> bytes:
 
 def sign_receipt(receipt: OrderReceipt, key: bytes, domain: ReceiptDomain) -> OrderReceipt:
     """Sign with the sequencer key; the signature is r || s || v (v = 27/28)."""
-    sig = keys.PrivateKey(key).sign_msg_hash(digest(receipt, domain))
-    signature = sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
-    return replace(receipt, signature=signature)
+    return replace(receipt, signature=sign_hash(key, digest(receipt, domain)))
 
 
 def receipt_signer(receipt: OrderReceipt, domain: ReceiptDomain) -> str:

@@ -263,7 +263,7 @@ def make_share(share: KeyShare, c1: bytes, context: bytes, rand: Rand = random_s
     key, the proof bound to ``context``."""
     x_i = share.secret
     d = mul(c1, x_i)
-    big_x = base_mul(x_i)
+    big_x = _public(x_i)
     while True:
         w = rand() % N or 1
         a, b = base_mul(w), mul(c1, w)
@@ -271,6 +271,12 @@ def make_share(share: KeyShare, c1: bytes, context: bytes, rand: Rand = random_s
         z = (w - c * x_i) % N
         if c and z:
             return Share(share.index, d, c, z)
+
+
+@functools.lru_cache(maxsize=16)
+def _public(secret: int) -> bytes:
+    """X_i = x_i·G of a keyper's own share (the same for every release it makes)."""
+    return base_mul(secret)
 
 
 @functools.lru_cache(maxsize=1024)
