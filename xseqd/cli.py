@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -139,6 +140,12 @@ def key_origins(node: Node) -> str:
 async def run_devnet(settings: Settings) -> None:
     node = Node(settings)
     await node.start()
+    # Everything alive now (modules, genesis state, the restored history) lives as long as
+    # the process: out of the cyclic GC's reach, a full collection no longer walks it (one
+    # took 0.2-0.4 s here, a pause every request then waited for). Garbage is collected
+    # first; objects made later are collected as before.
+    gc.collect()
+    gc.freeze()
     print(banner(node), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
