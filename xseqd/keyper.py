@@ -139,6 +139,14 @@ class Bindings:
         end = None if count is None else start + count
         return [dict(self.known[k][2], id=k) for k in self.order[start:end]]
 
+    def root(self, item_id: bytes) -> bytes | None:
+        """The order root of the commit's slot that ``item_id`` was released under (its
+        seal), if it was released and that was recorded."""
+        known = self.known.get("0x" + item_id.hex())
+        if not isinstance(known, list) or len(known) < 3 or "orderRoot" not in known[2]:
+            return None
+        return bytes.fromhex(str(known[2]["orderRoot"])[2:])
+
     def refused(self, item_id: bytes) -> bool:
         return self.known.get("0x" + item_id.hex()) == REFUSED
 
@@ -294,6 +302,8 @@ def release(
             raise Refused(f"item {index} was refused: it is never released")
         if env.max_slot and env.max_slot < after_slot + 1:
             raise Refused(f"item {index} expires at slot {env.max_slot}, before its reveal")
+        if bindings.root(env.id) not in (None, root):  # the sequencer signed two orders
+            raise Refused(f"item {index} was released under another order root of slot {slot}")
         old = bindings.binding(env.id)
         if old is not None and old != (after_slot, span):
             # released before under another binding (a partial round): the same share,

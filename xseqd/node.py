@@ -213,6 +213,8 @@ class Node:
             sock.close()
             await self.stop()  # never leave an anvil child behind
             raise
+        if self.replication is None or self.replication.is_leader:
+            self.driver.seal_shown_order()  # before anything is served
         config = uvicorn.Config(
             self.app,
             log_level="warning",

@@ -107,3 +107,49 @@ def test_honest_releases_past_the_committed_slots_are_not_equivocation() -> None
     later, _ = committed(s, N + 3)  # N+3 committed, no reveal there: withheld, not fake
     (found,) = later.findings(s.published(), s.keyset, SEQUENCER)
     assert found.kind == "withheld" and f"not revealed at slot {N + 3}" in found.reason
+
+
+def seal_request(s: Scenario, extra: list[bytes]) -> dict[str, object]:
+    """keyper_release of the commit (index 0) of slot N under M = N, the seal of N signed
+    over the commit followed by ``extra`` entry hashes (another order of slot N)."""
+    from tests.core.test_redteam_encryption import SEQUENCER_KEY
+    from xseqd.core.asks import ask_digest
+
+    entries = [enc.commit_entry_hash(s.env.encode()), *extra]
+    root = order_root(N, entries)
+    context = enc.release_context(DOMAIN, N, root, N, enc.span_root([]))
+    request = {
+        "domain": DOMAIN.to_json(), "slot": N, "orderRoot": "0x" + root.hex(),
+        "signature": "0x" + enc.sign_seal(SEQUENCER_KEY, DOMAIN, N, root).hex(),
+        "entries": ["0x" + e.hex() for e in entries],
+        "items": [{"index": 0, "envelope": "0x" + s.env.encode().hex()}],
+        "after": {"slot": N, "roots": [],
+                  "signature": "0x" + enc.sign_digest(SEQUENCER_KEY, context).hex()},
+    }  # fmt: skip
+    auth = enc.sign_digest(SEQUENCER_KEY, ask_digest(request, 1, "keyper_release"))
+    return dict(request, auth="0x" + auth.hex())
+
+
+def test_a_seal_of_the_commit_slot_over_another_order_is_refused_and_named() -> None:
+    """Red team 4, F3: keypers released a commit under a seal of slot N over one order
+    (asked early, then the sequencer "crashed"); slot N is committed with another order
+    (something joined it after the restart). A keyper never releases the same commit
+    under a second root of slot N, and ``verify --keyper`` names the first release as
+    equivocation, read from N on."""
+    from xseqd.keyper import Refused, release
+
+    s = scenario(1)
+    shown = seal_request(s, [keccak(b"an item that later moved")])
+    first = release(s.shares[0], SEQUENCER, shown, s.bindings[0])
+    assert len(first) == 1
+    honest = seal_request(s, [])  # the order slot N finally has: the commit alone
+    try:
+        release(s.shares[0], SEQUENCER, honest, s.bindings[0])
+        raise AssertionError("released again under another root of slot N")
+    except Refused as exc:
+        assert "another order root of slot" in str(exc)
+    assert len(release(s.shares[0], SEQUENCER, shown, s.bindings[0])) == 1  # same: again
+    watch, _ = committed(s, N + 1)
+    found = watch.findings(s.published(), s.keyset, SEQUENCER)
+    assert [f.kind for f in found] == ["equivocation"], found
+    assert f"(slot {N}'s root differs)" in found[0].reason and found[0].keypers == (1,)

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.encryption.support import SINK, client, rollup, transfer
+from tests.encryption.support import SINK, client, rollup, rpc, transfer
 from tests.procs import Devnet, free_port
 from xseqd.accounts import dev_accounts
 from xseqd.client import SequencerClient
@@ -90,12 +90,16 @@ def test_keypers_release_while_the_commit_slot_is_still_being_sealed(
         node.stop()
 
 
+@pytest.mark.parametrize("slot_time", ["0", "1"])
 def test_a_sequencer_killed_right_after_the_early_ask_comes_back_the_same(
-    tmp_path: Path,
+    tmp_path: Path, slot_time: str
 ) -> None:
+    """Instant mode, and interval mode (red team 4, F3: after the restart a stranger's
+    transaction must not join the slot whose order the keypers were shown)."""
     port = free_port()
     args = ("--port", str(port), "--data-dir", str(tmp_path), "--l1-rpc", "none",
-            "--keypers", "3", "--keyper-threshold", "2", "--log-level", "warning")  # fmt: skip
+            "--keypers", "3", "--keyper-threshold", "2", "--log-level", "warning",
+            "--slot-time", slot_time)  # fmt: skip
     devnet = Devnet(*args, "--fault", "crash-early-ask")
     try:
         assert devnet.wait_ready(), devnet.output
@@ -117,14 +121,16 @@ def test_a_sequencer_killed_right_after_the_early_ask_comes_back_the_same(
     again = Devnet(*args)
     try:
         assert again.wait_ready(), again.output
+        w3 = rollup_url(port)
+        stranger = w3.eth.send_raw_transaction(transfer(902, KEYS[1], 0, 5))  # at once
         seq = SequencerClient(f"http://127.0.0.1:{port}/")
         done = seq.wait_revealed(sent["bundleHash"])
         assert done["status"] == "included" and done["receipt"] == sent["receipt"]
         root = seq.get_slot(slot)["orderRoot"]
         for record in asked:  # the restart re-sealed the very order the keypers saw
             assert record["orderRoot"] == root and record["after"]["slot"] == slot
-        w3 = rollup_url(port)
-        assert w3.eth.get_balance(SINK) == 33  # each transfer once
+        assert w3.eth.wait_for_transaction_receipt(stranger, 10).blockNumber > slot
+        assert w3.eth.get_balance(SINK) == 38  # each transfer once
         assert w3.eth.get_transaction_count(KEYS[0].address) == 2
     finally:
         again.stop()
@@ -151,3 +157,77 @@ def test_large_payloads_are_not_kept_by_the_decoding_caches() -> None:
     opened = enc.open_payload(payload, 2)
     assert opened.raws == (b"\x02" * (enc.CACHED_BYTES + 1000),)
     assert enc.open_payload(payload, 2) is not opened  # opened again, not remembered
+
+
+def signed(key: Any, nonce: int, gas: int) -> str:
+    from eth_account import Account
+
+    tx = {"chainId": 902, "nonce": nonce, "to": SINK, "value": 1, "gas": gas,
+          "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}  # fmt: skip
+    return "0x" + bytes(Account.sign_transaction(tx, key.key).raw_transaction).hex()
+
+
+def test_a_seal_inside_a_request_never_asks_early() -> None:
+    """Red team 4, F1: one JSON-RPC batch [commit with maxSlot N+1, a transfer, a
+    transfer too big for what is left of slot N]. The last one seals N and goes into N+1
+    in the same call, so N+1 does not start with the reveal: an early ask bound to M = N
+    would leave the commit neither revealable nor voidable and every later commit
+    stuck behind it. No seal inside a request asks early: the commit is voided as
+    expired (no keyper ever released it) and the next one goes through."""
+    node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
+    node.start()
+    try:
+        seq = client(node)
+        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
+        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+        url = node.endpoints.rollup_url(902) if node.endpoints else ""
+        head = int(seq.call("xseq_slotNumber"), 16)
+        envelope = seq.encrypt_bundle([transfer(902, KEYS[0], 1, 22)], head + 2)
+        batch = [
+            {"jsonrpc": "2.0", "id": 1, "method": "xseq_sendEncryptedBundle",
+             "params": [{"ciphertext": "0x" + envelope.hex(), "maxSlot": hex(head + 2)}]},
+            {"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction",
+             "params": [signed(KEYS[2], 0, 21_000)]},
+            {"jsonrpc": "2.0", "id": 3, "method": "eth_sendRawTransaction",
+             "params": [signed(KEYS[3], 0, 30_000_000)]},
+        ]  # fmt: skip
+        answers = {a["id"]: a for a in httpx.post(url, json=batch, timeout=15).json()}
+        second = answers[1]["result"]
+        assert int(second["slot"], 16) == head + 1 and "result" in answers[3]
+        assert seq.wait_revealed(second["bundleHash"])["status"] == "aborted"  # expired
+        third = seq.send_encrypted_bundle([transfer(902, KEYS[1], 0, 33)])
+        assert seq.wait_revealed(third["bundleHash"])["status"] == "included"
+        assert node.node.decryptor is not None
+        assert node.node.decryptor.status()["unsettled"] == 0
+        assert node.node.keypers is not None
+        wanted = commit_id(node.node.sequencer.book.items[bytes.fromhex(second["bundleHash"][2:])])
+        assert not [r for u in node.node.keypers.urls for r in releases(u) if r["id"] == wanted]
+    finally:
+        node.stop()
+
+
+def test_mining_several_blocks_binds_after_the_last_one() -> None:
+    """Red team 4, F2: ``evm_mine {blocks: 2}`` after a commit, 2-of-2 keypers: an early
+    ask from the first of the two seals would bind both keypers to M = N while N+1 is
+    sealed empty, and the commit could never be revealed. Only the driver's own seals
+    (instant flush, interval tick) ask early: the commit is revealed after the last
+    mined block, and so is the next one."""
+    node = NodeThread(Settings.for_tests(keypers=2, keyper_threshold=2))
+    node.start()
+    try:
+        seq = client(node)
+        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
+        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+        dev = rollup(node, 902)
+        rpc(dev, "evm_setAutomine", False)
+        sent = seq.send_encrypted_bundle([transfer(902, KEYS[0], 1, 22)])
+        assert "error" not in rpc(dev, "evm_mine", {"blocks": "0x2"})
+        done = seq.wait_revealed(sent["bundleHash"])
+        assert done["status"] == "included"
+        assert int(done["executedSlot"], 16) == int(sent["slot"], 16) + 2
+        rpc(dev, "evm_setAutomine", True)
+        third = seq.send_encrypted_bundle([transfer(902, KEYS[0], 2, 33)])
+        assert seq.wait_revealed(third["bundleHash"])["status"] == "included"
+        assert rollup(node, 902).eth.get_balance(SINK) == 66
+    finally:
+        node.stop()

@@ -21,11 +21,11 @@ have replayed as plain items) are named too.
 Keypers cannot check a binding's roots, only the sequencer's signature over them; a
 share x_i·C1 combines whatever binding it was proven under. So every verified release
 counts (seal and binding signed by the sequencer, proof valid), not only those over the
-committed roots: a release whose binding names, for a committed slot of N+1..M_i, a root
-that is not the committed one is **equivocation** (the sequencer signed an order it did
-not commit) and is named as such; for M* it counts as read at N (it needed nothing but
-N's seal). A binding that reaches past the last committed slot counts at its M_i until
-those slots are committed.
+committed roots: a release whose seal of N, or whose binding for a committed slot of
+N+1..M_i, names a root that is not the committed one is **equivocation** (the sequencer
+signed an order it did not commit) and is named as such; for M* it counts as read at N
+(it needed nothing but N's seal). A binding that reaches past the last committed slot
+counts at its M_i until those slots are committed.
 """
 
 from __future__ import annotations
@@ -124,8 +124,9 @@ class ReleaseWatch:
     def usable(self, release: Release, keyset: Keyset, sequencer: str, env: Envelope) -> str | None:
         """Why ``release`` does not count against its commit, or None if it does (a
         verified release whose roots are not the committed ones counts: see ``fake``)."""
-        slot, root, _ = self.commits[release.commit_id]
-        if (release.slot, release.order_root) != (slot, root):
+        slot, _, _ = self.commits[release.commit_id]
+        root = release.order_root  # another root than the committed one: ``fake``
+        if release.slot != slot:
             return "its seal is not of the committed slot"
         domain = ReceiptDomain(env.l1_chain_id, env.settlement)
         try:
@@ -149,9 +150,11 @@ class ReleaseWatch:
         return None
 
     def fake(self, release: Release) -> int | None:
-        """The first committed slot of N+1..M whose root ``release``'s binding misstates
-        (the sequencer signed an order it did not commit), or None."""
-        slot = self.commits[release.commit_id][0]
+        """The first committed slot of N..M whose root ``release``'s seal (N) or binding
+        (N+1..M) misstates (the sequencer signed an order it did not commit), or None."""
+        slot, root, _ = self.commits[release.commit_id]
+        if release.order_root != root:
+            return slot
         for n, r in zip(range(slot + 1, release.after + 1), release.roots, strict=False):
             if n in self.roots and self.roots[n] != r:
                 return n
@@ -212,12 +215,12 @@ class ReleaseWatch:
 def _equivocation(
     release: Release, slot: int, wrong: int, where: tuple[int, bool] | None
 ) -> Withheld:
-    """A verified release whose binding the sequencer signed over a root of slot
+    """A verified release whose seal or binding the sequencer signed over a root of slot
     ``wrong`` that is not the committed one."""
     reason = (f"commit 0x{release.commit_id.hex()} (slot {slot}): keyper {release.share.index} "
-              f"released it under a binding the sequencer signed up to slot {release.after} "
-              f"over order roots it never committed (slot {wrong}'s root differs): the "
-              "sequencer could read it from the seal of its slot on")  # fmt: skip
+              f"released it under a seal and binding the sequencer signed up to slot "
+              f"{release.after} over order roots it never committed (slot {wrong}'s root "
+              "differs): the sequencer could read it from the seal of its slot on")  # fmt: skip
     revealed = None if where is None else where[0]
     return Withheld(release.commit_id, slot, release.after, revealed,
                     (release.share.index,), (), reason, "equivocation")  # fmt: skip

@@ -119,6 +119,7 @@ class Decryptor:
             await asyncio.wait([self._task], timeout=5)
             self._task = None
         self.shares.drop_early()
+        self.gate.open()
         await self.shares.watch.stop()
 
     def status(self) -> dict[str, Any]:

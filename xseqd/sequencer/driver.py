@@ -28,6 +28,7 @@ from collections.abc import Hashable
 from contextvars import ContextVar
 from typing import Any
 
+from xseqd.core.items import ItemKind
 from xseqd.sequencer.sequencer import Sequencer, Slot
 
 log = logging.getLogger("xseqd.slots")
@@ -64,6 +65,16 @@ class SlotDriver:
         self._waiting: dict[Hashable, int] = {}  # connection -> open slot it submitted to
         self._submitters: set[Hashable] = set()  # connections that submitted to the open slot
         self._last_submitters = 0  # how many submitted to the last sealed slot
+
+    def seal_shown_order(self) -> None:
+        """Seal at once, in every mode, an open slot left by a crash that holds encrypted
+        commits (before anything is served): keypers may have been asked about its order
+        already (the early ask, sequencer/collect.py), so nothing may join it."""
+        book = self.sequencer.book
+        if self.sequencer.has_open_slot and any(
+            i.kind is ItemKind.ENCRYPTED for i in book.open_items
+        ):
+            self.sequencer.seal_slot()
 
     def start(self) -> None:
         if self.mode is SlotMode.INTERVAL:
@@ -166,7 +177,7 @@ class SlotDriver:
         scheduled = self._seal_scheduled
         self._stop_pending()
         if scheduled and self.mode is SlotMode.INSTANT and self.sequencer.open_slot_needs_seal:
-            self.seal()
+            self.seal(announce=True)
 
     def _stop_pending(self) -> None:
         """No seal pending any more (the slot was sealed, or had nothing to seal)."""
@@ -177,13 +188,17 @@ class SlotDriver:
                 handle.cancel()
         self._turn = self._deadline = None
 
-    def seal(self, timestamp: int | None = None) -> Slot:
+    def seal(self, timestamp: int | None = None, announce: bool = False) -> Slot:
+        """Seal the open slot. ``announce`` (the instant flush and the interval tick, each
+        its own turn of the event loop: nothing is ordered or sealed after it in the same
+        call) lets the decryption loop ask the keypers as soon as the order is final
+        (``Sequencer.seal_slot``); never for seals in the middle of a request."""
         kept = (self._waiting, self._submitters, self._last_submitters, self._seal_scheduled)
         self._waiting, self._submitters = {}, set()
         self._last_submitters = len(kept[1])
         self._stop_pending()
         try:
-            slot = self.sequencer.seal_slot(timestamp)
+            slot = self.sequencer.seal_slot(timestamp, announce)
         except Exception:  # refused (evm_mine(ts)): the slot stays open, and so does its wait
             self._waiting, self._submitters, self._last_submitters = kept[:3]
             if kept[3]:
@@ -238,6 +253,6 @@ class SlotDriver:
             if self.gate is not None:
                 await self.gate.wait()
             try:
-                self.seal()
+                self.seal(announce=True)
             except Exception:  # a failed seal must not stop the clock
                 log.exception("sealing a slot failed")

@@ -57,7 +57,8 @@ class Listeners:
     on_pending: list[Callable[[int, bytes], None]] = field(default_factory=list)
     on_slot: list[Callable[[Slot], None]] = field(default_factory=list)  # after its blocks
     on_rewind: list[Callable[[int], None]] = field(default_factory=list)  # head again: slot
-    # a slot's order is final, its blocks not built yet: (slot, items, order root)
+    # a slot's order is final, its blocks not built yet: (slot, items, order root); only
+    # for seals nothing else follows in the same call (seal_slot's ``announce``)
     on_order: list[Callable[[int, tuple[Item, ...], bytes], None]] = field(default_factory=list)
 
 
@@ -159,12 +160,14 @@ class Sequencer:
         self._open_timestamp = None
         self.book.end_slot()
 
-    def seal_slot(self, timestamp: int | None = None) -> Slot:
-        """Seal one block on every rollup (empty where nothing happened)."""
+    def seal_slot(self, timestamp: int | None = None, announce: bool = False) -> Slot:
+        """Seal one block on every rollup (empty where nothing happened). ``announce``:
+        nothing is ordered or sealed after this in the same call (the driver's own
+        seals), so ``on_order`` listeners hear of the final order before the blocks."""
         if timestamp is not None:  # evm_mine(ts)
             self.dev.retime_open_slot(timestamp)
         ts = self.open_slot()
-        for on_order in self.listeners.on_order:
+        for on_order in self.listeners.on_order if announce else ():
             on_order(self.head_slot + 1, tuple(self.book.open_items), self.book.chain)
         blocks = transition.seal_slot(self.rollups)
         items, root = self.book.end_slot()
