@@ -27,14 +27,23 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import rlp
+from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
 from xseqd.chains.blockindex import SlotBlocks
 from xseqd.chains.predeploys import L1_CHAIN_ID, MAILBOX
-from xseqd.chains.prune import FULL_GROWTH, HEADER_DEPTH, PruneStats, Roots, prune, tracked
+from xseqd.chains.prune import (
+    FULL_GROWTH,
+    HEADER_DEPTH,
+    PruneStats,
+    Roots,
+    decode_node,
+    prune,
+)
 from xseqd.chains.rollup import Rollup, stored_of
 from xseqd.chains.snapshot import export_rollups
+from xseqd.chains.store import tracked
 from xseqd.core.messages import root_slot
 from xseqd.core.transition import Slot
 from xseqd.sequencer.journal import Journal
@@ -212,7 +221,7 @@ def _header_fields(rollup: Rollup, kv: dict[bytes, bytes], number: int) -> list[
     raw = kv.get(rollup.blocks.hash_of(number))
     if raw is None:  # not stored (chain.rlp import path): our index has it
         return list(rlp.decode(rlp.encode(rollup.blocks[number].block.header)))
-    fields: list[bytes] = rlp.decode(raw)
+    fields: list[bytes] = decode_node(raw)  # type: ignore[assignment]
     return fields
 
 
@@ -223,28 +232,37 @@ def _roots(rollup: Rollup, kv: dict[bytes, bytes], number: int) -> Roots:
 
 
 def _record_kept(rollup: Rollup, kv: dict[bytes, bytes], floor: int) -> None:
-    """Record the watched values of the blocks about to lose their state."""
+    """Record the watched values of the blocks about to lose their state. A block whose
+    watched accounts have the storage roots of the block before has its values (most
+    blocks: the Mailbox changes only with a message)."""
     kept = rollup.kept
-    last: tuple[bytes, dict[tuple[bytes, int], int]] | None = None
+    addresses = sorted({address for address, _ in kept.watched})
+    last: tuple[bytes, tuple[bytes, ...]] | None = None
+    values: dict[tuple[bytes, int], int] = {}
     for number in range(kept.through + 1, floor):
         state_root = _header_fields(rollup, kv, number)[3]
         if last is None or last[0] != state_root:
-            last = (state_root, _read(kv, state_root, kept.watched))
-        kept.record(number, last[1])
+            accounts = HexaryTrie(kv, state_root)
+            roots = tuple(_storage_root(accounts, a) for a in addresses)
+            if last is None or last[1] != roots:
+                values = _read(kv, dict(zip(addresses, roots)), kept.watched)
+            last = (state_root, roots)
+        kept.record(number, values)
+
+
+def _storage_root(accounts: HexaryTrie, address: bytes) -> bytes:
+    raw = accounts.get(keccak(address))
+    return rlp.decode(raw)[2] if raw else BLANK_ROOT_HASH  # type: ignore[no-any-return]
 
 
 def _read(
-    kv: dict[bytes, bytes], state_root: bytes, watched: tuple[tuple[bytes, int], ...]
+    kv: dict[bytes, bytes],
+    roots: dict[bytes, bytes],
+    watched: tuple[tuple[bytes, int], ...],
 ) -> dict[tuple[bytes, int], int]:
-    """The ``watched`` storage values in the state at ``state_root``."""
+    """The ``watched`` storage values, given the storage roots of their accounts."""
     out: dict[tuple[bytes, int], int] = {}
-    accounts = HexaryTrie(kv, state_root)
-    storage: dict[bytes, HexaryTrie | None] = {}
     for address, slot in watched:
-        if address not in storage:
-            raw = accounts.get(keccak(address))
-            storage[address] = HexaryTrie(kv, rlp.decode(raw)[2]) if raw else None
-        trie = storage[address]
-        value = trie.get(keccak(slot.to_bytes(32, "big"))) if trie is not None else b""
+        value = HexaryTrie(kv, roots[address]).get(keccak(slot.to_bytes(32, "big")))
         out[(address, slot)] = rlp.decode(value, sedes=rlp.sedes.big_endian_int) if value else 0
     return out
