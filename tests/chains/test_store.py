@@ -54,8 +54,8 @@ def state_part(payload: bytes) -> dict[str, object]:
 def test_a_relative_base_and_its_deltas_restore_exactly_the_store_after_pruning() -> None:
     rollup = new_rollup()
     grow(rollup, 25, seed=1)
-    # a full sweep deletes genesis nodes the head no longer reaches: the base lists them
-    prune_rollup(rollup, 6, set(), rollup.head.number, True, WATCHED)
+    # a whole sweep deletes genesis nodes the head no longer reaches: the base lists them
+    prune_rollup(rollup, 6, set(), rollup.head.number, True, WATCHED, whole=True)
     assert store(rollup).lost
     base = snapshot(rollup, True, {})
     exported = {901: len(rollup.blocks)}
@@ -101,7 +101,7 @@ def test_a_relative_base_over_another_genesis_is_refused() -> None:
 def test_a_whole_base_from_before_still_loads_and_deltas_apply_on_it() -> None:
     rollup = new_rollup()
     grow(rollup, 12, seed=6)
-    prune_rollup(rollup, 4, set(), rollup.head.number, True, WATCHED)
+    prune_rollup(rollup, 4, set(), rollup.head.number, True, WATCHED, whole=True)
     whole = {901: export_kv(rollup, True)}  # every key, as bases were written before
     assert whole[901]["origin"] is None and len(whole[901]["kv"]) == len(store(rollup))
     blocks = {901: export_blocks(rollup, 0), "extra": None}

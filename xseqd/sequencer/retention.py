@@ -64,7 +64,7 @@ class Retention:
     # callables returning the lowest slot whose state the caller may still need
     floors: list[Callable[[], int]] = field(default_factory=list)
     prunes: int = 0
-    swept: dict[int, int] = field(default_factory=dict)  # chain id -> keys after a full sweep
+    swept: dict[int, int] = field(default_factory=dict)  # chain id -> fresh keys, last full sweep
     need_base: bool = True  # the next snapshot must be a whole one
     exported: dict[int, int] = field(default_factory=dict)  # chain id -> blocks in the log
     indexed: int = -1  # the last slot whose items the log's snapshots index (lazybook.py)
@@ -147,14 +147,16 @@ def prune_rollups(seq: _Sequencer) -> list[PruneStats]:
     out = []
     for cid, rollup in seq.rollups.items():
         if rollup.open is None:
-            # a full sweep when the store has grown to twice its size after the last one
-            # (what older garbage costs is bounded; the sweeps' cost is amortised)
-            size = len(rollup.chaindb.db.wrapped_db.kv_store)  # type: ignore[attr-defined]
+            # a full sweep when the keys written since genesis have grown to twice their
+            # number after the last one (what older garbage costs is bounded; the sweeps'
+            # cost, proportional to those keys, is amortised)
+            kv = tracked(rollup.chaindb.db.wrapped_db.kv_store)  # type: ignore[attr-defined]
+            size = len(kv.fresh)
             full = size > FULL_GROWTH * ret.swept.setdefault(cid, size)
             watched = watched_slots(cid, list(seq.rollups))
             stats = prune_rollup(rollup, ret.history, pins, limit, full, watched)
             if full:
-                ret.swept[cid] = stats.kept
+                ret.swept[cid] = len(kv.fresh)
             out.append(stats)
     return out
 
@@ -189,6 +191,7 @@ def prune_rollup(
     limit: int,
     full: bool,
     watched: tuple[tuple[bytes, int], ...],
+    whole: bool = False,
 ) -> PruneStats:
     """Keep the states of the latest ``history`` blocks (none below ``limit`` dropped),
     of ``pins``, and the ``watched`` values of every block; delete the rest."""
@@ -211,7 +214,7 @@ def prune_rollup(
         for n in range(max(1, old - HEADER_DEPTH), max(1, floor - HEADER_DEPTH))
         if n not in header_numbers
     ]
-    stats = prune(kv, kept, headers, dropped, full)
+    stats = prune(kv, kept, headers, dropped, full, whole)
     rollup.state_floor, rollup.state_history = floor, history
     rollup.pinned = frozenset(pinned)
     return stats
