@@ -13,6 +13,7 @@ xseqd runs as a subprocess with its durable log in a data dir, without L1. The 1
 genesis is kept in bench/.cache between runs (the first run builds it).
 Usage: .venv/bin/python bench/scale.py [--quick]
        .venv/bin/python bench/scale.py --accounts-only [--n 300] [--rounds 5] [--quick]
+       .venv/bin/python bench/scale.py --accounts-only --code /tmp/base   # another checkout
 """
 
 from __future__ import annotations
@@ -37,15 +38,22 @@ from xseqd.accounts import DevKeyring  # noqa: E402
 CACHE = ROOT / "bench" / ".cache"
 
 
+CODE = os.environ.get("XSEQD_BENCH_CODE")  # another checkout's xseqd (--code)
+
+
 def start(data: Path, accounts: int) -> tuple[subprocess.Popen[bytes], str, float]:
-    """xseqd on a free port with ``data`` as data dir; returns the process, the rollup URL
-    and the seconds from start until it answered."""
+    """xseqd (this checkout, or ``--code``'s) on a free port with ``data`` as data dir;
+    returns the process, the rollup URL and the seconds from start until it answered."""
     port = free_port()
     exe = ROOT / ".venv" / "bin" / "xseqd"
-    args = [str(exe), "devnet", "--port", str(port), "--data-dir", str(data)]
+    run = [sys.executable, "-c", "from xseqd.cli import main; main()"] if CODE else [str(exe)]
+    env = {**os.environ, "PYTHONPATH": CODE} if CODE else None
+    args = [*run, "devnet", "--port", str(port), "--data-dir", str(data)]
     args += ["--accounts", str(accounts), "--log-level", "warning", "--l1-rpc", "none"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=CODE
+    )
     url = f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}"
     wait_up(url, timeout=300)
     return proc, url, time.perf_counter() - t0
@@ -221,7 +229,11 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=300, help="transfers per daemon (--accounts-only)")
     parser.add_argument("--rounds", type=int, default=5, help="alternations (--accounts-only)")
+    parser.add_argument("--code", help="run another checkout's xseqd (git archive ... | tar -x)")
     args = parser.parse_args()
+    if args.code:
+        global CODE
+        CODE = args.code
     if not args.accounts_only:
         print_table(measure(args.quick))
         return

@@ -111,3 +111,20 @@ def test_a_pinned_block_keeps_its_state_below_the_floor() -> None:
     rollup.rewind(pin)  # evm_revert to it: the state is there, and the chain goes on
     assert balances(rollup, pin) == expected
     grow(rollup, 3, seed=5)
+
+
+def test_a_full_sweep_leaves_genesis_keys_and_keeps_what_a_whole_sweep_keeps() -> None:
+    full, whole = new_rollup(), new_rollup()
+    for r in (full, whole):
+        grow(r, 40, seed=20)
+    prune_rollup(full, 6, set(), full.head.number, True, WATCHED)
+    prune_rollup(whole, 6, set(), whole.head.number, True, WATCHED, whole=True)
+    origin = store(full).origin
+    assert store(whole).lost and not store(full).lost  # only the whole sweep frees genesis
+    assert set(store(whole)) <= set(store(full))
+    assert set(store(full)) - set(store(whole)) <= origin  # what is left: genesis garbage
+    for n in range(full.state_floor, full.head.number + 1):
+        assert balances(full, n) == balances(whole, n)
+    for r in (full, whole):
+        grow(r, 5, seed=21)
+    assert full.head.hash == whole.head.hash

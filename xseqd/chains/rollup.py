@@ -38,9 +38,9 @@ from xseqd.chains.busy import finish_block
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
 from xseqd.chains.genesis_cache import genesis_chain
 from xseqd.chains.idle import changes_nothing, empty_block
-from xseqd.chains.prune import tracked
 from xseqd.chains.records import BlockRecord, make_block_record
 from xseqd.chains.retained import KeptValues, PrunedState, StateUnavailable
+from xseqd.chains.store import tracked
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
 from xseqd.progress import Progress

@@ -3,9 +3,12 @@
 
 A snapshot is incremental (sequencer/retention.py decides which kind to write):
 
-- its *state* part is either a base (every key of each rollup's key-value store, which
-  pruning keeps bounded, chains/prune.py) or a delta (the keys set and deleted since the
-  previous snapshot), with the pruning floor and the kept Mailbox values;
+- its *state* part is either a base (each rollup's whole key-value store, which pruning
+  keeps bounded, chains/prune.py, written relative to the genesis state: the keys it does
+  not share with the genesis and the genesis keys it lost, since a restart builds the
+  genesis anyway; a 100,000-account genesis is not packed into the log) or a delta (the
+  keys set and deleted since the previous snapshot), with the pruning floor and the kept
+  Mailbox values;
 - its *blocks* part holds the blocks sealed since the previous snapshot (or all of them,
   after a rewind), each as its bytes, hash and transaction hashes (chains/blockindex.py).
 
@@ -24,8 +27,8 @@ from typing import Any
 
 from xseqd.chains.blockindex import Blocks, Stored, Txs
 from xseqd.chains.checkpoint import Checkpoint, split
-from xseqd.chains.prune import tracked
 from xseqd.chains.rollup import Rollup, stored_of
+from xseqd.chains.store import tracked
 
 
 def _pack(data: Any) -> bytes:
@@ -43,7 +46,7 @@ def export_rollups(
     what changed since the last snapshot; blocks from ``exported[chain id]`` on (all of
     them when ``exported`` is empty). ``extra`` rides with the blocks (the order book's
     index of the same slots, sequencer/lazybook.py); ``import_rollups`` returns it."""
-    state = {cid: export_kv(r, base) for cid, r in rollups.items()}
+    state = {cid: export_kv(r, base, relative=True) for cid, r in rollups.items()}
     blocks: dict[Any, Any] = {
         cid: export_blocks(r, exported.get(cid, 0)) for cid, r in rollups.items()
     }
@@ -67,21 +70,26 @@ def import_state(self: Rollup, data: dict[str, Any]) -> None:
     import_blocks(self, 0, data["blocks"])
 
 
-def export_kv(self: Rollup, base: bool) -> dict[str, Any]:
+def export_kv(self: Rollup, base: bool, relative: bool = False) -> dict[str, Any]:
     """The key-value store under py-evm (tries, headers), whole or as the changes since
-    the last snapshot, with what pruning keeps besides (chains/retained.py)."""
+    the last snapshot, with what pruning keeps besides (chains/retained.py). A whole
+    store is written ``relative`` to the genesis state if asked (module docstring)."""
     if self._open is not None:
         raise RuntimeError("cannot export a rollup with an open block")
     mem = self.chaindb.db.wrapped_db  # type: ignore[attr-defined]
     kv = mem.kv_store = tracked(mem.kv_store)
     gone: tuple[bytes, ...] = ()
-    if base:
+    origin = None
+    if base and relative:
+        (entries, gone), origin = kv.relative_to_origin(), (*_origin_id(self), len(kv))
+    elif base:
         entries = dict(kv)
     else:
         entries, gone = {k: kv[k] for k in kv.dirty}, tuple(kv.gone)
     return {
         "kv": entries,
         "gone": gone,
+        "origin": origin,
         "floor": self.state_floor,
         "history": self.state_history,
         "kept": self.kept.export(),
@@ -134,15 +142,36 @@ def import_kv(self: Rollup, data: dict[str, Any], base: bool) -> None:
     mem = self.chaindb.db.wrapped_db  # type: ignore[attr-defined]
     kv = mem.kv_store = tracked(mem.kv_store)
     self.discard_open()
-    if base:
+    origin = data.get("origin")
+    if base and origin is not None:  # relative to the genesis state this rollup built
+        if tuple(origin[:2]) != _origin_id(self):
+            raise RuntimeError(
+                f"rollup {self.chain_id}: the snapshot was written over another genesis "
+                f"(block 0 {origin[0].hex()}, {origin[1]} keys; this one: "
+                f"{self.blocks.hash_of(0).hex()}, {len(kv.origin)} keys)"
+            )
+        kv.restore_relative(data["kv"], data["gone"], origin[2])
+    elif base:  # a whole store (written before snapshots were relative)
         dict.clear(kv)
-    for key in data["gone"]:
-        dict.pop(kv, key, None)
-    dict.update(kv, data["kv"])
+        dict.update(kv, data["kv"])
+        kv.replaced()
+    else:  # a delta: through the store, which keeps track of fresh and lost keys
+        for key in data["gone"]:
+            if key in kv:
+                del kv[key]
+        for key, value in data["kv"].items():
+            kv[key] = value
     self.state_floor = int(data.get("floor", 0))
     self.state_history = int(data.get("history", 0))
     if "kept" in data:
         self.kept.load(data["kept"])
+
+
+def _origin_id(self: Rollup) -> tuple[bytes, int]:
+    """What identifies the store a relative base is written over: the genesis block's
+    hash and the number of keys the store started with."""
+    kv = self.chaindb.db.wrapped_db.kv_store  # type: ignore[attr-defined]
+    return self.blocks.hash_of(0), len(kv.origin)
 
 
 def _reset_blocks(self: Rollup) -> None:

@@ -27,14 +27,23 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import rlp
+from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
 from xseqd.chains.blockindex import SlotBlocks
 from xseqd.chains.predeploys import L1_CHAIN_ID, MAILBOX
-from xseqd.chains.prune import FULL_GROWTH, HEADER_DEPTH, PruneStats, Roots, prune, tracked
+from xseqd.chains.prune import (
+    FULL_GROWTH,
+    HEADER_DEPTH,
+    PruneStats,
+    Roots,
+    decode_node,
+    prune,
+)
 from xseqd.chains.rollup import Rollup, stored_of
 from xseqd.chains.snapshot import export_rollups
+from xseqd.chains.store import tracked
 from xseqd.core.messages import root_slot
 from xseqd.core.transition import Slot
 from xseqd.sequencer.journal import Journal
@@ -55,7 +64,7 @@ class Retention:
     # callables returning the lowest slot whose state the caller may still need
     floors: list[Callable[[], int]] = field(default_factory=list)
     prunes: int = 0
-    swept: dict[int, int] = field(default_factory=dict)  # chain id -> keys after a full sweep
+    swept: dict[int, int] = field(default_factory=dict)  # chain id -> fresh keys, last full sweep
     need_base: bool = True  # the next snapshot must be a whole one
     exported: dict[int, int] = field(default_factory=dict)  # chain id -> blocks in the log
     indexed: int = -1  # the last slot whose items the log's snapshots index (lazybook.py)
@@ -138,14 +147,16 @@ def prune_rollups(seq: _Sequencer) -> list[PruneStats]:
     out = []
     for cid, rollup in seq.rollups.items():
         if rollup.open is None:
-            # a full sweep when the store has grown to twice its size after the last one
-            # (what older garbage costs is bounded; the sweeps' cost is amortised)
-            size = len(rollup.chaindb.db.wrapped_db.kv_store)  # type: ignore[attr-defined]
+            # a full sweep when the keys written since genesis have grown to twice their
+            # number after the last one (what older garbage costs is bounded; the sweeps'
+            # cost, proportional to those keys, is amortised)
+            kv = tracked(rollup.chaindb.db.wrapped_db.kv_store)  # type: ignore[attr-defined]
+            size = len(kv.fresh)
             full = size > FULL_GROWTH * ret.swept.setdefault(cid, size)
             watched = watched_slots(cid, list(seq.rollups))
             stats = prune_rollup(rollup, ret.history, pins, limit, full, watched)
             if full:
-                ret.swept[cid] = stats.kept
+                ret.swept[cid] = len(kv.fresh)
             out.append(stats)
     return out
 
@@ -180,6 +191,7 @@ def prune_rollup(
     limit: int,
     full: bool,
     watched: tuple[tuple[bytes, int], ...],
+    whole: bool = False,
 ) -> PruneStats:
     """Keep the states of the latest ``history`` blocks (none below ``limit`` dropped),
     of ``pins``, and the ``watched`` values of every block; delete the rest."""
@@ -202,7 +214,7 @@ def prune_rollup(
         for n in range(max(1, old - HEADER_DEPTH), max(1, floor - HEADER_DEPTH))
         if n not in header_numbers
     ]
-    stats = prune(kv, kept, headers, dropped, full)
+    stats = prune(kv, kept, headers, dropped, full, whole)
     rollup.state_floor, rollup.state_history = floor, history
     rollup.pinned = frozenset(pinned)
     return stats
@@ -212,7 +224,7 @@ def _header_fields(rollup: Rollup, kv: dict[bytes, bytes], number: int) -> list[
     raw = kv.get(rollup.blocks.hash_of(number))
     if raw is None:  # not stored (chain.rlp import path): our index has it
         return list(rlp.decode(rlp.encode(rollup.blocks[number].block.header)))
-    fields: list[bytes] = rlp.decode(raw)
+    fields: list[bytes] = decode_node(raw)  # type: ignore[assignment]
     return fields
 
 
@@ -223,28 +235,37 @@ def _roots(rollup: Rollup, kv: dict[bytes, bytes], number: int) -> Roots:
 
 
 def _record_kept(rollup: Rollup, kv: dict[bytes, bytes], floor: int) -> None:
-    """Record the watched values of the blocks about to lose their state."""
+    """Record the watched values of the blocks about to lose their state. A block whose
+    watched accounts have the storage roots of the block before has its values (most
+    blocks: the Mailbox changes only with a message)."""
     kept = rollup.kept
-    last: tuple[bytes, dict[tuple[bytes, int], int]] | None = None
+    addresses = sorted({address for address, _ in kept.watched})
+    last: tuple[bytes, tuple[bytes, ...]] | None = None
+    values: dict[tuple[bytes, int], int] = {}
     for number in range(kept.through + 1, floor):
         state_root = _header_fields(rollup, kv, number)[3]
         if last is None or last[0] != state_root:
-            last = (state_root, _read(kv, state_root, kept.watched))
-        kept.record(number, last[1])
+            accounts = HexaryTrie(kv, state_root)
+            roots = tuple(_storage_root(accounts, a) for a in addresses)
+            if last is None or last[1] != roots:
+                values = _read(kv, dict(zip(addresses, roots)), kept.watched)
+            last = (state_root, roots)
+        kept.record(number, values)
+
+
+def _storage_root(accounts: HexaryTrie, address: bytes) -> bytes:
+    raw = accounts.get(keccak(address))
+    return rlp.decode(raw)[2] if raw else BLANK_ROOT_HASH  # type: ignore[no-any-return]
 
 
 def _read(
-    kv: dict[bytes, bytes], state_root: bytes, watched: tuple[tuple[bytes, int], ...]
+    kv: dict[bytes, bytes],
+    roots: dict[bytes, bytes],
+    watched: tuple[tuple[bytes, int], ...],
 ) -> dict[tuple[bytes, int], int]:
-    """The ``watched`` storage values in the state at ``state_root``."""
+    """The ``watched`` storage values, given the storage roots of their accounts."""
     out: dict[tuple[bytes, int], int] = {}
-    accounts = HexaryTrie(kv, state_root)
-    storage: dict[bytes, HexaryTrie | None] = {}
     for address, slot in watched:
-        if address not in storage:
-            raw = accounts.get(keccak(address))
-            storage[address] = HexaryTrie(kv, rlp.decode(raw)[2]) if raw else None
-        trie = storage[address]
-        value = trie.get(keccak(slot.to_bytes(32, "big"))) if trie is not None else b""
+        value = HexaryTrie(kv, roots[address]).get(keccak(slot.to_bytes(32, "big")))
         out[(address, slot)] = rlp.decode(value, sedes=rlp.sedes.big_endian_int) if value else 0
     return out
