@@ -27,9 +27,7 @@ from eth.abc import (
 from eth.chains.base import Chain
 from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
-from eth_account import Account
 from eth_hash.auto import keccak
-from eth_keys import keys
 from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError
 
@@ -41,6 +39,7 @@ from xseqd.chains.idle import changes_nothing, empty_block
 from xseqd.chains.prune import tracked
 from xseqd.chains.records import BlockRecord, make_block_record
 from xseqd.chains.retained import KeptValues, PrunedState, StateUnavailable
+from xseqd.chains.systx import sender_of, sign_dynamic_fee
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
 from xseqd.progress import Progress
@@ -305,21 +304,10 @@ class Rollup:
         """A transaction of the sequencer's system account for the open block: next nonce,
         base-fee price, as much gas as the block has left (at most 10M)."""
         ob = self.require_open()
-        state = ob.workspace.state
-        sender = keys.PrivateKey(key).public_key.to_canonical_address()
+        nonce = ob.workspace.state.get_nonce(Address(sender_of(key)))
         base_fee = int(getattr(ob.header, "base_fee_per_gas", 0) or 0)
-        fields = {
-            "type": 2,
-            "chainId": self.chain_id,
-            "nonce": state.get_nonce(Address(sender)),
-            "maxPriorityFeePerGas": 0,
-            "maxFeePerGas": base_fee,
-            "gas": min(ob.gas_left, 10_000_000),
-            "to": to,
-            "value": 0,
-            "data": data,
-        }
-        raw = bytes(Account.sign_transaction(fields, key).raw_transaction)
+        gas = min(ob.gas_left, 10_000_000)
+        raw = sign_dynamic_fee(key, self.chain_id, nonce, 0, base_fee, gas, to, 0, data)
         signed: SignedTransactionAPI = ob.vm.get_transaction_builder().decode(raw)
         return signed
 

@@ -19,6 +19,7 @@ these encodings is a breaking change (pinned by tests/core/test_order.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from eth_hash.auto import keccak
@@ -117,13 +118,20 @@ class ReceiptDomain:
         return cls(int(doc["chainId"]), bytes.fromhex(str(doc["verifyingContract"])[2:]))
 
     def separator(self) -> bytes:
-        return keccak(
-            _DOMAIN_TYPEHASH
-            + keccak(DOMAIN_NAME.encode())
-            + keccak(DOMAIN_VERSION.encode())
-            + self.chain_id.to_bytes(32, "big")
-            + self.verifying_contract.rjust(32, b"\x00")
-        )
+        return _separator(self.chain_id, self.verifying_contract)
+
+
+@lru_cache(maxsize=64)
+def _separator(chain_id: int, verifying_contract: bytes) -> bytes:
+    """The EIP-712 domain separator (computed once per domain: one per submission
+    otherwise, on the hot path)."""
+    return keccak(
+        _DOMAIN_TYPEHASH
+        + keccak(DOMAIN_NAME.encode())
+        + keccak(DOMAIN_VERSION.encode())
+        + chain_id.to_bytes(32, "big")
+        + verifying_contract.rjust(32, b"\x00")
+    )
 
 
 def typed_data(receipt: OrderReceipt, domain: ReceiptDomain) -> dict[str, Any]:
@@ -167,9 +175,15 @@ def digest(receipt: OrderReceipt, domain: ReceiptDomain) -> bytes:
 
 def sign_receipt(receipt: OrderReceipt, key: bytes, domain: ReceiptDomain) -> OrderReceipt:
     """Sign with the sequencer key; the signature is r || s || v (v = 27/28)."""
-    sig = keys.PrivateKey(key).sign_msg_hash(digest(receipt, domain))
+    sig = _private_key(key).sign_msg_hash(digest(receipt, domain))
     signature = sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
     return replace(receipt, signature=signature)
+
+
+@lru_cache(maxsize=16)
+def _private_key(key: bytes) -> keys.PrivateKey:
+    """The key object (its public point is derived when it is made: once, not per receipt)."""
+    return keys.PrivateKey(key)
 
 
 def receipt_signer(receipt: OrderReceipt, domain: ReceiptDomain) -> str:
