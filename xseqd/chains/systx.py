@@ -17,12 +17,13 @@ from functools import lru_cache
 import rlp
 from eth_hash.auto import keccak
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 DYNAMIC_FEE = 2
 
 
 @lru_cache(maxsize=8)
-def _key(secret: bytes) -> keys.PrivateKey:
+def _key(secret: bytes) -> PrivateKey:
     return keys.PrivateKey(secret)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from eth_hash.auto import keccak
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 DOMAIN_NAME = "xseqd"
 DOMAIN_VERSION = "2"
@@ -181,7 +182,7 @@ def sign_receipt(receipt: OrderReceipt, key: bytes, domain: ReceiptDomain) -> Or
 
 
 @lru_cache(maxsize=16)
-def _private_key(key: bytes) -> keys.PrivateKey:
+def _private_key(key: bytes) -> PrivateKey:
     """The key object (its public point is derived when it is made: once, not per receipt)."""
     return keys.PrivateKey(key)
 
