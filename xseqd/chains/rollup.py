@@ -39,7 +39,7 @@ from xseqd.chains.idle import changes_nothing, empty_block
 from xseqd.chains.prune import tracked
 from xseqd.chains.records import BlockRecord, make_block_record
 from xseqd.chains.retained import KeptValues, PrunedState, StateUnavailable
-from xseqd.chains.systx import sender_of, sign_dynamic_fee
+from xseqd.chains.systx import sender_of, system_tx
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
 from xseqd.progress import Progress
@@ -307,9 +307,8 @@ class Rollup:
         nonce = ob.workspace.state.get_nonce(Address(sender_of(key)))
         base_fee = int(getattr(ob.header, "base_fee_per_gas", 0) or 0)
         gas = min(ob.gas_left, 10_000_000)
-        raw = sign_dynamic_fee(key, self.chain_id, nonce, 0, base_fee, gas, to, 0, data)
-        signed: SignedTransactionAPI = ob.vm.get_transaction_builder().decode(raw)
-        return signed
+        builder = ob.vm.get_transaction_builder()
+        return system_tx(builder, key, self.chain_id, nonce, base_fee, gas, to, data)
 
     def apply_change(self, change: Callable[[StateAPI], None]) -> None:
         """Apply a devnet state change (anvil_setBalance, ...) to the open block."""

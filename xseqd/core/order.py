@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import Any
 
 from eth_hash.auto import keccak
-from eth_keys import keys
-from eth_keys.datatypes import PrivateKey
+
+from xseqd.chains.systx import sign_hash
 
 DOMAIN_NAME = "xseqd"
 DOMAIN_VERSION = "2"
@@ -176,15 +176,9 @@ def digest(receipt: OrderReceipt, domain: ReceiptDomain) -> bytes:
 
 def sign_receipt(receipt: OrderReceipt, key: bytes, domain: ReceiptDomain) -> OrderReceipt:
     """Sign with the sequencer key; the signature is r || s || v (v = 27/28)."""
-    sig = _private_key(key).sign_msg_hash(digest(receipt, domain))
-    signature = sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
+    v, r, s = sign_hash(key, digest(receipt, domain))  # eth_keys' signature, key made once
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 27])
     return replace(receipt, signature=signature)
-
-
-@lru_cache(maxsize=16)
-def _private_key(key: bytes) -> PrivateKey:
-    """The key object (its public point is derived when it is made: once, not per receipt)."""
-    return keys.PrivateKey(key)
 
 
 def receipt_signer(receipt: OrderReceipt, domain: ReceiptDomain) -> str:
