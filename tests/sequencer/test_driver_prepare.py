@@ -98,3 +98,20 @@ def test_a_submission_before_the_deferred_open_opens_the_slot_itself() -> None:
         ]
 
     asyncio.run(scenario())
+
+
+def test_seals_in_a_row_open_the_next_slot_once() -> None:
+    async def scenario() -> None:
+        seq, driver = make()
+        calls = []
+        prepare = seq.prepare_next_slot
+        seq.prepare_next_slot = lambda: (calls.append(1), prepare())[1]  # type: ignore[method-assign]
+        send(seq, driver, 0)
+        await turns(1)  # sealed; the next slot's opening deferred
+        send(seq, driver, 1)  # opens the slot itself
+        await turns(1)  # sealed again: the opening is still deferred, not twice
+        await turns(QUIET_MAX_TURNS + 1)
+        assert seq.head_slot == 2 and seq.has_open_slot
+        assert len(calls) == 1
+
+    asyncio.run(scenario())

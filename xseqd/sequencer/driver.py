@@ -212,6 +212,8 @@ class SlotDriver:
         ``QUIET_TURNS`` turns of the event loop in which no request started (a request's
         bytes read in one turn start its task in the next), at most ``QUIET_MAX_TURNS``
         turns from now. Nothing waits on a timer, and nothing spins for long."""
+        if work in self._deferred:  # seals in a row: open the next slot once
+            return
         self._deferred.append(work)
         if len(self._deferred) == 1:
             self._quiet = (self._started, 0, 0)
