@@ -26,6 +26,7 @@ from eth.abc import (
 )
 from eth.chains.base import Chain
 from eth.vm.chain_context import ChainContext
+from eth.vm.forks.cancun.state import get_total_blob_gas
 from eth.vm.spoof import SpoofTransaction
 from eth_hash.auto import keccak
 from eth_typing import Address, BlockNumber
@@ -292,8 +293,8 @@ class Rollup:
             raise TxRejected(_geth_wording(str(exc))) from exc
         receipt = ob.vm.make_receipt(ob.header, tx, computation, ob.workspace.state)
         gas_used = int(receipt.gas_used - ob.header.gas_used)
-        header = ob.vm.add_receipt_to_header(ob.header, receipt)
-        ob.header = ob.vm.increment_blob_gas_used(header, tx)
+        header = ob.vm.add_receipt_to_header(ob.header, receipt)  # no copy for 0 blob gas:
+        ob.header = ob.vm.increment_blob_gas_used(header, tx) if get_total_blob_gas(tx) else header
         ob.txs.append(tx)
         ob.receipts.append(receipt)
         ob.senders.append(sender)
