@@ -7,6 +7,7 @@ median ratio B/A.
   erc20-x8  8 concurrent clients, ERC-20 send + receipt, in-memory log (tx/s, server CPU
             ms per transaction, transactions per busy block)
   bundles   2-leg bundles, durable log (legs/s) and the order-receipt p50 at light load
+  cross     cross-rollup transfers 901 -> 902 until both receipts (p50), in-memory log
 
 Usage: git archive <commit> | tar -x -C /tmp/base
        .venv/bin/python bench/ab.py /tmp/base [--rounds 3] [--n 200]
@@ -25,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import bundles  # noqa: E402
+from bench import bundles, messaging  # noqa: E402
 from bench.rollup_rpc import (  # noqa: E402
     CHAIN_ID,
     KEYS,
@@ -123,6 +124,7 @@ def one(code: str | None, n: int, bundles_too: bool = True) -> dict[str, Any]:
         b = bundles.measure(n // 2, bare_too=False)
         out["bundle legs/s"] = b["bundles"][0]
         out["receipt p50 ms"] = float(pct(b["light"], 0.5))
+        out["cross p50 ms"] = float(pct(messaging.measure(max(n // 4, 20))["cross"][1], 0.5))
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from eth_abi import encode
@@ -29,41 +30,65 @@ MESSAGE_SENT = (
 )
 
 
+def cross_transfer(
+    a: Rpc, b: Rpc, root: Rpc, n: int, key_index: int = 3
+) -> list[tuple[Callable[[], None], Callable[[], int]]]:
+    """``n`` cross-rollup transfers of 1 wei from 901 to ``SINK`` on 902, each as (send,
+    then wait until both receipts are there -> how many requests that took)."""
+    data = SEND + encode(["uint256", "address", "bytes"], [902, SINK, b""])
+    key = KEYS[key_index]
+    raws = [sign_for(901, key, i, MAILBOX, data, value=1, gas=200_000) for i in range(n)]
+    sent: list[str] = []
+
+    def step(raw: str) -> tuple[Callable[[], None], Callable[[], int]]:
+        def send() -> None:
+            sent.append(a("eth_sendRawTransaction", raw))
+
+        def both_sides() -> int:
+            requests = 0
+            receipt = None
+            while receipt is None:
+                receipt = a("eth_getTransactionReceipt", sent[-1])
+                requests += 1
+            log = next(x for x in receipt["logs"] if x["topics"][0] == MESSAGE_SENT)
+            message = root("xseq_getMessage", log["topics"][1])
+            requests += 1
+            delivered = None
+            while delivered is None:
+                delivered = b("eth_getTransactionReceipt", message["deliveryTx"])
+                requests += 1
+            assert delivered["status"] == "0x1", delivered
+            return requests
+
+        return send, both_sides
+
+    return [step(raw) for raw in raws]
+
+
 def measure(n: int) -> dict[str, tuple[float, list[float]]]:
     """Cross-rollup transfers (both receipts) and plain transfers: rate, latencies (s)."""
-    args = argparse.Namespace(n=n)
     port = free_port()
     proc = start_xseqd(port)
     try:
         base = f"http://127.0.0.1:{port}"
         root, a, b = Rpc(base + "/"), Rpc(base + "/rollup/901"), Rpc(base + "/rollup/902")
-        data = SEND + encode(["uint256", "address", "bytes"], [902, SINK, b""])
-        key = KEYS[3]
-        cross = [sign_for(901, key, i, MAILBOX, data, value=1, gas=200_000) for i in range(args.n)]
-        plain = [sign_for(901, KEYS[4], i, SINK, value=1) for i in range(args.n)]
+        cross = cross_transfer(a, b, root, n)
+        plain = [sign_for(901, KEYS[4], i, SINK, value=1) for i in range(n)]
         lat_x = []
         start = time.perf_counter()
-        for raw in cross:
+        for send, both_sides in cross:
             t0 = time.perf_counter()
-            tx_hash = a("eth_sendRawTransaction", raw)
-            receipt = None
-            while receipt is None:
-                receipt = a("eth_getTransactionReceipt", tx_hash)
-            log = next(x for x in receipt["logs"] if x["topics"][0] == MESSAGE_SENT)
-            message = root("xseq_getMessage", log["topics"][1])
-            delivered = None
-            while delivered is None:
-                delivered = b("eth_getTransactionReceipt", message["deliveryTx"])
-            assert delivered["status"] == "0x1"
+            send()
+            both_sides()
             lat_x.append(time.perf_counter() - t0)
-        rate_x = args.n / (time.perf_counter() - start)
+        rate_x = n / (time.perf_counter() - start)
         lat_p = []
         start = time.perf_counter()
         for raw in plain:
             lat_p.append(a.send_and_wait(raw))
-        rate_p = args.n / (time.perf_counter() - start)
+        rate_p = n / (time.perf_counter() - start)
         arrived = int(b("eth_getBalance", SINK, "latest"), 16)
-        assert arrived == args.n, arrived
+        assert arrived == n, arrived
     finally:
         proc.terminate()
         proc.wait(10)

@@ -3,9 +3,17 @@ goes inside the xseqd process (cProfile around `xseqd devnet`, driven over HTTP)
 
 Prints, per transaction, the time spent in the main stages (cumulative, so nested stages
 overlap: "seal slot" includes "seal blocks") and the top functions by own time.
+With ``--spy`` the daemon runs unprofiled and py-spy samples it instead (1,000 samples a
+second, not pausing it): the stage times are then close to the real ones (cProfile roughly
+doubles py-evm's), and the client's side is split into the send and the receipt request.
 Usage: .venv/bin/python bench/profile_seq.py [--n 300] [--durable] [--top 25] [--sort cum]
        [--code /tmp/base]   (another checkout, e.g. `git archive main | tar -x -C /tmp/base`)
        [--erc20]            (instead: 8 concurrent clients sending ERC-20 transfers, n in all)
+       [--bundle]           (instead: 2-leg xseq_sendBundle, one every 25 ms, durable log:
+                             the "order receipt, light load" row of make bench)
+       [--cross]            (instead: cross-rollup transfers 901 -> 902, until both receipts:
+                             the "cross-rollup transfer" row of make bench)
+       [--spy]              (sample with py-spy instead of cProfile)
 """
 
 from __future__ import annotations
@@ -13,12 +21,15 @@ from __future__ import annotations
 import argparse
 import os
 import pstats
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,7 +67,8 @@ STAGES = (
     ("HTTP requests, all (lean ASGI path)", "xseqd/rpc/lean.py", "lean"),
     ("JSON-RPC envelope (handle_body)", "xseqd/rpc/envelope.py", "handle_body"),
     ("eth_sendRawTransaction", "xseqd/rpc/eth.py", "send_raw_transaction"),
-    ("  sender recovery", "eth/_utils/transactions.py", "extract_transaction_sender"),
+    ("  sender recovery (py-evm's)", "eth/_utils/transactions.py", "extract_transaction_sender"),
+    ("  signature + sender (recover.py)", "xseqd/rpc/recover.py", "check_and_recover"),
     ("  Sequencer.submit", "xseqd/sequencer/sequencer.py", "submit"),
     ("    apply item (execute)", "xseqd/core/transition.py", "apply_item"),
     ("    journal.item (log)", "xseqd/storage/journal.py", "item"),
@@ -77,39 +89,26 @@ def main() -> None:
     parser.add_argument("--sort", choices=("own", "cum"), default="own")
     parser.add_argument("--code", help="profile another checkout's xseqd (e.g. /tmp/base)")
     parser.add_argument("--erc20", action="store_true", help="8 clients, ERC-20 transfers")
+    parser.add_argument("--bundle", action="store_true", help="2-leg bundles, light load")
+    parser.add_argument("--cross", action="store_true", help="cross-rollup transfers")
+    parser.add_argument("--spy", action="store_true", help="sample with py-spy, not cProfile")
+    parser.add_argument("--depth", type=int, default=7, help="--spy: depth of the call tree")
+    parser.add_argument("--min-ms", type=float, default=0.04, help="--spy: smallest node shown")
+    parser.add_argument("--focus", help="--spy: the tree from the frames whose name has this")
     args = parser.parse_args()
+    args.durable = args.durable or args.bundle  # as bench/bundles.py runs it
+    if args.spy:
+        return run_spy(args)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "xseqd.prof"
         port = free_port()
-        storage = ["--data-dir", tmp] if args.durable else ["--db", "memory"]
-        cmd = [sys.executable, "-c", WRAPPER, str(out), "devnet"]
-        cmd += ["--port", str(port), *storage, "--log-level", "warning", "--l1-rpc", "none"]
-        env = {**os.environ, "PYTHONPATH": args.code} if args.code else None
-        out_ = subprocess.DEVNULL
-        proc = subprocess.Popen(cmd, stdout=out_, stderr=out_, env=env, cwd=args.code or None)
+        cmd = [sys.executable, "-c", WRAPPER, str(out), *devnet_args(args, tmp, port)]
+        proc = start(cmd, args)
         url = f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}"
-        wait_up(url)
-        rpc = Rpc(url)
-        raws = [sign(KEYS[9], i, SINK, value=1) for i in range(args.n + 20)]
-        for raw in raws[:20]:  # warm-up, not profiled
-            rpc.send_and_wait(raw)
-        raws = raws[20:]
-        clients: dict[int, list[str]] = {}
-        if args.erc20:
-            setup, clients = token_setup(max(args.n // 8, 1))
-            for raw in setup:
-                rpc.send_and_wait(raw)
+        rpc, raws, clients = warm_up(url, args)
         proc.send_signal(signal.SIGUSR1)  # profiler on
         time.sleep(0.2)
-        lat: list[float] = []
-        start = time.perf_counter()
-        if args.erc20:
-            lat = run_clients(url, clients)
-            args.n = len(lat)
-        else:
-            for raw in raws:
-                lat.append(rpc.send_and_wait(raw))
-        elapsed = time.perf_counter() - start
+        lat, elapsed, _split = drive(url, rpc, raws, clients, args)
         proc.send_signal(signal.SIGUSR2)  # profiler off, stats written
         while not out.exists():
             time.sleep(0.05)
@@ -117,11 +116,8 @@ def main() -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
         stats = pstats.Stats(str(out))
-    lat.sort()
-    n = args.n
-    what = "8 clients ERC-20 send+receipt" if args.erc20 else "sequential send-and-wait ETH"
-    print(f"\n{what}, n={n}, {'durable log' if args.durable else 'memory'}")
-    print(f"client: {n / elapsed:.1f} tx/s, p50 {lat[n // 2] * 1000:.2f} ms, cpu={os.cpu_count()}")
+    n = len(lat)
+    print_header(args, lat, elapsed)
     print(f"{'stage (cumulative, per tx)':<36} {'ms':>7} {'calls/tx':>9}")
     raw_stats = stats.stats  # type: ignore[attr-defined]
     for label, suffix, name in STAGES:
@@ -137,6 +133,222 @@ def main() -> None:
     for (file, line, func), (_cc, _nc, tt, ct, _callers) in rows:
         where = "/".join(Path(file).parts[-2:])
         print(f"{tt / n * 1000:>7.3f} {ct / n * 1000:>7.3f}  {where}:{line} {func}")
+
+
+def devnet_args(args: argparse.Namespace, tmp: str, port: int) -> list[str]:
+    storage = ["--data-dir", tmp] if args.durable else ["--db", "memory"]
+    return ["devnet", "--port", str(port), *storage, "--log-level", "warning", "--l1-rpc", "none"]
+
+
+def start(cmd: list[str], args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": args.code} if args.code else None
+    out = subprocess.DEVNULL
+    return subprocess.Popen(cmd, stdout=out, stderr=out, env=env, cwd=args.code or None)
+
+
+def warm_up(url: str, args: argparse.Namespace) -> tuple[Rpc, list[str], dict[int, list[str]]]:
+    """Waits for the daemon, sends 20 transfers (not measured); the timed transfers, and
+    with ``--erc20`` the token deployed and the clients' transfers."""
+    wait_up(url)
+    rpc = Rpc(url)
+    raws = [sign(KEYS[9], i, SINK, value=1) for i in range(args.n + 20)]
+    for raw in raws[:20]:  # warm-up, not profiled
+        rpc.send_and_wait(raw)
+    clients: dict[int, list[str]] = {}
+    if args.erc20:
+        setup, clients = token_setup(max(args.n // 8, 1))
+        for raw in setup:
+            rpc.send_and_wait(raw)
+    return rpc, raws[20:], clients
+
+
+def drive(
+    url: str, rpc: Rpc, raws: list[str], clients: dict[int, list[str]], args: argparse.Namespace
+) -> tuple[list[float], float, tuple[list[float], list[float], int]]:
+    """Runs the workload: latencies, elapsed seconds, and for the sequential workloads the
+    client's split (first request's times, the rest's times, requests after the first)."""
+    sends: list[float] = []
+    receipts: list[float] = []
+    polls = 0
+    lat: list[float] = []
+    steps = {"bundle": bundle_steps, "cross": cross_steps}
+    kind = "bundle" if args.bundle else "cross" if args.cross else "seq"
+    work = steps[kind](url, args.n) if kind in steps else None
+    start_t = time.perf_counter()
+    if args.erc20:
+        lat = run_clients(url, clients)
+    elif work is not None:
+        for first, rest, pause in work:
+            time.sleep(pause)
+            t0 = time.perf_counter()
+            first()
+            t1 = time.perf_counter()
+            polls += rest()
+            t2 = time.perf_counter()
+            sends.append(t1 - t0)
+            receipts.append(t2 - t1)
+            lat.append(t2 - t0)
+    else:
+        for raw in raws:
+            t0 = time.perf_counter()
+            tx_hash = rpc("eth_sendRawTransaction", raw)
+            t1 = time.perf_counter()
+            while True:
+                polls += 1
+                if rpc("eth_getTransactionReceipt", tx_hash) is not None:
+                    break
+            t2 = time.perf_counter()
+            sends.append(t1 - t0)
+            receipts.append(t2 - t1)
+            lat.append(t2 - t0)
+    return lat, time.perf_counter() - start_t, (sends, receipts, polls)
+
+
+# one step of a workload: (first request, the rest -> how many requests, pause before)
+Step = tuple[Callable[[], None], Callable[[], int], float]
+
+
+def bundle_steps(url: str, n: int) -> list[Step]:
+    """bench/bundles.py's light load: a 2-leg bundle every 25 ms, timed to its answer
+    (which carries the order receipt)."""
+    from bench.bundles import pairs
+
+    root = Rpc(url.rsplit("/rollup/", 1)[0] + "/")
+
+    def step(a: str, b: str) -> Step:
+        def first() -> None:
+            assert root("xseq_sendBundle", {"txs": [a, b]})["receipt"]
+
+        return first, lambda: 0, 0.025
+
+    return [step(a, b) for a, b in pairs(n, 0)]
+
+
+def cross_steps(url: str, n: int) -> list[Step]:
+    """bench/messaging.py's cross-rollup transfer: the send, then until both receipts
+    are there (source receipt, the message, the delivery's receipt on 902)."""
+    from bench.messaging import cross_transfer
+
+    base = url.rsplit("/rollup/", 1)[0]
+    a, b, root = Rpc(base + "/rollup/901"), Rpc(base + "/rollup/902"), Rpc(base + "/")
+    out: list[Step] = []
+    for send, both_sides in cross_transfer(a, b, root, n):
+        out.append((send, both_sides, 0.0))
+    return out
+
+
+def print_header(args: argparse.Namespace, lat: list[float], elapsed: float) -> None:
+    n = len(lat)
+    lat = sorted(lat)
+    what = "sequential send-and-wait ETH"
+    if args.erc20:
+        what = "8 clients ERC-20 send+receipt"
+    elif args.bundle:
+        what = "2-leg bundles, one every 25 ms, to the answer (order receipt)"
+    elif args.cross:
+        what = "cross-rollup transfer 901 -> 902, both receipts"
+    print(f"\n{what}, n={n}, {'durable log' if args.durable else 'memory'}")
+    print(f"client: {n / elapsed:.1f} tx/s, p50 {lat[n // 2] * 1000:.2f} ms, cpu={os.cpu_count()}")
+
+
+def py_spy() -> str:
+    for candidate in (ROOT / ".venv" / "bin" / "py-spy", shutil.which("py-spy")):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    raise SystemExit("py-spy not found: .venv/bin/pip install py-spy")
+
+
+def run_spy(args: argparse.Namespace) -> None:
+    """The daemon unprofiled, sampled by py-spy; prints the client's split and the
+    daemon's main thread as a call tree in ms per transaction."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        exe = [sys.executable, "-c", "from xseqd.cli import main; main()"]
+        proc = start([*exe, *devnet_args(args, tmp, port)], args)
+        url = f"http://127.0.0.1:{port}/rollup/{CHAIN_ID}"
+        try:
+            rpc, raws, clients = warm_up(url, args)
+            out = Path(tmp) / "spy.txt"
+            spy_cmd = [py_spy(), "record", "-p", str(proc.pid), "-r", str(SPY_RATE)]
+            spy_cmd += ["--nonblocking", "--idle", "--threads", "-f", "raw", "-o", str(out)]
+            spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(1.0)  # py-spy attached
+            lat, elapsed, (sends, receipts, polls) = drive(url, rpc, raws, clients, args)
+            spy.send_signal(signal.SIGINT)
+            _, err = spy.communicate(timeout=60)
+            if not out.exists():
+                raise SystemExit(f"py-spy wrote nothing: {err.decode()[-500:]}")
+            stacks = out.read_text()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+    n = len(lat)
+    print_header(args, lat, elapsed)
+    if sends:
+        sends.sort()
+        receipts.sort()
+        print(
+            f"client split, p50: first request {sends[n // 2] * 1000:.2f} ms, "
+            f"the rest {receipts[n // 2] * 1000:.2f} ms, "
+            f"requests after the first per tx {polls / n:.2f}"
+        )
+    print_tree(stacks, n, args.depth, args.min_ms, args.focus)
+
+
+SPY_RATE = 1000  # samples per second
+# frames above the work of one event-loop callback (the loop itself, uvicorn's wrappers)
+PLUMBING = (
+    "<module> ",
+    "main (",
+    "run (asyncio",
+    "Runner.run ",
+    "BaseEventLoop.",
+    "Handle._run ",
+    "RequestResponseCycle.run_asgi ",
+    "ProxyHeadersMiddleware.__call__ ",
+)
+
+
+def print_tree(stacks: str, n: int, depth: int, min_ms: float, focus: str | None) -> None:
+    """The main thread's samples as a tree of calls (ms per transaction, inclusive).
+    Waiting in epoll and writing to sockets are shown apart: the first is idle time,
+    the second mostly the kernel handing the CPU to the client. With ``focus``, the tree
+    starts at the first frame whose name contains it."""
+    tree: dict[str, Any] = {}
+    total = 0
+    for line in stacks.splitlines():
+        stack, _, count_s = line.rpartition(" ")
+        if "MainThread" not in stack or not count_s.isdigit():
+            continue
+        count = int(count_s)
+        total += count
+        frames = [f.rsplit(":", 1)[0] + ")" for f in stack.split(";")[1:]]
+        frames = [f for f in frames if not f.startswith(PLUMBING)]
+        if focus is not None:
+            at = next((i for i, f in enumerate(frames) if focus in f), None)
+            if at is None:
+                continue
+            frames = frames[at:]
+        if frames and frames[-1].startswith("EpollSelector.select"):
+            frames = ["(idle: waiting in epoll)"]
+        elif frames and "_SelectorSocketTransport.write" in frames[-1]:
+            frames = ["(socket write: the kernel, often running the client)"]
+        node = tree
+        for frame in frames[:depth] or ["(event loop itself)"]:
+            entry = node.setdefault(frame, [0, {}])
+            entry[0] += count
+            node = entry[1]
+    per_tx = 1000 / SPY_RATE / n
+    print(f"\ndaemon main thread: {total * per_tx:.2f} ms per tx sampled (inclusive, ms/tx)")
+
+    def show(node: dict[str, Any], indent: int) -> None:
+        for frame, (count, children) in sorted(node.items(), key=lambda kv: -kv[1][0]):
+            if count * per_tx < min_ms:
+                continue
+            print(f"{count * per_tx:>7.2f}  {'  ' * indent}{frame}")
+            show(children, indent + 1)
+
+    show(tree, 0)
 
 
 def run_clients(url: str, clients: dict[int, list[str]]) -> list[float]:

@@ -26,10 +26,9 @@ from eth.abc import (
 )
 from eth.chains.base import Chain
 from eth.vm.chain_context import ChainContext
+from eth.vm.forks.cancun.state import get_total_blob_gas
 from eth.vm.spoof import SpoofTransaction
-from eth_account import Account
 from eth_hash.auto import keccak
-from eth_keys import keys
 from eth_typing import Address, BlockNumber
 from eth_utils import ValidationError
 
@@ -41,6 +40,7 @@ from xseqd.chains.idle import changes_nothing, empty_block
 from xseqd.chains.records import BlockRecord, make_block_record
 from xseqd.chains.retained import KeptValues, PrunedState, StateUnavailable
 from xseqd.chains.store import tracked
+from xseqd.chains.systx import sender_of, system_tx
 from xseqd.chains.workspace import Workspace
 from xseqd.errors import TxRejected, XseqError
 from xseqd.progress import Progress
@@ -293,8 +293,8 @@ class Rollup:
             raise TxRejected(_geth_wording(str(exc))) from exc
         receipt = ob.vm.make_receipt(ob.header, tx, computation, ob.workspace.state)
         gas_used = int(receipt.gas_used - ob.header.gas_used)
-        header = ob.vm.add_receipt_to_header(ob.header, receipt)
-        ob.header = ob.vm.increment_blob_gas_used(header, tx)
+        header = ob.vm.add_receipt_to_header(ob.header, receipt)  # no copy for 0 blob gas:
+        ob.header = ob.vm.increment_blob_gas_used(header, tx) if get_total_blob_gas(tx) else header
         ob.txs.append(tx)
         ob.receipts.append(receipt)
         ob.senders.append(sender)
@@ -305,23 +305,11 @@ class Rollup:
         """A transaction of the sequencer's system account for the open block: next nonce,
         base-fee price, as much gas as the block has left (at most 10M)."""
         ob = self.require_open()
-        state = ob.workspace.state
-        sender = keys.PrivateKey(key).public_key.to_canonical_address()
+        nonce = ob.workspace.state.get_nonce(Address(sender_of(key)))
         base_fee = int(getattr(ob.header, "base_fee_per_gas", 0) or 0)
-        fields = {
-            "type": 2,
-            "chainId": self.chain_id,
-            "nonce": state.get_nonce(Address(sender)),
-            "maxPriorityFeePerGas": 0,
-            "maxFeePerGas": base_fee,
-            "gas": min(ob.gas_left, 10_000_000),
-            "to": to,
-            "value": 0,
-            "data": data,
-        }
-        raw = bytes(Account.sign_transaction(fields, key).raw_transaction)
-        signed: SignedTransactionAPI = ob.vm.get_transaction_builder().decode(raw)
-        return signed
+        gas = min(ob.gas_left, 10_000_000)
+        builder = ob.vm.get_transaction_builder()
+        return system_tx(builder, key, self.chain_id, nonce, base_fee, gas, to, data)
 
     def apply_change(self, change: Callable[[StateAPI], None]) -> None:
         """Apply a devnet state change (anvil_setBalance, ...) to the open block."""

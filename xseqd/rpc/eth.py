@@ -26,6 +26,7 @@ from xseqd.rpc import rawtx
 from xseqd.rpc.context import RollupCall
 from xseqd.rpc.envelope import OffLoop, Registry
 from xseqd.rpc.filters import Filter, matching_logs
+from xseqd.rpc.recover import check_and_recover
 
 eth: Registry[RollupCall] = Registry({})
 T = TypeVar("T")
@@ -366,9 +367,8 @@ def decode_tx(c: RollupCall, raw: bytes) -> SignedTransactionAPI:
     raw = unwrap_blob_network_form(raw)
     try:
         tx = vm_class.get_transaction_builder().decode(raw)
-        tx.check_signature_validity()
+        check_and_recover(tx)  # py-evm's check_signature_validity, one recovery (recover.py)
         tx.validate()
-        _ = tx.sender
     except (ValidationError, rlp.DecodingError, rlp.DeserializationError) as exc:
         raise InvalidParams(f"invalid transaction: {exc}") from None
     except Exception as exc:  # eth_keys BadSignature and friends

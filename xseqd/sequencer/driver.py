@@ -17,6 +17,13 @@ reads what it sent); any request that reads chain state, on any connection
 submission; reads at ``pending`` and stateless methods excepted); a receipt looked up for
 a transaction in the open slot; ``max_wait`` seconds. A lone submitter is sealed at the
 first idle turn.
+
+After an instant seal, the next slot is opened ahead of time (``prepare_next_slot``), but
+only once the requests already received are answered (``_after_requests``): the receipt
+request of a client that waited for its slot is typically in the socket while the slot is
+sealed, and it is served first, so that opening the next slot's blocks overlaps the
+client's turn instead of delaying its answer. A submission that arrives before that opens
+the slot itself, as it always could.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from contextvars import ContextVar
 from typing import Any
 
@@ -34,6 +41,10 @@ from xseqd.sequencer.sequencer import Sequencer, Slot
 log = logging.getLogger("xseqd.slots")
 
 MAX_WAIT = 0.02  # seconds an instant slot may stay open under load, at most
+# loop turns without a new request after which the requests already received are served:
+# a request read in turn t has its task started in turn t+1 (``request_started``)
+QUIET_TURNS = 3
+QUIET_MAX_TURNS = 12  # deferred work runs after this many turns whatever arrives
 # per request (set by ``request_started``): whether the request submitted something
 _SUBMITTED: ContextVar[list[bool] | None] = ContextVar("xseqd_submitted", default=None)
 
@@ -65,6 +76,8 @@ class SlotDriver:
         self._waiting: dict[Hashable, int] = {}  # connection -> open slot it submitted to
         self._submitters: set[Hashable] = set()  # connections that submitted to the open slot
         self._last_submitters = 0  # how many submitted to the last sealed slot
+        self._deferred: list[Callable[[], None]] = []  # see ``_after_requests``
+        self._quiet = (0, 0, 0)  # (requests started, quiet turns, turns) while deferring
 
     def seal_shown_order(self) -> None:
         """Seal at once, in every mode, an open slot left by a crash that holds encrypted
@@ -206,8 +219,32 @@ class SlotDriver:
                 self.flush()
             raise
         if self.mode is SlotMode.INSTANT:
-            asyncio.get_running_loop().call_soon(self._prepare)
+            self._after_requests(self._prepare)
         return slot  # its log line: node.py (sequencer/slotline.py), for every sealed slot
+
+    def _after_requests(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once the requests already received have been served: after
+        ``QUIET_TURNS`` turns of the event loop in which no request started (a request's
+        bytes read in one turn start its task in the next), at most ``QUIET_MAX_TURNS``
+        turns from now. Nothing waits on a timer, and nothing spins for long."""
+        if work in self._deferred:  # seals in a row: open the next slot once
+            return
+        self._deferred.append(work)
+        if len(self._deferred) == 1:
+            self._quiet = (self._started, 0, 0)
+            asyncio.get_running_loop().call_soon(self._quiet_turn)
+
+    def _quiet_turn(self) -> None:
+        started, quiet, turns = self._quiet
+        quiet = quiet + 1 if self._started == started else 0
+        turns += 1
+        if quiet < QUIET_TURNS and turns < QUIET_MAX_TURNS:
+            self._quiet = (self._started, quiet, turns)
+            asyncio.get_running_loop().call_soon(self._quiet_turn)
+            return
+        work, self._deferred = self._deferred, []
+        for job in work:
+            job()
 
     def _prepare(self) -> None:
         """Open the next slot ahead of time — unless a decryption round has just closed
