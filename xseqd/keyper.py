@@ -369,7 +369,8 @@ def refuse(
     out: list[dict[str, Any]] = []
     for env in envelopes:
         if bindings.released(env.id):
-            if binding is not None and bindings.check(env.id, binding[0], binding[1]):
+            same_root = bindings.root(env.id) in (None, root)  # never a second order of N
+            if binding is not None and same_root and bindings.check(env.id, *binding[:2]):
                 out.append({"share": threshold.make_share(share, env.c1, binding[2]).to_json()})
             else:
                 out.append({"released": bindings.known["0x" + env.id.hex()][:2]})

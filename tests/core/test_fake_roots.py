@@ -136,7 +136,7 @@ def test_a_seal_of_the_commit_slot_over_another_order_is_refused_and_named() -> 
     (something joined it after the restart). A keyper never releases the same commit
     under a second root of slot N, and ``verify --keyper`` names the first release as
     equivocation, read from N on."""
-    from xseqd.keyper import Refused, release
+    from xseqd.keyper import Refused, refuse, release
 
     s = scenario(1)
     shown = seal_request(s, [keccak(b"an item that later moved")])
@@ -149,6 +149,10 @@ def test_a_seal_of_the_commit_slot_over_another_order_is_refused_and_named() -> 
     except Refused as exc:
         assert "another order root of slot" in str(exc)
     assert len(release(s.shares[0], SEQUENCER, shown, s.bindings[0])) == 1  # same: again
+    # nor through keyper_refuse (red team 5: it gave a fresh share under the new root)
+    asked_again = dict(honest, auth="")
+    (answer,) = refuse(s.shares[0], SEQUENCER, asked_again, s.bindings[0])
+    assert "share" not in answer and answer.get("released") == [N, "0x" + enc.span_root([]).hex()]
     watch, _ = committed(s, N + 1)
     found = watch.findings(s.published(), s.keyset, SEQUENCER)
     assert [f.kind for f in found] == ["equivocation"], found

@@ -231,3 +231,41 @@ def test_mining_several_blocks_binds_after_the_last_one() -> None:
         assert rollup(node, 902).eth.get_balance(SINK) == 66
     finally:
         node.stop()
+
+
+def test_a_queued_transaction_a_reveal_unblocks_runs_after_every_reveal() -> None:
+    """Red team 5: A's plain transaction waits behind a nonce gap; A's and B's commits
+    share slot N (B with maxSlot N+1). Revealing A unblocks A's queued transaction; run
+    right after A's reveal, it pushed B's reveal off the top of N+1, and B could then be
+    neither revealed nor voided, with every later commit behind it. Now the unblocked
+    transaction runs after all of the slot's reveals."""
+    node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
+    node.start()
+    try:
+        seq = client(node)
+        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
+        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+        w3 = rollup(node, 902)
+        queued = w3.eth.send_raw_transaction(transfer(902, KEYS[1], 1, 5))  # nonce gap
+        head = int(seq.call("xseq_slotNumber"), 16)
+        env_a = seq.encrypt_bundle([transfer(902, KEYS[1], 0, 22)])
+        env_b = seq.encrypt_bundle([transfer(902, KEYS[2], 0, 33)], head + 2)
+        batch = [
+            {"jsonrpc": "2.0", "id": 1, "method": "xseq_sendEncryptedBundle",
+             "params": [{"ciphertext": "0x" + env_a.hex()}]},
+            {"jsonrpc": "2.0", "id": 2, "method": "xseq_sendEncryptedBundle",
+             "params": [{"ciphertext": "0x" + env_b.hex(), "maxSlot": hex(head + 2)}]},
+        ]  # fmt: skip
+        answers = {a["id"]: a["result"] for a in httpx.post(seq.url, json=batch).json()}
+        assert answers[1]["slot"] == answers[2]["slot"] == hex(head + 1)
+        a = seq.wait_revealed(answers[1]["bundleHash"])
+        b = seq.wait_revealed(answers[2]["bundleHash"])
+        assert a["status"] == b["status"] == "included"
+        assert (a["executedSlot"], a["executedIndex"]) == (hex(head + 2), "0x0")
+        assert (b["executedSlot"], b["executedIndex"]) == (hex(head + 2), "0x1")
+        receipt = w3.eth.wait_for_transaction_receipt(queued, 10)
+        assert receipt.blockNumber == head + 2 and receipt.transactionIndex == 2
+        later = seq.send_encrypted_bundle([transfer(902, KEYS[3], 0, 44)])
+        assert seq.wait_revealed(later["bundleHash"])["status"] == "included"
+    finally:
+        node.stop()

@@ -361,3 +361,22 @@ def test_an_aborted_bundle_is_sealed_in_the_slot_its_receipt_names(
     tx_hash = w3a.eth.send_raw_transaction(signed(w3a, keys[8], SINK, 1, gas=21_000))
     block = w3a.eth.get_block(w3a.eth.get_transaction_receipt(tx_hash).blockNumber)
     assert (block["number"], block["timestamp"]) == (slot + 1, later)
+
+
+def test_a_simulation_never_runs_a_held_bundle(
+    seq: SequencerClient, w3a: Web3, keys: list[Any]
+) -> None:
+    """Red team 5: ``xseq_callBundle`` opened the next slot for its simulation, and
+    opening it ran the held bundles due there — a read that ordered and executed someone's
+    bundle (with encryption on, ahead of the reveals that must open that slot)."""
+    head = int(seq.call("xseq_slotNumber"), 16)
+    held = seq.send_bundle([signed(w3a, keys[5], SINK, 1, gas=21_000)], min_slot=head + 2)
+    assert held["status"] == "ordered" and held["slot"] is None
+    w3a.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert int(seq.call("xseq_slotNumber"), 16) == head + 1  # due at the next slot now
+    sim = seq.call_bundle([signed(w3a, keys[6], SINK, 1, gas=21_000)])
+    assert sim["status"] == "included"
+    assert seq.get_bundle(held["bundleHash"])["slot"] is None  # still held: nothing ran
+    w3a.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    got = seq.get_bundle(held["bundleHash"])
+    assert got["status"] == "included" and int(got["slot"], 16) == head + 2

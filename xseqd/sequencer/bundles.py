@@ -114,10 +114,14 @@ class BundleDesk:
                         f"leg {i}: gas {leg.tx.gas} above the RPC gas cap {limits.gas_cap}"
                     )
         was_open = seq.has_open_slot
-        seq.open_slot()
+        # a simulation orders nothing: opening the slot for it must not run the held
+        # bundles due there (they would be ordered, ahead of any reveals: red team 5)
+        held, seq.book.held = seq.book.held, []
         try:
+            seq.open_slot()
             forks = {cid: fork(r) for cid, r in seq.rollups.items()}
         finally:
+            seq.book.held = held + seq.book.held
             if not was_open and not seq.open_slot_has_items:
                 seq.discard_open_slot()
         if limits is not None:

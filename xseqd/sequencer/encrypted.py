@@ -114,6 +114,7 @@ class EncryptedDesk:
         # decryption loop's ``pending`` after every seal does not walk the history
         self._waiting: dict[bytes, Item] | None = None
         self.backlog_bytes = 0  # their ciphertext bytes
+        self._unblocked: list[tuple[int, bytes]] = []  # (rollup, sender) to promote: run_due
         seq.listeners.on_rewind.append(self.rewound)
 
     def rewound(self, head: int) -> None:
@@ -279,7 +280,9 @@ class EncryptedDesk:
         item.max_slot = commit.max_slot
         seq.order(item)
         for leg in legs if item.outcome.included else ():
-            seq.promote(leg.chain_id, bytes(leg.tx.sender))
+            # queued transactions its senders unblocked run after every reveal of this
+            # slot (``run_due``): here they would push the next reveal off the top
+            self._unblocked.append((leg.chain_id, bytes(leg.tx.sender)))
             for callback in seq.listeners.on_pending:
                 callback(leg.chain_id, leg.tx_hash)
         return item
@@ -298,8 +301,12 @@ class EncryptedDesk:
         return item
 
     def run_due(self) -> None:
-        """Run the held bundles due at the open slot (after its reveals)."""
+        """After the slot's reveals: the queued transactions the reveals' senders
+        unblocked, then the held bundles due at the open slot."""
         seq = self.seq
+        unblocked, self._unblocked = self._unblocked, []
+        for chain_id, sender in unblocked:
+            seq.promote(chain_id, sender)
         if seq.has_open_slot:
             for item in seq.book.due(seq.head_slot + 1):
                 seq.bundles.run_held(item)
