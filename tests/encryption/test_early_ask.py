@@ -14,6 +14,7 @@ restart can tell apart.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from xseqd.core import encrypted as enc
 from xseqd.core import threshold as th
 from xseqd.core import transition
 from xseqd.core.order import ReceiptDomain
+from xseqd.keyper import NICE
 from xseqd.node import NodeThread
 from xseqd.sequencer.encrypted import is_commit
 
@@ -56,6 +58,9 @@ def test_keypers_release_while_the_commit_slot_is_still_being_sealed(
         assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
         assert node.node.keypers is not None
         urls = node.node.keypers.urls
+        mine = os.getpriority(os.PRIO_PROCESS, 0)  # keypers run a little below the node
+        for proc in node.node.keypers.procs.values():
+            assert os.getpriority(os.PRIO_PROCESS, proc.pid) == min(19, mine + NICE)
         during: dict[str, list[dict[str, Any]]] = {}
         real = transition.seal_slot
 
