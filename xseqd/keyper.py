@@ -429,8 +429,7 @@ def serve(
         server = await keyperhttp.start(answer, host, port, idle_timeout, max_connections)
         bound = server.sockets[0].getsockname()[1]
         print(f"keyper {share.index} listening on {host}:{bound}", flush=True)
-        gc.collect()  # what is alive now lives as long as the keyper: out of the GC's walk
-        gc.freeze()
+        gc.freeze()  # what is alive now lives as long as the keyper: out of the GC's walk
         async with server:
             await server.serve_forever()
 
