@@ -34,6 +34,7 @@ from eth_typing import Address
 from xseqd.chains.predeploys import L1_CHAIN_ID, MAILBOX
 from xseqd.chains.records import BlockRecord
 from xseqd.chains.rollup import Rollup
+from xseqd.chains.senders import prefill_sender
 from xseqd.core.atomic import Abort, BundleOutcome, execute_bundle
 from xseqd.core.commitment import RollupState
 from xseqd.core.deposits import apply_deposit
@@ -195,9 +196,11 @@ def decoder(rollups: Rollups) -> Callable[[int, bytes], Any]:
             raise TransitionFault("data", f"a transaction signed for chain {named} on {chain_id}")
         try:
             builder = rollup.vm_class_for(rollup.head.number + 1).get_transaction_builder()
-            return builder.decode(raw)
+            tx = builder.decode(raw)
         except Exception as exc:
             raise TransitionFault("data", f"undecodable transaction on {chain_id}: {exc}") from exc
+        prefill_sender(tx)  # the address py-evm would recover, in one call (chains/senders.py)
+        return tx
 
     return decode_tx
 
