@@ -63,6 +63,7 @@ from xseqd import keyperhttp
 from xseqd.core import threshold
 from xseqd.core.asks import ask_signer
 from xseqd.core.encrypted import (
+    PAGE,
     Envelope,
     commit_entry_hash,
     digest_signer,
@@ -72,7 +73,6 @@ from xseqd.core.encrypted import (
 )
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.core.refusals import sign_refusal
-from xseqd.core.releases import PAGE
 from xseqd.core.threshold import Keyset, KeyShare
 from xseqd.errors import XseqError
 from xseqd.keyperhttp import IDLE_TIMEOUT, MAX_CONNECTIONS

@@ -15,9 +15,10 @@ from tests.encryption.support import transfer
 from tests.encryption.test_reveal_binding import DOMAIN, KEYS, SEQUENCER_KEY, binding, sealed
 from xseqd.core import encrypted as enc
 from xseqd.core import threshold as th
+from xseqd.core.encrypted import PAGE
 from xseqd.core.items import Entry, ItemKind
 from xseqd.core.order import order_root
-from xseqd.core.releases import PAGE, ReleaseWatch
+from xseqd.core.releases import ReleaseWatch
 from xseqd.core.threshold import KeyShare
 from xseqd.keyper import Bindings, KeyperSet, deal_files, published, release
 from xseqd.verify.releases import fetch, withheld

@@ -72,6 +72,9 @@ MIXED_TYPES = ["uint64", "bytes32", "bytes", f"{MIXED_SHARE_TYPE}[]"]
 MIXED_OPENING = b"xseqd/mixed/v1"
 VOID_OPENING = b"xseqd/void/v1"
 VOID_REASON = "void: keypers did not release in time"
+# keyper_releases answers at most this many releases per call (xseqd/keyper.py; the
+# verifier pages through them: core/releases.py)
+PAGE = 100  # keyper_releases records per call at most (bounded work on a keyper's loop)
 
 
 class OpeningFault(Exception):

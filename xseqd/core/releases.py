@@ -50,8 +50,6 @@ from xseqd.core.items import Entry, ItemKind
 from xseqd.core.order import ReceiptDomain, order_root
 from xseqd.core.threshold import Keyset, Share
 
-PAGE = 100  # keyper_releases records per call at most (bounded work on a keyper's loop)
-
 
 @dataclass(frozen=True)
 class Release:

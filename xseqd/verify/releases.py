@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from xseqd.core.releases import PAGE, Release, ReleaseWatch, Withheld
+from xseqd.core.encrypted import PAGE
+from xseqd.core.releases import Release, ReleaseWatch, Withheld
 from xseqd.core.threshold import Keyset
 
 TIMEOUT = 5.0
