@@ -78,12 +78,18 @@ def hash_signer(digest: bytes, signature: bytes) -> str:
     nothing. Twice as fast as going through eth-keys' objects."""
     if len(signature) != 65 or signature[64] not in (27, 28):
         raise ValueError("a signature is r || s || v (65 bytes, v = 27/28)")
+    recovered = recover_address(digest, signature[:64] + bytes([signature[64] - 27]))
+    return str(to_checksum_address(recovered))
+
+
+def recover_address(digest: bytes, signature: bytes) -> bytes:
+    """The 20-byte address whose key signed ``digest``, from r || s || recovery id (0/1):
+    one libsecp256k1 call; ``ValueError`` if it recovers no key."""
     try:
-        recoverable = signature[:64] + bytes([signature[64] - 27])
-        public = PublicKey.from_signature_and_message(recoverable, digest, hasher=None)
+        public = PublicKey.from_signature_and_message(signature, digest, hasher=None)
     except Exception:
         raise ValueError("the signature recovers no key") from None
-    return str(to_checksum_address(keccak(public.format(compressed=False)[1:])[12:]))
+    return bytes(keccak(public.format(compressed=False)[1:])[12:])
 
 
 def parse_key(text: str, what: str) -> bytes:

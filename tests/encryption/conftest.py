@@ -1,4 +1,5 @@
-"""A devnet with real keyper processes (3 of them, threshold 2), per test module."""
+"""A devnet with real keyper processes (3 of them, threshold 2), per test module; a real
+anvil L1 per test (the settlement tests)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.l1.test_settlement import free_port
 from xseqd.config import Settings
+from xseqd.l1.anvil import Anvil
 from xseqd.node import NodeThread
 
 
@@ -16,3 +19,11 @@ def sealed_devnet() -> Iterator[NodeThread]:
     node.start()
     yield node
     node.stop()
+
+
+@pytest.fixture()
+def anvil() -> Iterator[Anvil]:
+    l1 = Anvil(free_port(), 900)
+    l1.start()
+    yield l1
+    l1.stop()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from web3 import Web3
 
+from tests.procs import EXE
 from xseqd.client import SequencerClient
 from xseqd.node import NodeThread
 
@@ -44,3 +47,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> N
 
 def rpc(w3: Web3, method: str, *params: Any) -> Any:
     return w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+
+
+def verify(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``xseqd verify --data-dir DIR ...`` as a user runs it."""
+    return subprocess.run([str(EXE), "verify", "--data-dir", str(data_dir), *extra],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip

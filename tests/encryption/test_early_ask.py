@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,22 @@ from xseqd.sequencer.encrypted import is_commit
 KEYS = dev_accounts(4)
 
 
+@contextmanager
+def warmed(n: int, t: int) -> Iterator[tuple[NodeThread, SequencerClient]]:
+    """A devnet with t-of-n keypers whose first encrypted bundle (KEYS[0], nonce 0, 11 wei
+    to SINK on 902) was revealed: the last round went well, so the next slot holding
+    commits is asked early. Stopped on the way out."""
+    node = NodeThread(Settings.for_tests(keypers=n, keyper_threshold=t))
+    node.start()
+    try:
+        seq = client(node)
+        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
+        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+        yield node, seq
+    finally:
+        node.stop()
+
+
 def releases(url: str) -> list[dict[str, Any]]:
     body = {"jsonrpc": "2.0", "id": 1, "method": "keyper_releases", "params": [{}]}
     return list(httpx.post(url, json=body, timeout=5).json()["result"])
@@ -50,12 +68,7 @@ def commit_id(commit: Any) -> str:
 def test_keypers_release_while_the_commit_slot_is_still_being_sealed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
-    node.start()
-    try:
-        seq = client(node)
-        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
-        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+    with warmed(3, 2) as (node, seq):
         assert node.node.keypers is not None
         urls = node.node.keypers.urls
         mine = os.getpriority(os.PRIO_PROCESS, 0)  # keypers run a little below the node
@@ -91,8 +104,6 @@ def test_keypers_release_while_the_commit_slot_is_still_being_sealed(
         for record in released:  # bound to M = N, over the root the slot really has
             assert record["slot"] == slot and record["after"]["slot"] == slot
             assert record["orderRoot"] == root and record["after"]["roots"] == []
-    finally:
-        node.stop()
 
 
 @pytest.mark.parametrize("slot_time", ["0", "1"])
@@ -179,12 +190,7 @@ def test_a_seal_inside_a_request_never_asks_early() -> None:
     would leave the commit neither revealable nor voidable and every later commit
     stuck behind it. No seal inside a request asks early: the commit is voided as
     expired (no keyper ever released it) and the next one goes through."""
-    node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
-    node.start()
-    try:
-        seq = client(node)
-        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
-        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+    with warmed(3, 2) as (node, seq):
         url = node.endpoints.rollup_url(902) if node.endpoints else ""
         head = int(seq.call("xseq_slotNumber"), 16)
         envelope = seq.encrypt_bundle([transfer(902, KEYS[0], 1, 22)], head + 2)
@@ -207,8 +213,6 @@ def test_a_seal_inside_a_request_never_asks_early() -> None:
         assert node.node.keypers is not None
         wanted = commit_id(node.node.sequencer.book.items[bytes.fromhex(second["bundleHash"][2:])])
         assert not [r for u in node.node.keypers.urls for r in releases(u) if r["id"] == wanted]
-    finally:
-        node.stop()
 
 
 def test_mining_several_blocks_binds_after_the_last_one() -> None:
@@ -217,12 +221,7 @@ def test_mining_several_blocks_binds_after_the_last_one() -> None:
     sealed empty, and the commit could never be revealed. Only the driver's own seals
     (instant flush, interval tick) ask early: the commit is revealed after the last
     mined block, and so is the next one."""
-    node = NodeThread(Settings.for_tests(keypers=2, keyper_threshold=2))
-    node.start()
-    try:
-        seq = client(node)
-        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
-        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+    with warmed(2, 2) as (node, seq):
         dev = rollup(node, 902)
         rpc(dev, "evm_setAutomine", False)
         sent = seq.send_encrypted_bundle([transfer(902, KEYS[0], 1, 22)])
@@ -234,8 +233,6 @@ def test_mining_several_blocks_binds_after_the_last_one() -> None:
         third = seq.send_encrypted_bundle([transfer(902, KEYS[0], 2, 33)])
         assert seq.wait_revealed(third["bundleHash"])["status"] == "included"
         assert rollup(node, 902).eth.get_balance(SINK) == 66
-    finally:
-        node.stop()
 
 
 def test_a_queued_transaction_a_reveal_unblocks_runs_after_every_reveal() -> None:
@@ -244,12 +241,7 @@ def test_a_queued_transaction_a_reveal_unblocks_runs_after_every_reveal() -> Non
     right after A's reveal, it pushed B's reveal off the top of N+1, and B could then be
     neither revealed nor voided, with every later commit behind it. Now the unblocked
     transaction runs after all of the slot's reveals."""
-    node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
-    node.start()
-    try:
-        seq = client(node)
-        first = seq.send_encrypted_bundle([transfer(902, KEYS[0], 0, 11)])
-        assert seq.wait_revealed(first["bundleHash"])["status"] == "included"
+    with warmed(3, 2) as (node, seq):
         w3 = rollup(node, 902)
         queued = w3.eth.send_raw_transaction(transfer(902, KEYS[1], 1, 5))  # nonce gap
         head = int(seq.call("xseq_slotNumber"), 16)
@@ -272,5 +264,3 @@ def test_a_queued_transaction_a_reveal_unblocks_runs_after_every_reveal() -> Non
         assert receipt.blockNumber == head + 2 and receipt.transactionIndex == 2
         later = seq.send_encrypted_bundle([transfer(902, KEYS[3], 0, 44)])
         assert seq.wait_revealed(later["bundleHash"])["status"] == "included"
-    finally:
-        node.stop()

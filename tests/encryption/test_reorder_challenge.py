@@ -13,9 +13,6 @@ re-execution fault the verifier attests, as for the adversary matrix's ``state``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-
-import pytest
 
 from tests.adversary.support import (
     INVALIDATED,
@@ -28,7 +25,6 @@ from tests.adversary.support import (
     wait_safe,
 )
 from tests.encryption.support import SINK, client, rollup, rpc, transfer, wait_for
-from tests.l1.test_settlement import free_port
 from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
 from xseqd.l1.anvil import Anvil
@@ -37,14 +33,6 @@ from xseqd.l1.settlement import SEQUENCER_BOND, Settlement
 from xseqd.node import NodeThread
 
 KEYS = dev_accounts(4)
-
-
-@pytest.fixture()
-def anvil() -> Iterator[Anvil]:
-    l1 = Anvil(free_port(), 900)
-    l1.start()
-    yield l1
-    l1.stop()
 
 
 def test_a_reorder_after_decryption_is_named_slashed_and_re_posted(anvil: Anvil) -> None:

@@ -6,15 +6,13 @@ is named as an execution fault."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.encryption.support import SINK, client, rollup, transfer, wait_for
-from tests.l1.test_settlement import free_port, wait_posted
-from tests.procs import EXE
+from tests.encryption.support import SINK, client, rollup, transfer, verify, wait_for
+from tests.l1.test_settlement import wait_posted
 from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
 from xseqd.core import encrypted as enc
@@ -70,14 +68,6 @@ def test_restart_with_sealed_undecrypted_items(tmp_path: Path) -> None:
         assert reveal_rows(db, sent["bundleHash"]) == ["sealed", "included"], run
 
 
-@pytest.fixture()
-def anvil() -> Anvil:
-    l1 = Anvil(free_port(), 900)
-    l1.start()
-    yield l1
-    l1.stop()
-
-
 def test_verify_re_executes_encrypted_items_from_l1_alone(anvil: Anvil, tmp_path: Path) -> None:
     settings = Settings.for_tests(l1_rpc=anvil.url, challenge_window=100, data_dir=tmp_path,
                                   db="", keypers=3, keyper_threshold=2)  # fmt: skip
@@ -97,8 +87,7 @@ def test_verify_re_executes_encrypted_items_from_l1_alone(anvil: Anvil, tmp_path
         head = node.node.sequencer.head_slot
     finally:
         node.stop()
-    done = subprocess.run([str(EXE), "verify", "--data-dir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = verify(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"OK: {head} slots re-executed" in done.stdout, done.stdout
 
@@ -230,7 +219,6 @@ def test_verify_names_reveals_posted_out_of_sealed_order(anvil: Anvil, tmp_path:
         wait_posted(node)
     finally:
         node.stop()
-    done = subprocess.run([str(EXE), "verify", "--data-dir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = verify(tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "BAD slot 2 (execution)" in done.stdout and "sealed order" in done.stdout, done.stdout

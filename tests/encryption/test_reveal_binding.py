@@ -6,20 +6,16 @@ a refusal certificate: test_void_certificate.py)."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from eth_hash.auto import keccak
 from eth_keys import keys
 
-from tests.encryption.support import client, nonce, rollup, transfer, wait_for
-from tests.l1.test_settlement import free_port, wait_posted
-from tests.procs import EXE
+from tests.encryption.support import client, nonce, rollup, transfer, verify, wait_for
+from tests.l1.test_settlement import wait_posted
 from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
 from xseqd.core import encrypted as enc
@@ -67,7 +63,8 @@ def ask(url: str, request: dict[str, Any], method: str = "keyper_release") -> di
 def test_keyper_never_rebinds_a_release_even_after_a_restart(tmp_path: Path) -> None:
     """Asked again under another binding, a keyper answers its share under the binding
     it released (marked so; a mixed opening can use it), never a share for the new one;
-    it publishes every release (keyper_releases), also after a restart."""
+    it publishes every release (keyper_releases), also after it was killed (kill -9) and
+    restarted."""
     keyset = deal_files(tmp_path, 2, 2)
     address = keys.PrivateKey(SEQUENCER_KEY).public_key.to_checksum_address()
     keypers = KeyperSet(tmp_path, keyset, address)
@@ -103,8 +100,10 @@ def test_keyper_never_rebinds_a_release_even_after_a_restart(tmp_path: Path) -> 
         # ... nor refused: a keyper never refuses what it released
         answer = ask(url, {**request, "after": binding(1, root1, 2, [root2])}, "keyper_refuse")
         assert answer["result"] == [{"released": [1, "0x" + enc.span_root([]).hex()]}], answer
-        keypers.stop(1)
-        keypers.start(1)  # the binding survives a restart (bindings file)
+        killed = keypers.procs.pop(1)
+        killed.kill()  # kill -9, no clean exit: the records were written, not fdatasynced
+        killed.wait()
+        keypers.start(1)  # the binding survives it (bindings file)
         url = keypers.urls[0]
         old_binding_only(ask(url, {**request, "after": binding(1, root1, 2, [root2])}))
         assert "result" in ask(url, {**request, "after": binding(1, root1, 1, [])})
@@ -178,14 +177,6 @@ def test_reveals_land_at_the_top_of_the_slot_after_their_binding_under_plain_tra
         node.stop()
 
 
-@pytest.fixture()
-def anvil() -> Iterator[Anvil]:
-    l1 = Anvil(free_port(), 900)
-    l1.start()
-    yield l1
-    l1.stop()
-
-
 def test_verify_names_a_sequencer_that_withholds_a_reveal_to_trade(
     anvil: Anvil, tmp_path: Path
 ) -> None:
@@ -207,8 +198,7 @@ def test_verify_names_a_sequencer_that_withholds_a_reveal_to_trade(
         wait_posted(node)
     finally:
         node.stop()
-    out = subprocess.run([str(EXE), "verify", "--data-dir", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    out = verify(tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert f"BAD slot {executed} (execution)" in out.stdout, out.stdout
     assert "(withheld)" in out.stdout, out.stdout

@@ -15,17 +15,13 @@ round with a mixed opening:
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from eth_hash.auto import keccak
 
-from tests.encryption.support import client, rollup, transfer, wait_for
+from tests.encryption.support import client, rollup, transfer, verify, wait_for
 from tests.encryption.test_reveal_binding import check_ledger
-from tests.l1.test_settlement import free_port, wait_posted
-from tests.procs import EXE
+from tests.l1.test_settlement import wait_posted
 from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
 from xseqd.core import encrypted as enc
@@ -34,19 +30,6 @@ from xseqd.l1.anvil import Anvil
 from xseqd.node import NodeThread
 
 KEYS = dev_accounts(10)
-
-
-@pytest.fixture()
-def anvil() -> Iterator[Anvil]:
-    l1 = Anvil(free_port(), 900)
-    l1.start()
-    yield l1
-    l1.stop()
-
-
-def verify(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(EXE), "verify", "--data-dir", str(data_dir), *extra],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
 def test_verify_with_the_keypers_names_a_split_read(anvil: Anvil, tmp_path: Path) -> None:

@@ -12,15 +12,10 @@ refusal):
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.encryption.support import client, nonce, rollup, transfer, wait_for
-from tests.l1.test_settlement import free_port, wait_posted
-from tests.procs import EXE
+from tests.encryption.support import client, nonce, rollup, transfer, verify, wait_for
+from tests.l1.test_settlement import wait_posted
 from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
 from xseqd.core import encrypted as enc
@@ -30,19 +25,6 @@ from xseqd.l1.anvil import Anvil
 from xseqd.node import NodeThread
 
 KEYS = dev_accounts(10)
-
-
-@pytest.fixture()
-def anvil() -> Iterator[Anvil]:
-    l1 = Anvil(free_port(), 900)
-    l1.start()
-    yield l1
-    l1.stop()
-
-
-def verify(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(EXE), "verify", "--data-dir", str(data_dir), *extra],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
 def void_of(node: NodeThread, bundle_hash: str) -> tuple[bytes, bytes]:

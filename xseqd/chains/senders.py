@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from coincurve import PublicKey
 from eth_hash.auto import keccak
+
+from xseqd.keys import recover_address
 
 
 def prefill_sender(tx: Any) -> None:
@@ -23,7 +24,6 @@ def prefill_sender(tx: Any) -> None:
     try:
         message = keccak(tx.get_message_for_signing())
         signature = tx.r.to_bytes(32, "big") + tx.s.to_bytes(32, "big") + bytes([tx.y_parity])
-        public = PublicKey.from_signature_and_message(signature, message, hasher=None)
+        tx.__dict__["sender"] = recover_address(message, signature)
     except Exception:
         return
-    tx.__dict__["sender"] = keccak(public.format(compressed=False)[1:])[12:]
