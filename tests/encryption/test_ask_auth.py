@@ -20,13 +20,11 @@ from tests.encryption.test_reveal_binding import (
     KEYS,
     SEQUENCER_KEY,
     ask,
-    binding,
-    sealed,
+    commit_request,
     signed,
 )
 from xseqd.core import encrypted as enc
 from xseqd.core.asks import ask_digest
-from xseqd.core.order import order_root
 from xseqd.keyper import KeyperSet, deal_files
 
 
@@ -44,12 +42,7 @@ def test_a_stranger_replaying_a_published_release_binds_and_refuses_nothing(
     keypers.start_all()
     try:
         envelope = enc.encrypt_bundle(keyset, [transfer(901, KEYS[0], 0)], DOMAIN).encode()
-        entries = [enc.commit_entry_hash(envelope)]
-        root = order_root(1, entries)
-        request = {"domain": DOMAIN.to_json(), **sealed(1, root),
-                   "entries": ["0x" + e.hex() for e in entries],
-                   "items": [{"index": 0, "envelope": "0x" + envelope.hex()}],
-                   "after": binding(1, root, 1, [])}  # fmt: skip
+        request, root = commit_request(envelope)
         one, two, three = keypers.urls
         assert "result" in ask(one, request)  # the sequencer asked keyper 1 (a partial round)
         # the stranger: keyper 1's published record + the public batch data

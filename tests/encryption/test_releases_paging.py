@@ -12,7 +12,14 @@ import httpx
 from eth_keys import keys
 
 from tests.encryption.support import transfer
-from tests.encryption.test_reveal_binding import DOMAIN, KEYS, SEQUENCER_KEY, binding, sealed
+from tests.encryption.test_reveal_binding import (
+    DOMAIN,
+    KEYS,
+    SEQUENCER_KEY,
+    binding,
+    commit_request,
+    sealed,
+)
 from xseqd.core import encrypted as enc
 from xseqd.core import threshold as th
 from xseqd.core.encrypted import PAGE
@@ -82,12 +89,7 @@ def test_a_release_recorded_without_its_share_is_proven_when_published(tmp_path:
     address = keys.PrivateKey(SEQUENCER_KEY).public_key.to_checksum_address()
     share = KeyShare.from_json((tmp_path / "keyper-1.json").read_text())
     envelope = enc.encrypt_bundle(keyset, [transfer(901, KEYS[0], 0)], DOMAIN).encode()
-    entries = [enc.commit_entry_hash(envelope)]
-    root = order_root(1, entries)
-    request = {"domain": DOMAIN.to_json(), **sealed(1, root),
-               "entries": ["0x" + e.hex() for e in entries],
-               "items": [{"index": 0, "envelope": "0x" + envelope.hex()}],
-               "after": binding(1, root, 1, [])}  # fmt: skip
+    request, root = commit_request(envelope)
     new = Bindings(None)
     release(share, address, request, new)
     (stored,) = published(share, new, {})

@@ -46,6 +46,18 @@ def binding(slot: int, root: bytes, after: int, roots: list[bytes]) -> dict[str,
             "signature": "0x" + enc.sign_digest(SEQUENCER_KEY, ctx).hex()}  # fmt: skip
 
 
+def commit_request(envelope: bytes, slot: int = 1) -> tuple[dict[str, Any], bytes]:
+    """A release request for ``envelope``, the one commit of slot ``slot`` (signed seal,
+    its entries), bound to M = N; and that slot's order root."""
+    entries = [enc.commit_entry_hash(envelope)]
+    root = order_root(slot, entries)
+    request = {"domain": DOMAIN.to_json(), **sealed(slot, root),
+               "entries": ["0x" + e.hex() for e in entries],
+               "items": [{"index": 0, "envelope": "0x" + envelope.hex()}],
+               "after": binding(slot, root, slot, [])}  # fmt: skip
+    return request, root
+
+
 def signed(request: dict[str, Any], method: str, index: int = 1) -> dict[str, Any]:
     """``request`` with the sequencer's per-keyper ``auth`` (core/asks.py)."""
     auth = enc.sign_digest(SEQUENCER_KEY, ask_digest(request, index, method))
@@ -71,12 +83,9 @@ def test_keyper_never_rebinds_a_release_even_after_a_restart(tmp_path: Path) -> 
     keypers.start(1)
     try:
         envelope = enc.encrypt_bundle(keyset, [transfer(901, KEYS[0], 0)], DOMAIN).encode()
-        entries = [enc.commit_entry_hash(envelope)]
-        root1 = order_root(1, entries)
+        request, root1 = commit_request(envelope)
+        del request["after"]  # each ask below names its own binding
         root2 = order_root(2, [keccak(b"another entry")])
-        request = {"domain": DOMAIN.to_json(), **sealed(1, root1),
-                   "entries": ["0x" + e.hex() for e in entries],
-                   "items": [{"index": 0, "envelope": "0x" + envelope.hex()}]}  # fmt: skip
         url = keypers.urls[0]
         assert ask(url, {}, "keyper_releases")["result"] == []
         first = ask(url, {**request, "after": binding(1, root1, 1, [])})

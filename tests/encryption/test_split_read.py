@@ -19,7 +19,7 @@ from pathlib import Path
 
 from eth_hash.auto import keccak
 
-from tests.encryption.support import client, rollup, transfer, verify, wait_for
+from tests.encryption.support import client, partial_round, rollup, transfer, verify, wait_for
 from tests.encryption.test_reveal_binding import check_ledger
 from tests.l1.test_settlement import wait_posted
 from xseqd.accounts import dev_accounts
@@ -84,25 +84,9 @@ def test_a_partial_round_is_recovered_with_a_mixed_opening() -> None:
     node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
     node.start()
     try:
-        keypers, decryptor = node.node.keypers, node.node.decryptor
-        assert keypers is not None and decryptor is not None
-        for i in (2, 3):
-            keypers.stop(i)
-            keypers.extra_args[i] = ["--release-delay", "30"]
-            keypers.start(i)
-        decryptor.urls = keypers.urls
-        seq, a = client(node), rollup(node, 901)
         victim, other = KEYS[7], KEYS[8]
-        sent = seq.send_encrypted_bundle([transfer(901, victim, 0, 4)])
-        released = keypers.directory / "keyper-1.bindings.json"
-        wait_for(
-            lambda: released.exists() and sent["bundleHash"] in released.read_text(),
-            "keyper 1's release",
-        )
-        for i in (2, 3):
-            keypers.stop(i)
-            keypers.extra_args.pop(i)
-        wait_for(lambda: decryptor.unsettled == 1, "the round to give up on the commit")
+        keypers, decryptor, sent = partial_round(node, victim)
+        seq, a = client(node), rollup(node, 901)
         tx = a.eth.send_raw_transaction(transfer(901, other, 0))  # plain items flow: M moves
         assert a.eth.wait_for_transaction_receipt(tx, timeout=20)["status"] == 1
         keypers.start(2)  # keyper 3 stays down

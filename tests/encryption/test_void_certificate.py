@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.encryption.support import client, nonce, rollup, transfer, verify, wait_for
+from tests.encryption.support import (
+    client,
+    nonce,
+    partial_round,
+    rollup,
+    transfer,
+    verify,
+    wait_for,
+)
 from tests.l1.test_settlement import wait_posted
 from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
@@ -122,26 +130,9 @@ def test_a_commit_with_neither_shares_nor_refusals_waits_and_is_retried() -> Non
     node = NodeThread(Settings.for_tests(keypers=3, keyper_threshold=2))
     node.start()
     try:
-        keypers = node.node.keypers
-        decryptor = node.node.decryptor
-        assert keypers is not None and decryptor is not None
-        for i in (2, 3):
-            keypers.stop(i)
-            keypers.extra_args[i] = ["--release-delay", "30"]
-            keypers.start(i)
-        decryptor.urls = keypers.urls
-        seq, a = client(node), rollup(node, 901)
         victim, other = KEYS[7], KEYS[8]
-        sent = seq.send_encrypted_bundle([transfer(901, victim, 0, 4)])
-        released = keypers.directory / "keyper-1.bindings.json"
-        wait_for(
-            lambda: released.exists() and sent["bundleHash"] in released.read_text(),
-            "keyper 1's release",
-        )
-        for i in (2, 3):  # they die mid-request, before doing anything
-            keypers.stop(i)
-            keypers.extra_args.pop(i)
-        wait_for(lambda: decryptor.unsettled == 1, "the round to give up on the commit")
+        keypers, decryptor, sent = partial_round(node, victim)
+        seq, a = client(node), rollup(node, 901)
         assert seq.get_bundle(sent["bundleHash"])["status"] == "sealed"
         assert seq.encryption_key()["status"]["unsettled"] == 1
         tx = a.eth.send_raw_transaction(transfer(901, other, 0))  # plain items flow
