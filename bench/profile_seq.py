@@ -13,6 +13,8 @@ Usage: .venv/bin/python bench/profile_seq.py [--n 300] [--durable] [--top 25] [-
                              the "order receipt, light load" row of make bench)
        [--cross]            (instead: cross-rollup transfers 901 -> 902, until both receipts:
                              the "cross-rollup transfer" row of make bench)
+       [--encrypted]        (instead: encrypted 2-leg bundles, 3-of-5 keypers, durable log,
+                             sent and awaited with xseq_waitBundle: bench/encryption.py)
        [--spy]              (sample with py-spy instead of cProfile)
 """
 
@@ -91,12 +93,13 @@ def main() -> None:
     parser.add_argument("--erc20", action="store_true", help="8 clients, ERC-20 transfers")
     parser.add_argument("--bundle", action="store_true", help="2-leg bundles, light load")
     parser.add_argument("--cross", action="store_true", help="cross-rollup transfers")
+    parser.add_argument("--encrypted", action="store_true", help="encrypted 2-leg bundles")
     parser.add_argument("--spy", action="store_true", help="sample with py-spy, not cProfile")
     parser.add_argument("--depth", type=int, default=7, help="--spy: depth of the call tree")
     parser.add_argument("--min-ms", type=float, default=0.04, help="--spy: smallest node shown")
     parser.add_argument("--focus", help="--spy: the tree from the frames whose name has this")
     args = parser.parse_args()
-    args.durable = args.durable or args.bundle  # as bench/bundles.py runs it
+    args.durable = args.durable or args.bundle or args.encrypted  # as the benches run it
     if args.spy:
         return run_spy(args)
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,8 +174,8 @@ def drive(
     receipts: list[float] = []
     polls = 0
     lat: list[float] = []
-    steps = {"bundle": bundle_steps, "cross": cross_steps}
-    kind = "bundle" if args.bundle else "cross" if args.cross else "seq"
+    steps = {"bundle": bundle_steps, "cross": cross_steps, "encrypted": encrypted_steps}
+    kind = next((k for k in steps if getattr(args, k)), "seq")
     work = steps[kind](url, args.n) if kind in steps else None
     start_t = time.perf_counter()
     if args.erc20:
@@ -237,6 +240,33 @@ def cross_steps(url: str, n: int) -> list[Step]:
     return out
 
 
+def encrypted_steps(url: str, n: int) -> list[Step]:
+    """bench/encryption.py's encrypted row: an encrypted 2-leg bundle (encrypted before
+    the timed span), then xseq_waitBundle until it is executed; 20 ms idle before each."""
+    from bench.rollup_rpc import KEYS as keys
+    from bench.rollup_rpc import sign_for
+    from xseqd.client import encrypt_bundle
+
+    root = Rpc(url.rsplit("/rollup/", 1)[0] + "/")
+    key_info = root("xseq_encryptionKey")
+
+    def step(i: int) -> Step:
+        legs = [sign_for(901, keys[1], i, SINK, value=1), sign_for(902, keys[2], i, SINK, value=1)]
+        envelope = "0x" + encrypt_bundle(key_info, legs).hex()
+        sent: dict[str, Any] = {}
+
+        def first() -> None:
+            sent.update(root("xseq_sendEncryptedBundle", {"ciphertext": envelope}))
+
+        def rest() -> int:
+            assert root("xseq_waitBundle", sent["bundleHash"], 30)["status"] == "included"
+            return 1
+
+        return first, rest, 0.02
+
+    return [step(i) for i in range(n)]
+
+
 def print_header(args: argparse.Namespace, lat: list[float], elapsed: float) -> None:
     n = len(lat)
     lat = sorted(lat)
@@ -247,6 +277,8 @@ def print_header(args: argparse.Namespace, lat: list[float], elapsed: float) -> 
         what = "2-leg bundles, one every 25 ms, to the answer (order receipt)"
     elif args.cross:
         what = "cross-rollup transfer 901 -> 902, both receipts"
+    elif args.encrypted:
+        what = "encrypted 2-leg bundles, 20 ms apart, until executed (xseq_waitBundle)"
     print(f"\n{what}, n={n}, {'durable log' if args.durable else 'memory'}")
     print(f"client: {n / elapsed:.1f} tx/s, p50 {lat[n // 2] * 1000:.2f} ms, cpu={os.cpu_count()}")
 

@@ -79,7 +79,13 @@ def hash_signer(digest: bytes, signature: bytes) -> str:
     if len(signature) != 65 or signature[64] not in (27, 28):
         raise ValueError("a signature is r || s || v (65 bytes, v = 27/28)")
     recovered = recover_address(digest, signature[:64] + bytes([signature[64] - 27]))
-    return str(to_checksum_address(recovered))
+    return _checksum(recovered)
+
+
+@functools.lru_cache(maxsize=64)
+def _checksum(address: bytes) -> str:
+    """Checksummed once per address (signers are few: the sequencer, the keypers)."""
+    return str(to_checksum_address(address))
 
 
 def recover_address(digest: bytes, signature: bytes) -> bytes:

@@ -14,8 +14,12 @@ from typing import Any
 import rlp
 from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CONTRACT_CODE
 from eth_typing import Address
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from trie import HexaryTrie
 
 from tests.chains.test_workspace import KEYS, Signer, new_rollup, reimport
+from xseqd.chains.idle import changes_nothing, trie_get
 from xseqd.chains.rollup import Rollup
 
 SINK = b"\xbe" * 20
@@ -86,3 +90,38 @@ def test_a_system_contract_makes_empty_blocks_take_the_full_path() -> None:
     # the beacon roots contract records each block's timestamp: state changes every block
     roots = [bytes(b.block.header.state_root) for b in lean.blocks[2:]]
     assert len(set(roots)) == len(roots)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.binary(min_size=1, max_size=6), st.binary(min_size=1, max_size=40), max_size=40
+    ),  # fmt: skip
+    st.lists(st.binary(min_size=1, max_size=6), max_size=10),
+)
+def test_trie_get_reads_what_py_evms_trie_holds(
+    entries: dict[bytes, bytes], others: list[bytes]
+) -> None:
+    """Short keys and values make embedded nodes, leaves, extensions and branch values;
+    every stored key reads back its value and every other key reads nothing."""
+    db: dict[bytes, bytes] = {}
+    trie = HexaryTrie(db)
+    for key, value in entries.items():
+        trie[key] = value
+    for key, value in entries.items():
+        assert trie_get(db, trie.root_hash, key) == value
+    for key in others:
+        assert trie_get(db, trie.root_hash, key) == (entries.get(key) or None)
+
+
+def test_a_deployed_system_contract_is_seen_in_the_account_trie() -> None:
+    """changes_nothing reads code hashes from the trie: it agrees with py-evm's state
+    before and after the beacon roots contract is deployed."""
+    rollup = new_rollup()
+    run_slots(rollup, ["tx", "idle", "beacon"], force_full=False)
+    vm_class = rollup.vm_class_for(rollup.head.number + 1)
+    before, after = (b.block.header for b in rollup.blocks[-2:])
+    db = rollup.chaindb.db
+    assert changes_nothing(vm_class, db, bytes(before.state_root))
+    assert not changes_nothing(vm_class, db, bytes(after.state_root))
+    assert rollup.state_at(after).get_code(Address(BEACON_ROOTS_ADDRESS))

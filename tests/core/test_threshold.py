@@ -8,8 +8,10 @@ import itertools
 from dataclasses import replace
 
 import pytest
-from eth_abi import encode
+from eth_abi import decode, encode
 from eth_hash.auto import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xseqd.core import encrypted as enc
 from xseqd.core import threshold as th
@@ -70,6 +72,57 @@ def test_a_bad_or_replayed_share_does_not_verify() -> None:
     # bound to the seal: the same share for another slot or order root is no proof
     assert not th.verify_share(keyset, env.c1, enc.seal_digest(DOMAIN, 4, ROOT), good)
     assert not th.verify_share(keyset, env.c1, enc.seal_digest(DOMAIN, 3, b"\x23" * 32), good)
+
+
+def textbook_verify(keyset: th.Keyset, c1: bytes, ctx: bytes, share: th.Share) -> bool:
+    """The Chaum-Pedersen check written plainly (what verify_share computes faster)."""
+    if not (1 <= share.index <= keyset.n and 0 < share.c < th.N and 0 < share.z < th.N):
+        return False
+    if not (th.is_point(share.point) and th.is_point(c1)):
+        return False
+    big_x = keyset.verification_key(share.index)
+    try:
+        a = th.add([th.base_mul(share.z), th.mul(big_x, share.c)])
+        b = th.add([th.mul(c1, share.z), th.mul(share.point, share.c)])
+    except ValueError:
+        return False
+    digest = keccak(th.DLEQ_TAG + ctx + big_x + c1 + share.point + a + b)
+    return int.from_bytes(digest, "big") % th.N == share.c
+
+
+def test_share_verification_agrees_with_the_textbook_check() -> None:
+    keyset, shares = dealt()
+    env = enc.encrypt_bundle(keyset, [b"\x02tx"], DOMAIN)
+    ctx = enc.seal_digest(DOMAIN, 3, ROOT)
+    not_a_point = b"\x02" + b"\xff" * 32  # x beyond the field: no such point
+    cases = []
+    for key in shares:
+        good = th.make_share(key, env.c1, ctx)
+        cases += [good, replace(good, c=(good.c + 1) % th.N), replace(good, z=good.z ^ 1),
+                  replace(good, point=th.mul(good.point, 2)), replace(good, point=not_a_point),
+                  replace(good, point=bytes([good.point[0] ^ 1]) + good.point[1:]),  # -D
+                  replace(good, point=bytes(th.PublicKey(good.point).format(False))),
+                  replace(good, index=good.index % 5 + 1), replace(good, c=0)]  # fmt: skip
+    outcomes = [th.verify_share(keyset, env.c1, ctx, s) for s in cases]
+    assert outcomes == [textbook_verify(keyset, env.c1, ctx, s) for s in cases]
+    assert outcomes.count(True) == len(shares)  # exactly the honest ones
+    assert not th.verify_share(keyset, not_a_point, ctx, cases[0])
+
+
+def test_key_derivation_is_rfc5869_hkdf_sha256() -> None:
+    """derive_key's two HMACs are HKDF-SHA256 (pycryptodome's, and RFC 5869 test case 1)."""
+    from Crypto.Hash import SHA256
+    from Crypto.Protocol.KDF import HKDF
+
+    for n in (0, 1, 33, 200):
+        shared, aad = bytes(range(33)), bytes(range(n))
+        expected = HKDF(shared, 32, th.KEM_SALT, SHA256, context=keccak(aad))
+        assert th.derive_key(shared, aad) == expected
+    ikm, salt = b"\x0b" * 22, bytes(range(13))
+    info = bytes(range(0xF0, 0xFA))
+    prk = th.hmac.digest(salt, ikm, "sha256")
+    okm = th.hmac.digest(prk, info + b"\x01", "sha256")
+    assert okm.hex() == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
 
 
 @pytest.mark.parametrize("field", ["max_slot", "l1_chain_id", "settlement", "keyset_id"])
@@ -146,3 +199,45 @@ def test_seal_signature_names_its_signer() -> None:
     me = keys.PrivateKey(key).public_key.to_checksum_address()
     assert enc.seal_signer(DOMAIN, 3, ROOT, sig) == me
     assert enc.seal_signer(DOMAIN, 4, ROOT, sig) != me
+
+
+def roundtrip_accepts(data: bytes) -> bool:
+    """The reference rule: eth_abi decodes it and encodes the same bytes back."""
+    try:
+        values = decode(enc.ENVELOPE_TYPES, data)
+    except Exception:
+        return False
+    return bool(encode(enc.ENVELOPE_TYPES, list(values)) == data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_envelope_parser_accepts_exactly_the_canonical_encoding(data: st.DataObject) -> None:
+    """The direct parser (_canonical_envelope) agrees with decode-then-re-encode on valid
+    envelopes and on random edits of them: bytes flipped, words overwritten with small
+    or huge numbers, data cut or appended."""
+    keyset, _ = dealt()
+    txs = data.draw(st.lists(st.binary(max_size=70), max_size=3))
+    blob = bytearray(enc.encrypt_bundle(keyset, txs, DOMAIN, max_slot=data.draw(
+        st.integers(0, 2**64 - 1))).encode())  # fmt: skip
+    edit = data.draw(st.sampled_from(["none", "flip", "word", "cut", "append"]))
+    if edit == "flip":
+        at = data.draw(st.integers(0, len(blob) - 1))
+        blob[at] ^= data.draw(st.integers(1, 255))
+    elif edit == "word":
+        word = data.draw(st.integers(0, len(blob) // 32 - 1))
+        value = data.draw(st.one_of(st.integers(0, 600), st.integers(0, 2**256 - 1)))
+        blob[word * 32 : word * 32 + 32] = value.to_bytes(32, "big")
+    elif edit == "cut":
+        del blob[data.draw(st.integers(0, len(blob) - 1)) :]
+    elif edit == "append":
+        blob += data.draw(st.binary(min_size=1, max_size=64))
+    raw = bytes(blob)
+    try:
+        fields = enc._canonical_envelope(raw)
+    except ValueError:
+        assert not roundtrip_accepts(raw)
+        return
+    assert roundtrip_accepts(raw)
+    v, kid, chain, settlement, max_slot, c1, nonce, body = decode(enc.ENVELOPE_TYPES, raw)
+    assert fields == (v, kid, chain, bytes.fromhex(settlement[2:]), max_slot, c1, nonce, body)

@@ -15,11 +15,13 @@ validation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from hashlib import sha256
 from typing import Any
 
-from eth.abc import BlockAPI, BlockHeaderAPI, StateAPI, VirtualMachineAPI
-from eth.constants import BLANK_ROOT_HASH
+import rlp
+from eth.abc import BlockAPI, BlockHeaderAPI, VirtualMachineAPI
+from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from eth.vm.forks import ParisVM
 from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS
 from eth.vm.forks.prague.constants import (
@@ -27,7 +29,9 @@ from eth.vm.forks.prague.constants import (
     HISTORY_STORAGE_ADDRESS,
     WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
 )
-from eth_typing import Address
+from eth_hash.auto import keccak
+
+from xseqd.chains.prune import decode_node
 
 # system contracts that a fork's block pre/post-processing writes to or runs (EIP-4788,
 # EIP-2935, EIP-7002, EIP-7251): where one has code, an empty block changes state
@@ -40,12 +44,52 @@ SYSTEM_CONTRACTS = (
 NO_REQUESTS_HASH = sha256().digest()  # EIP-7685 requests hash of a block without requests
 
 
-def changes_nothing(vm_class: type[VirtualMachineAPI], parent_state: StateAPI) -> bool:
-    """Whether an empty block of ``vm_class`` over ``parent_state`` leaves state as it is:
-    a proof-of-stake fork (no block or uncle rewards) and no system contract deployed."""
+def changes_nothing(
+    vm_class: type[VirtualMachineAPI], db: Mapping[bytes, bytes], state_root: bytes
+) -> bool:
+    """Whether an empty block of ``vm_class`` over the state at ``state_root`` (its nodes
+    in ``db``) leaves state as it is: a proof-of-stake fork (no block or uncle rewards)
+    and no system contract deployed. Read straight from the account trie (four look-ups,
+    ~0.1 ms; building a py-evm state to ask it took ~0.5 ms per rollup and slot)."""
     if not issubclass(vm_class, ParisVM):
         return False
-    return not any(parent_state.get_code(Address(a)) for a in SYSTEM_CONTRACTS)
+    for address in SYSTEM_CONTRACTS:
+        account = trie_get(db, state_root, keccak(address))
+        if account is not None and rlp.decode(account)[3] != EMPTY_SHA3:  # its code hash
+            return False
+    return True
+
+
+def trie_get(db: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes | None:
+    """The value under ``key`` in the Merkle-Patricia trie at ``root`` (None if absent),
+    nodes decoded by chains/prune.py's direct slicer. Raises ``KeyError`` if a node is
+    missing from ``db``, as py-evm's state would (MissingTrieNode)."""
+    if root == BLANK_ROOT_HASH:
+        return None
+    path = bytes(n for byte in key for n in (byte >> 4, byte & 15))
+    node: object = decode_node(db[root])
+    while True:
+        assert isinstance(node, list)
+        if len(node) == 17:  # branch
+            if not path:
+                return bytes(node[16]) or None
+            ref, path = node[path[0]], path[1:]
+        else:  # leaf or extension: hex-prefix encoded nibbles first
+            prefix = bytes(node[0])
+            flag = prefix[0] >> 4
+            nibbles = bytes(n for byte in prefix for n in (byte >> 4, byte & 15))
+            nibbles = nibbles[2:] if flag in (0, 2) else nibbles[1:]
+            if flag >= 2:  # leaf: the rest of the path must match exactly
+                return bytes(node[1]) if nibbles == path else None
+            if path[: len(nibbles)] != nibbles:
+                return None
+            ref, path = node[1], path[len(nibbles) :]
+        if isinstance(ref, list):  # a node embedded in its parent (under 32 bytes)
+            node = ref
+        elif not ref:
+            return None
+        else:
+            node = decode_node(db[bytes(ref)])
 
 
 def empty_block(

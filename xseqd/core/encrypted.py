@@ -130,19 +130,52 @@ class Envelope:
 
     @classmethod
     def _decode(cls, data: bytes) -> Envelope:
-        try:
-            v, kid, chain, settlement, max_slot, c1, nonce, body = decode(ENVELOPE_TYPES, data)
-        except Exception:
-            raise ValueError("not an encrypted-bundle envelope") from None
-        env = cls(bytes(kid), int(chain), bytes.fromhex(str(settlement)[2:]), int(max_slot),
-                  bytes(c1), bytes(nonce), bytes(body), int(v))  # fmt: skip
+        v, kid, chain, settlement, max_slot, c1, nonce, body = _canonical_envelope(data)
+        env = cls(kid, chain, settlement, max_slot, c1, nonce, body, v)
+        env.__dict__["_encoded"] = data  # the canonical encoding (``encode``): these bytes
         if env.version != VERSION:
             raise ValueError(f"unknown envelope version {env.version}")
-        if env.encode() != data:
-            raise ValueError("envelope is not canonically encoded")
         if not threshold.is_point(env.c1) or len(env.nonce) != 12 or len(env.body) < 16:
             raise ValueError("malformed ciphertext (c1, nonce or body)")
         return env
+
+
+def _canonical_envelope(data: bytes) -> tuple[int, bytes, int, bytes, int, bytes, bytes, bytes]:
+    """The fields of ``abi.encode(ENVELOPE_TYPES)`` bytes, accepted only in the one
+    canonical encoding (exactly what ``encode`` gives back; ``ValueError`` otherwise):
+    five static words (uint8, bytes32, uint256, address, uint64: zero-padded on the
+    left), three offsets that point right after what precedes them, each ``bytes`` a
+    length word and its data zero-padded to a word, nothing after. Read directly, about
+    20x faster than decoding with eth_abi and encoding again to compare."""
+    data = bytes(data)
+
+    def fail(why: str) -> ValueError:
+        return ValueError(f"envelope is not canonically encoded: {why}")
+
+    if len(data) < 8 * 32:
+        raise ValueError("not an encrypted-bundle envelope")
+    for word, width in ((0, 1), (3, 20), (4, 8)):  # uint8, address, uint64
+        if any(data[word * 32 : word * 32 + 32 - width]):
+            raise fail("a value overflows its type")
+    parts: list[bytes] = []
+    at = 8 * 32
+    for word in (5, 6, 7):
+        if int.from_bytes(data[word * 32 : word * 32 + 32], "big") != at:
+            raise fail("an offset is not the canonical one")
+        length = int.from_bytes(data[at : at + 32], "big")
+        end = at + 32 + length
+        padded = at + 32 + -(-length // 32) * 32
+        if padded > len(data) or any(data[end:padded]):
+            raise fail("a byte string overruns the data or is padded with non-zero bytes")
+        parts.append(data[at + 32 : end])
+        at = padded
+    if at != len(data):
+        raise fail("bytes after the last field")
+    version, chain, max_slot = (
+        int.from_bytes(data[i * 32 : i * 32 + 32], "big") for i in (0, 2, 4)
+    )
+    c1, nonce, body = parts
+    return version, data[32:64], chain, data[108:128], max_slot, c1, nonce, body
 
 
 @functools.lru_cache(maxsize=256)

@@ -2,7 +2,8 @@
 secp256k1, HKDF-SHA256 and AES-256-GCM, with a t-of-n key dealt by Shamir + Feldman.
 
 Nothing here is new cryptography; it is the textbook composition of well-kept pieces
-(coincurve = libsecp256k1 for the group, pycryptodome for HKDF and AES-GCM):
+(coincurve = libsecp256k1 for the group, cryptography (OpenSSL) for AES-GCM, the
+standard library's hmac for HKDF):
 
     keyset      secret x, polynomial f of degree t-1 with f(0) = x; keyper i holds
                 x_i = f(i); published: Feldman commitments C_k = a_k·G (C_0 = P = x·G),
@@ -21,15 +22,15 @@ breaking change for every client that encrypts (pinned by tests/core/test_thresh
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from coincurve import PublicKey
-from Crypto.Cipher import AES
-from Crypto.Hash import SHA256
-from Crypto.Protocol.KDF import HKDF
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eth_abi import encode
 from eth_hash.auto import keccak
 
@@ -193,9 +194,10 @@ def deal(n: int, t: int, rand: Rand = random_scalar) -> tuple[Keyset, list[KeySh
 
 
 def derive_key(shared: bytes, aad: bytes) -> bytes:
-    key = HKDF(shared, 32, KEM_SALT, SHA256, context=keccak(aad))
-    assert isinstance(key, bytes)
-    return key
+    """HKDF-SHA256 (RFC 5869) of K, 32 bytes: one HMAC to extract, one to expand (the
+    same bytes as pycryptodome's HKDF, which tests compare; stdlib hmac is 10x faster)."""
+    prk = hmac.digest(KEM_SALT, shared, "sha256")
+    return hmac.digest(prk, keccak(aad) + b"\x01", "sha256")
 
 
 def seal(
@@ -205,24 +207,17 @@ def seal(
     r = random_scalar() if r is None else r
     nonce = nonce or secrets.token_bytes(12)
     key = derive_key(mul(public_key, r), aad)
-    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
-    cipher.update(aad)
-    body, tag = cipher.encrypt_and_digest(plaintext)
-    return base_mul(r), nonce, body + tag
+    return base_mul(r), nonce, AESGCM(key).encrypt(nonce, plaintext, aad)  # body || tag
 
 
 def open_sealed(shared: bytes, nonce: bytes, body: bytes, aad: bytes) -> bytes:
     """Decrypt with the shared point K (raises ``DecryptionFailed``)."""
     if len(nonce) != 12 or len(body) < 16:
         raise DecryptionFailed("malformed ciphertext")
-    cipher = AES.new(derive_key(shared, aad), AES.MODE_GCM, nonce=nonce)
-    cipher.update(aad)
     try:
-        plaintext = cipher.decrypt_and_verify(body[:-16], body[-16:])
-    except ValueError:
+        return AESGCM(derive_key(shared, aad)).decrypt(nonce, body, aad)
+    except InvalidTag:
         raise DecryptionFailed("the ciphertext does not authenticate") from None
-    assert isinstance(plaintext, bytes)
-    return plaintext
 
 
 # -- decryption shares --------------------------------------------------------------------
@@ -286,15 +281,22 @@ def verify_share(keyset: Keyset, c1: bytes, context: bytes, share: Share) -> boo
     when it opens the reveal."""
     if not (1 <= share.index <= keyset.n and 0 < share.c < N and 0 < share.z < N):
         return False
-    if not (is_point(share.point) and is_point(c1)):
+    if len(share.point) != 33 or len(c1) != 33:
         return False
-    try:
+    c, z = share.c.to_bytes(32, "big"), share.z.to_bytes(32, "big")
+    try:  # A = z·G + c·X_i, B = z·C1 + c·D_i (points parsed once, not re-encoded between)
         big_x = keyset.verification_key(share.index)
-        a = add([base_mul(share.z), mul(big_x, share.c)])
-        b = add([mul(c1, share.z), mul(share.point, share.c)])
-    except ValueError:
+        a = PublicKey.combine_keys([PublicKey.from_secret(z), _parsed(big_x).multiply(c)])
+        b = PublicKey.combine_keys([_parsed(c1).multiply(z), PublicKey(share.point).multiply(c)])
+    except ValueError:  # not a point, or a sum at infinity
         return False
-    return _challenge(context, [big_x, c1, share.point, a, b]) == share.c
+    return _challenge(context, [big_x, c1, share.point, a.format(), b.format()]) == share.c
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(point: bytes) -> PublicKey:
+    """A point used again and again (keypers' verification keys, a commit's C1)."""
+    return PublicKey(point)
 
 
 def lagrange_at_zero(index: int, indices: Sequence[int]) -> int:

@@ -209,6 +209,8 @@ class ShareCollector:
             and early.ids == tuple(c.item_hash for c in commits)
         ):
             request = early.request  # already with the fastest keypers: ``ask`` awaits it
+            meanwhile()  # they are working: use the wait before their answers are read
+            meanwhile = _nothing
         else:
             request = release_request(self.desk.seq.book.domain, seal, after, commits)
         c1s = [envelope_of(c).c1 for c in commits]
@@ -288,6 +290,10 @@ class ShareCollector:
         if error is not None:
             log.warning("keyper %s refused: %s", url, error)
         return result if isinstance(result, list) else None
+
+
+def _nothing() -> None:
+    pass
 
 
 def envelope_of(commit: Item) -> Envelope:

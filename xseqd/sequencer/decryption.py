@@ -225,9 +225,7 @@ class Decryptor:
                 return False
             collected = await asyncio.gather(
                 *(
-                    self.shares.collect(
-                        seals[slot], binds[slot], commits, self.desk.seq.prepare_next_slot
-                    )
+                    self.shares.collect(seals[slot], binds[slot], commits, self._open_reveal_slot)
                     for slot, commits in live.items()
                 )
             )
@@ -254,6 +252,16 @@ class Decryptor:
         self.waiting_since = None
         self.on_reveal()
         return more
+
+    def _open_reveal_slot(self) -> None:
+        """Open M+1 while the keypers work, with its blocks' VMs built: the reveals run
+        there first thing (after a slot of commits only they would be built lazily, on
+        the reveal's path)."""
+        seq = self.desk.seq
+        seq.prepare_next_slot()
+        if seq.has_open_slot:
+            for rollup in seq.rollups.values():
+                rollup.require_open().vm  # noqa: B018
 
     async def _settle(
         self,
