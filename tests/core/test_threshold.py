@@ -156,6 +156,26 @@ def opening(keyset: th.Keyset, shares: list[th.KeyShare], env: enc.Envelope) -> 
     return enc.Opening(3, ROOT, 4, AFTER_ROOT, keyset, made)
 
 
+def test_an_opening_encoded_here_decodes_as_it_would_anywhere() -> None:
+    """Opening.decode gives back the opening this process just encoded (no second
+    decode on the reveal path); it must equal what a fresh process decodes from the
+    same bytes, for a plain and a mixed opening."""
+    keyset, shares = dealt()
+    env = enc.encrypt_bundle(keyset, [b"\x02a"], DOMAIN)
+    plain = opening(keyset, shares, env)
+    ctxs = [enc.release_context(env.domain, 3, ROOT, m, AFTER_ROOT) for m in (3, 4, 4)]
+    made = [th.make_share(k, env.c1, c) for k, c in zip(shares, ctxs, strict=False)]
+    mixed = enc.Opening.mixed(3, ROOT, keyset, [(s, m, AFTER_ROOT) for s, m in
+                                                 zip(made, (3, 4, 4), strict=True)])  # fmt: skip
+    assert mixed.bindings
+    for built in (plain, mixed):
+        data = built.encode()
+        assert enc.Opening.decode(data) is built
+        enc._RECENT.clear()
+        assert enc.Opening.decode(data) == built  # what the verifier decodes
+        assert enc.Opening.decode(data) is not built
+
+
 def test_open_payload_outcomes() -> None:
     keyset, shares = dealt()
     raws = [b"\x02a", b"\x02b"]

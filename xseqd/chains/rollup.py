@@ -36,6 +36,7 @@ from xseqd.chains.blockindex import Blocks, Stored, Txs
 from xseqd.chains.busy import finish_block
 from xseqd.chains.genesis import FEE_VAULT, RollupSpec
 from xseqd.chains.genesis_cache import genesis_chain
+from xseqd.chains.headerdb import persist_header
 from xseqd.chains.idle import changes_nothing, empty_block
 from xseqd.chains.records import BlockRecord, make_block_record
 from xseqd.chains.retained import KeptValues, PrunedState, StateUnavailable
@@ -328,7 +329,7 @@ class Rollup:
         # finalize without mine_block's re-validation: we built this block ourselves and
         # tests re-import our blocks with py-evm's full validation (test_workspace.py)
         block = finish_block(ob.vm, ob.header, ob.txs, ob.receipts)  # chains/busy.py
-        self.chaindb.persist_header(block.header)
+        persist_header(self.chaindb.db, block.header)
         record = make_block_record(block, tuple(ob.receipts), tuple(ob.senders))
         self._open = None
         self._index(record)
@@ -349,7 +350,7 @@ class Rollup:
         """Seal an open block to which nothing was applied as a header over the unchanged
         state (its VM, if something built it, ran a pre-processing that wrote nothing)."""
         block = empty_block(self.vm_class_for(ob.number), ob.header, self.head.block.header)
-        self.chaindb.persist_header(block.header)
+        persist_header(self.chaindb.db, block.header)
         record = make_block_record(block, (), ())
         self._open = None
         self._index(record)

@@ -326,6 +326,17 @@ class Opening:
         return list(self.bindings) or [(self.after_slot, self.span)] * len(self.shares)
 
     def encode(self) -> bytes:
+        """The opening's bytes (an opening is immutable: encoded once); remembered with
+        it for a while, so that decoding the bytes this process just encoded (the
+        sequencer builds a reveal, then applies it) gives this opening back."""
+        data = self._encoded
+        _RECENT[data] = self
+        while len(_RECENT) > RECENT_OPENINGS:
+            del _RECENT[next(iter(_RECENT))]
+        return data
+
+    @functools.cached_property
+    def _encoded(self) -> bytes:
         if self.bindings:
             values = [(*s.values(), m, sp) for s, (m, sp) in zip(self.shares, self.bindings,
                                                                   strict=True)]  # fmt: skip
@@ -338,6 +349,9 @@ class Opening:
 
     @classmethod
     def decode(cls, data: bytes) -> Opening:
+        known = _RECENT.get(data)
+        if known is not None:  # encoded here: it decodes to an equal opening
+            return known
         if data.startswith(MIXED_OPENING):
             try:
                 slot, root, keyset, rows = decode(MIXED_TYPES, data[len(MIXED_OPENING) :])
@@ -364,6 +378,10 @@ class Opening:
         if after_slot < 0:
             after_slot, span = self.after_slot, self.span
         return release_context(domain, self.slot, self.order_root, after_slot, span)
+
+
+RECENT_OPENINGS = 64
+_RECENT: dict[bytes, Opening] = {}  # openings by the bytes ``encode`` gave, oldest first
 
 
 @dataclass(frozen=True)
