@@ -45,6 +45,7 @@ class Settings:
     keypers: int = 5
     keyper_threshold: int = 3
     keyper_fsync: bool = False
+    no_cpu_pinning: bool = False
     sequencer_key: str = field(default="", repr=False)
     verifier_key: str = field(default="", repr=False)
     replica_id: str = ""
@@ -124,6 +125,10 @@ HELP = {
     "keyper_fsync": "keypers fdatasync each release or refusal record before answering, so "
     "that it survives a power cut too (default off: a record survives a killed keyper, "
     "kill -9, as the sequencer's own log does)",
+    "no_cpu_pinning": "leave CPU placement to the kernel (default, with keypers on 2 or more "
+    "CPUs: the sequencer's event loop runs on one CPU and the keyper processes on the "
+    "others, so that a keyper woken by a release request does not take the sequencer's "
+    "CPU mid-seal)",
     "sequencer_key": "hex private key that signs receipts and L1 posts "
     "(default: generated, kept in <data-dir>/sequencer.key)",
     "verifier_key": "hex private key Settlement accepts attestations from "

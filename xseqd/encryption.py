@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from xseqd.config import Settings
-from xseqd.keyper import KeyperSet, deal_files
+from xseqd.keyper import KeyperSet, deal_files, split_cpus
 from xseqd.sequencer.decryption import Decryptor
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.encrypted import EncryptedDesk
@@ -36,6 +37,7 @@ class Encryption:
         self.keypers: KeyperSet | None = None
         self.decryptor: Decryptor | None = None
         self._tmp: str | None = None
+        self._cpus: tuple[int, set[int]] | None = None  # (the sequencer's, the keypers')
         keyset = None
         if s.keypers > 0 and s.replicated:
             log.warning(
@@ -50,6 +52,9 @@ class Encryption:
             keyset = deal_files(directory, s.keypers, s.keyper_threshold)
             self.keypers = KeyperSet(directory, keyset, sequencer.address, s.host)
             self.keypers.fsync = s.keyper_fsync
+            self._cpus = None if s.no_cpu_pinning else split_cpus()
+            if self._cpus is not None:
+                self.keypers.cpus = self._cpus[1]
         if s.fault == "frontrun":
             sequencer.bundles.searcher = Frontrunner(sequencer.submit)
         desk = EncryptedDesk(sequencer, key, keyset)
@@ -86,6 +91,14 @@ class Encryption:
         decryptor = self.decryptor
         self.sequencer.listeners.on_block.append(lambda cid, record: decryptor.kick())
         self.sequencer.listeners.on_order.append(decryptor.order_final)
+
+    def pin_event_loop(self) -> None:
+        """Keep the calling thread (``xseqd devnet``'s event loop) on the CPU the keypers
+        were kept off (keyper.split_cpus); nothing with ``--no-cpu-pinning``, without
+        keypers or on one CPU. Only the CLI calls it: a node embedded in another program
+        (the tests' threads) leaves its threads where they are."""
+        if self._cpus is not None:
+            os.sched_setaffinity(0, {self._cpus[0]})
 
     def start(self) -> None:
         """Start revealing (the leader only)."""

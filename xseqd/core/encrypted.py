@@ -228,14 +228,12 @@ def item_id(payload: bytes) -> bytes:
 
 def commit_entry_hash(envelope: bytes) -> bytes:
     """``Entry(ENCRYPTED, False, (), commit_payload(envelope)).hash`` (core/items.py),
-    spelled out so that keypers check it without loading the EVM."""
-    payload = commit_payload(envelope)
-    return keccak(
-        encode(
-            ["uint8", "bool", "bytes32", "(uint256,bytes32,address)[]", "bytes32"],
-            [KIND_ENCRYPTED, False, keccak(envelope), [], keccak(payload)],
-        )
-    )
+    spelled out so that keypers check it without loading the EVM: the ABI encoding of
+    (uint8 kind, bool included, bytes32 id, legs[] = [], bytes32 keccak(payload)) word by
+    word, as ``Entry.hash`` writes it (tests/core/test_threshold.py pins the two equal)."""
+    words = (KIND_ENCRYPTED.to_bytes(32, "big"), bytes(32), keccak(envelope),
+             (5 * 32).to_bytes(32, "big"), keccak(commit_payload(envelope)), bytes(32))  # fmt: skip
+    return keccak(b"".join(words))
 
 
 # -- the seal -----------------------------------------------------------------------------

@@ -257,11 +257,12 @@ def make_share(share: KeyShare, c1: bytes, context: bytes, rand: Rand = random_s
     """Keyper ``share.index``'s decryption share of C1, proven against its verification
     key, the proof bound to ``context``."""
     x_i = share.secret
-    d = mul(c1, x_i)
+    point = PublicKey(c1)  # parsed once for both products
+    d = bytes(point.multiply((x_i % N).to_bytes(32, "big")).format())
     big_x = _public(x_i)
     while True:
         w = rand() % N or 1
-        a, b = base_mul(w), mul(c1, w)
+        a, b = base_mul(w), bytes(point.multiply(w.to_bytes(32, "big")).format())
         c = _challenge(context, [big_x, c1, d, a, b])
         z = (w - c * x_i) % N
         if c and z:
