@@ -27,6 +27,7 @@ FLOORS = {
     "config": 0,
     "keys": 0,
     "progress": 0,
+    "cpus": 0,
     "chains": 1,
     "core": 2,
     "storage": 3,

@@ -140,7 +140,7 @@ def key_origins(node: Node) -> str:
 async def run_devnet(settings: Settings) -> None:
     node = Node(settings)
     await node.start()
-    node.encryption.pin_event_loop()  # keypers on the other CPUs (keyper.split_cpus)
+    node.encryption.pin_event_loop()  # keypers on the other CPUs (xseqd/cpus.py)
     # Everything alive now (modules, genesis state, the restored history) lives as long as
     # the process: out of the cyclic GC's reach, a full collection no longer walks it (one
     # took 0.2-0.4 s here, a pause every request then waited for). Not collected first

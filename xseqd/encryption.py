@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from xseqd import cpus
 from xseqd.config import Settings
-from xseqd.keyper import KeyperSet, deal_files, split_cpus
+from xseqd.keyper import KeyperSet, deal_files
 from xseqd.sequencer.decryption import Decryptor
 from xseqd.sequencer.driver import SlotDriver
 from xseqd.sequencer.encrypted import EncryptedDesk
@@ -52,7 +53,7 @@ class Encryption:
             keyset = deal_files(directory, s.keypers, s.keyper_threshold)
             self.keypers = KeyperSet(directory, keyset, sequencer.address, s.host)
             self.keypers.fsync = s.keyper_fsync
-            self._cpus = None if s.no_cpu_pinning else split_cpus()
+            self._cpus = None if s.no_cpu_pinning else cpus.split()
             if self._cpus is not None:
                 self.keypers.cpus = self._cpus[1]
         if s.fault == "frontrun":
@@ -94,11 +95,14 @@ class Encryption:
 
     def pin_event_loop(self) -> None:
         """Keep the calling thread (``xseqd devnet``'s event loop) on the CPU the keypers
-        were kept off (keyper.split_cpus); nothing with ``--no-cpu-pinning``, without
-        keypers or on one CPU. Only the CLI calls it: a node embedded in another program
-        (the tests' threads) leaves its threads where they are."""
+        were kept off (xseqd/cpus.py); nothing with ``--no-cpu-pinning``, without keypers
+        or on one CPU. Only the CLI calls it: a node embedded in another program (the
+        tests' threads) leaves its threads where they are. ``asyncio.to_thread`` work runs
+        on a pool whose threads are not pinned (neither is rpc/envelope.py's)."""
         if self._cpus is not None:
-            os.sched_setaffinity(0, {self._cpus[0]})
+            loop = asyncio.get_running_loop()
+            loop.set_default_executor(ThreadPoolExecutor(initializer=cpus.unpin_thread))
+            cpus.pin_thread(self._cpus[0])
 
     def start(self) -> None:
         """Start revealing (the leader only)."""

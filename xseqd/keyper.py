@@ -455,24 +455,6 @@ def _exit_with_parent(parent: int) -> None:
 NICE = 5
 
 
-def split_cpus() -> tuple[int, set[int]] | None:
-    """Where a devnet puts its processes (unless ``--no-cpu-pinning``): the sequencer's
-    event loop on the CPU it is running on now, the keypers on every other CPU it may
-    use; None on a single CPU. A socket write wakes its reader on the writer's CPU (the
-    kernel's wake-affine placement), so a keyper woken by a release request would
-    otherwise run there, in the middle of the seal it was asked for: the sequencer lost
-    ~1.3 ms per round that way (timestamps of both sides, docs/encryption.md)."""
-    allowed = sorted(os.sched_getaffinity(0))
-    if len(allowed) < 2:
-        return None
-    try:  # field 39 of /proc/thread-self/stat: the CPU this thread last ran on
-        here = int(Path("/proc/thread-self/stat").read_text().rsplit(")", 1)[1].split()[36])
-    except (OSError, ValueError, IndexError):
-        here = allowed[-1]
-    mine = here if here in allowed else allowed[-1]
-    return mine, {c for c in allowed if c != mine}
-
-
 def deal_files(directory: Path, n: int, t: int) -> Keyset:
     """The keyset in ``directory`` (made by an earlier run with the same n and t), else a
     freshly dealt one with its share files. Refuses 2t <= n: two disjoint sets of t
@@ -505,7 +487,7 @@ class KeyperSet:
         self.directory, self.keyset, self.sequencer, self.host = directory, keyset, sequencer, host
         self.extra_args: dict[int, list[str]] = {}  # per keyper (tests: --release-delay)
         self.fsync = False  # --fsync for every keyper (devnet --keyper-fsync)
-        self.cpus: set[int] = set()  # --cpus for every keyper (split_cpus); empty: any
+        self.cpus: set[int] = set()  # --cpus for every keyper (xseqd/cpus.py); empty: any
         self.ports: dict[int, int] = {}
         self.procs: dict[int, subprocess.Popen[str]] = {}
 
@@ -589,7 +571,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fsync", action="store_true",
                         help="fdatasync each record before answering (power-cut safe)")  # fmt: skip
     parser.add_argument("--cpus", default="",
-                        help="run only on these CPUs, e.g. 0,1 (devnet: split_cpus)")  # fmt: skip
+                        help="run only on these CPUs, e.g. 0,1 (see xseqd/cpus.py)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.nice:
         os.nice(args.nice)

@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from xseqd import cpus
 from xseqd.errors import InvalidRequest, MethodNotFound, ParseError, XseqError
 from xseqd.sequencer.gate import is_write
 
@@ -113,7 +114,9 @@ _executor: ThreadPoolExecutor | None = None
 def _off_loop_executor() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(OFF_LOOP_WORKERS, thread_name_prefix="xseqd-call")
+        _executor = ThreadPoolExecutor(  # started by the loop's thread: not on its CPU only
+            OFF_LOOP_WORKERS, thread_name_prefix="xseqd-call", initializer=cpus.unpin_thread
+        )
     return _executor
 
 
