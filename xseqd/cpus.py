@@ -4,10 +4,12 @@ A socket write wakes its reader on the writer's CPU (the kernel's wake-affine pl
 so a keyper woken by a release request would run on the sequencer's CPU, in the middle of
 the seal it was asked for: the sequencer lost ~1.3 ms per decryption round that way
 (timestamps of both sides, docs/encryption.md "Latency"). With keypers on 2 or more CPUs,
-``xseqd devnet`` therefore keeps its event loop's thread on the CPU it runs on at start
-and the keyper processes on the others (``split``). Only that thread is pinned: threads
-it starts later (the pools that run eth_call and other work off the loop) would inherit
-its one-CPU mask, so each pool thread starts with ``unpin_thread`` and may run anywhere.
+``xseqd devnet`` therefore runs the keyper processes on every CPU but the one its event
+loop runs on at start (``split``), and keeps the loop's thread on that one while a
+decryption round is out with the keypers (the order gate closed, sequencer/gate.py);
+between rounds it runs anywhere, as plain traffic always did. Threads the loop starts
+while pinned would inherit its one-CPU mask, so each pool thread starts with
+``unpin_thread``.
 """
 
 from __future__ import annotations

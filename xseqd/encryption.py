@@ -94,15 +94,20 @@ class Encryption:
         self.sequencer.listeners.on_order.append(decryptor.order_final)
 
     def pin_event_loop(self) -> None:
-        """Keep the calling thread (``xseqd devnet``'s event loop) on the CPU the keypers
-        were kept off (xseqd/cpus.py); nothing with ``--no-cpu-pinning``, without keypers
-        or on one CPU. Only the CLI calls it: a node embedded in another program (the
-        tests' threads) leaves its threads where they are. ``asyncio.to_thread`` work runs
-        on a pool whose threads are not pinned (neither is rpc/envelope.py's)."""
-        if self._cpus is not None:
+        """While a decryption round is out with the keypers (the order gate closed), keep
+        the calling thread (``xseqd devnet``'s event loop) on the CPU the keypers were kept
+        off (xseqd/cpus.py); between rounds it runs anywhere. Nothing with
+        ``--no-cpu-pinning``, without keypers or on one CPU. Only the CLI calls it: a node
+        embedded in another program (the tests' threads) leaves its threads alone.
+        ``asyncio.to_thread`` work runs on a pool whose threads start unpinned (as does
+        rpc/envelope.py's), whenever they are started."""
+        gate = self._services.order_gate if self.decryptor is not None else None
+        if self._cpus is not None and gate is not None:
             loop = asyncio.get_running_loop()
             loop.set_default_executor(ThreadPoolExecutor(initializer=cpus.unpin_thread))
-            cpus.pin_thread(self._cpus[0])
+            mine = self._cpus[0]
+            gate.on_close = lambda: cpus.pin_thread(mine)
+            gate.on_open = cpus.unpin_thread
 
     def start(self) -> None:
         """Start revealing (the leader only)."""

@@ -1,6 +1,6 @@
 """Where `xseqd devnet` puts its processes (xseqd/cpus.py): with keypers on 2 or more
-CPUs, the event loop on one CPU and every keyper on the others; `--no-cpu-pinning` leaves
-all of them to the kernel.
+CPUs, every keyper on all CPUs but one, and the event loop on that one while a decryption
+round is out; `--no-cpu-pinning` leaves all of them to the kernel.
 
 Must never happen: a keyper allowed on the sequencer's CPU (a release request's wakeup
 would run it there, mid-seal), the L1 child (anvil) or any thread but the event loop's
@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.encryption.support import transfer
 from tests.procs import Devnet, free_port, rpc
 from xseqd import cpus
+from xseqd.accounts import dev_accounts
+from xseqd.client import SequencerClient
 
 
 def allowed(pid: int, tid: int | None = None) -> set[int]:
@@ -60,6 +63,7 @@ def test_split_keeps_one_cpu_for_the_sequencer(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize("pinning", [True, False])
 def test_devnet_keeps_keypers_off_the_event_loops_cpu(tmp_path: Path, pinning: bool) -> None:
     everything = os.sched_getaffinity(0)
+    split = pinning and len(everything) >= 2
     flags = [] if pinning else ["--no-cpu-pinning"]
     port = free_port()
     devnet = Devnet("--port", str(port), "--data-dir", str(tmp_path), "--keypers", "3",
@@ -69,27 +73,51 @@ def test_devnet_keeps_keypers_off_the_event_loops_cpu(tmp_path: Path, pinning: b
         pid = devnet.proc.pid
         url = f"http://127.0.0.1:{port}/rollup/901"
         # work that runs off the event loop: a call at a sealed block (rpc/envelope.py's
-        # pool), and the L1 poster's posts of new slots (asyncio.to_thread)
+        # pool), the L1 poster's posts of new slots (asyncio.to_thread); and a decryption
+        # round, during which the loop is pinned
         rpc(url, "evm_mine")
         rpc(url, "eth_call", {"to": "0x" + "11" * 20, "data": "0x"}, "0x1")
-        time.sleep(1.5)
-        threads = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
-        assert len(threads) > 3
-        for tid in threads:
-            if tid != pid:
-                assert allowed(pid, tid) == everything, (tid, devnet.output)
+        seq = SequencerClient(f"http://127.0.0.1:{port}/")
+        sent = seq.send_encrypted_bundle([transfer(901, dev_accounts(1)[0], 0)])
+        assert seq.wait_revealed(sent["bundleHash"])["status"] == "included"
+        time.sleep(1.0)
         keypers = [k for k in children(pid) if "xseqd.keyper" in cmdline(k)]
         anvils = [k for k in children(pid) if "anvil" in cmdline(k)]
         assert len(keypers) == 3 and anvils
-        loop = allowed(pid, pid)  # the main thread runs the event loop
-        if pinning and len(everything) >= 2:
-            assert len(loop) == 1
-            for k in keypers:
-                assert allowed(k) == everything - loop
+        masks = {frozenset(allowed(k)) for k in keypers}
+        assert len(masks) == 1
+        (keyper_cpus,) = masks
+        if split:  # every CPU but one; that one is the loop's while a round is out
+            assert len(everything - keyper_cpus) == 1
         else:
-            assert loop == everything
-            assert all(allowed(k) == everything for k in keypers)
-        for a in anvils:  # started before the loop was pinned: anywhere
+            assert keyper_cpus == everything
+        threads = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+        assert len(threads) > 3
+        for tid in threads:  # between rounds every thread, the loop's too, runs anywhere
+            assert allowed(pid, tid) == everything, (tid, devnet.output)
+        for a in anvils:
             assert allowed(a) == everything
     finally:
         devnet.stop()
+
+
+def test_the_loop_is_pinned_exactly_while_the_gate_is_closed() -> None:
+    """The order gate's hooks run on each change of state, once (a second close or open
+    changes nothing): the devnet pins its loop in ``on_close`` and frees it in
+    ``on_open`` (xseqd/encryption.py)."""
+    import asyncio
+
+    from xseqd.sequencer.gate import OrderGate
+
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+        gate = OrderGate()
+        gate.on_close, gate.on_open = (lambda: seen.append("pin")), (lambda: seen.append("free"))
+        gate.close()
+        gate.close()  # the early ask closed it; the round closes it again
+        assert gate.closed
+        gate.open()
+        gate.open()
+        return seen
+
+    assert asyncio.run(scenario()) == ["pin", "free"]

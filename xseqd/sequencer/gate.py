@@ -4,11 +4,15 @@ items of slot M+1). Writes wait at the gate (the JSON-RPC dispatch, rpc/envelope
 the methods ``is_write`` names; the interval timer; L1 deposits); reads never do. The
 gate is closed for at most the keyper timeout plus a margin: a writer that waited that
 long goes on (the reveal is then voided instead, never misplaced).
+
+``on_close`` / ``on_open`` run when the gate changes state: ``xseqd devnet`` keeps its
+event loop on its own CPU while a round is out with the keypers (xseqd/cpus.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 WRITES = frozenset(
     {
@@ -35,16 +39,22 @@ class OrderGate:
         self.bound = bound
         self._open = asyncio.Event()
         self._open.set()
+        self.on_close: Callable[[], None] = _nothing  # when an open gate closes
+        self.on_open: Callable[[], None] = _nothing  # when a closed gate opens
 
     @property
     def closed(self) -> bool:
         return not self._open.is_set()
 
     def close(self) -> None:
-        self._open.clear()
+        if self._open.is_set():
+            self._open.clear()
+            self.on_close()
 
     def open(self) -> None:
-        self._open.set()
+        if not self._open.is_set():
+            self._open.set()
+            self.on_open()
 
     async def wait(self) -> None:
         """Until the gate is open, or ``bound`` seconds."""
@@ -55,3 +65,7 @@ class OrderGate:
                 await self._open.wait()
         except TimeoutError:
             pass
+
+
+def _nothing() -> None:
+    pass
