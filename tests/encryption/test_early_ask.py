@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.encryption.support import SINK, client, rollup, rpc, transfer
+from tests.encryption.support import SINK, client, rollup, rpc, transfer, wait_for
 from tests.procs import Devnet, free_port
 from xseqd.accounts import dev_accounts
 from xseqd.client import SequencerClient
@@ -146,6 +146,8 @@ def test_a_sequencer_killed_right_after_the_early_ask_comes_back_the_same(
         for record in asked:  # the restart re-sealed the very order the keypers saw
             assert record["orderRoot"] == root and record["after"]["slot"] == slot
         assert w3.eth.wait_for_transaction_receipt(stranger, 10).blockNumber > slot
+        executed = int(done["executedSlot"], 16)  # answered before its slot is sealed:
+        wait_for(lambda: w3.eth.block_number >= executed, "the reveal's slot sealed")
         assert w3.eth.get_balance(SINK) == 38  # each transfer once
         assert w3.eth.get_transaction_count(KEYS[0].address) == 2
     finally:

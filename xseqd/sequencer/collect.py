@@ -130,7 +130,9 @@ class ShareCollector:
         meanwhile: Callable[[], None] = lambda: None,
     ) -> list[T]:
         """Ask the t fastest keypers; ask the next one for each that fails, and all the
-        rest after ``HEDGE`` seconds, until ``enough`` answers are good or none is left.
+        rest after ``HEDGE`` seconds, or at once when every answer is in and good but not
+        ``enough`` (shares under an earlier binding, after a restart), until ``enough``
+        answers are good or none is left.
         Bounded by TIMEOUT overall (the gate may be closed meanwhile). ``meanwhile`` runs
         once the first requests are written."""
         keyset = self.desk.keyset
@@ -149,7 +151,11 @@ class ShareCollector:
         await asyncio.sleep(0)  # the requests are written (their tasks' first step) ...
         meanwhile()  # ... then use the wait
         try:
-            while running and not enough(good):
+            while not enough(good):
+                if not running:  # every answer is in, good but not enough (answers under
+                    if not queue:  # an earlier binding): ask the others now, not never
+                        break
+                    launch(len(queue))
                 now = loop.time()
                 if now >= deadline:
                     break

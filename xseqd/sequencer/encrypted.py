@@ -103,6 +103,9 @@ def is_commit(item: Item) -> bool:
     return item.kind is ItemKind.ENCRYPTED and not split_payload(item.payload)[1]
 
 
+REMEMBERED_REVEALS = 1 << 16  # ~10 MB at most; a rewind reaching further back is rare
+
+
 class EncryptedDesk:
     """Commits, seals and reveals of encrypted submissions for one sequencer."""
 
@@ -115,6 +118,11 @@ class EncryptedDesk:
         self._waiting: dict[bytes, Item] | None = None
         self.backlog_bytes = 0  # their ciphertext bytes
         self._unblocked: list[tuple[int, bytes]] = []  # (rollup, sender) to promote: run_due
+        # the last REMEMBERED_REVEALS commits revealed in this process, kept across rewinds:
+        # the keypers released their shares bound to that order and release them under no
+        # other, so the same ciphertext sent again after a rewind dropped its commit could
+        # never be revealed (and every later commit would wait behind it): it is refused
+        self.revealed: dict[bytes, None] = {}
         seq.listeners.on_rewind.append(self.rewound)
 
     def rewound(self, head: int) -> None:
@@ -162,6 +170,10 @@ class EncryptedDesk:
         item = Item(ItemKind.ENCRYPTED, (), commit_payload(envelope), "sealed")
         if item.item_hash in seq.book.items:
             raise BundleRejected(-38004, "ciphertext is already known")
+        if item.item_hash in self.revealed:
+            raise BundleRejected(-38004, "ciphertext was revealed before a rewind dropped it: "
+                                 "its shares are bound to that order; encrypt the bundle "
+                                 "again")  # fmt: skip
         seq.open_slot()
         item.max_slot = env.max_slot or None
         item.outcome = transition.apply_item(seq.rollups, item.kind, (), item.payload)
@@ -275,6 +287,9 @@ class EncryptedDesk:
         opened = open_payload(payload, seq.head_slot + 1)
         legs = self._legs(opened.raws or ())
         item = Item(ItemKind.ENCRYPTED, legs, payload, "ordered")
+        self.revealed[commit.item_hash] = None
+        if len(self.revealed) > REMEMBERED_REVEALS:
+            del self.revealed[next(iter(self.revealed))]
         item.outcome = transition.apply_item(seq.rollups, item.kind, item.legs, item.payload)
         item.status = "included" if item.outcome.included else "aborted"
         item.max_slot = commit.max_slot
