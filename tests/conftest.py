@@ -13,6 +13,7 @@ from web3 import Web3
 
 from xseqd.accounts import dev_accounts
 from xseqd.config import Settings
+from xseqd.l1.anvil import Anvil
 from xseqd.node import NodeThread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +22,18 @@ ARTIFACTS = ROOT / "xseqd" / "contracts" / "artifacts"
 
 def artifact(name: str) -> dict[str, Any]:
     return json.loads((ARTIFACTS / f"{name}.json").read_text())
+
+
+@pytest.fixture()
+def l1() -> Iterator[Anvil]:
+    """A fresh anvil L1 (chain id 900) on a free port, stopped after the test (a test
+    module that needs another one, e.g. with a state file, defines its own ``l1``)."""
+    from tests.l1.test_settlement import free_port
+
+    anvil = Anvil(free_port(), 900)
+    anvil.start()
+    yield anvil
+    anvil.stop()
 
 
 @pytest.fixture(scope="module")

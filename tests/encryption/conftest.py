@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.l1.test_settlement import free_port
 from xseqd.config import Settings
 from xseqd.l1.anvil import Anvil
 from xseqd.node import NodeThread
@@ -22,8 +21,6 @@ def sealed_devnet() -> Iterator[NodeThread]:
 
 
 @pytest.fixture()
-def anvil() -> Iterator[Anvil]:
-    l1 = Anvil(free_port(), 900)
-    l1.start()
-    yield l1
-    l1.stop()
+def anvil(l1: Anvil) -> Anvil:
+    """The shared fresh anvil L1 (tests/conftest.py ``l1``), under the name these tests use."""
+    return l1
